@@ -75,13 +75,27 @@ class RuleSet:
                 if m is None:
                     break
                 evidence.append(
-                    Evidence(part=name, field="body", term=m.group(0), text=m.group(0),
-                             start=m.start(), end=m.end(), snippet=text[max(0, m.start() - 40):m.end() + 40])
+                    Evidence(
+                        part=name,
+                        field="body",
+                        term=m.group(0),
+                        text=m.group(0),
+                        start=m.start(),
+                        end=m.end(),
+                        snippet=text[max(0, m.start() - 40) : m.end() + 40],
+                    )
                 )
             else:
                 info = rule.info
-                out.append(Match(rule=info.id, title=info.title, severity=info.severity,
-                                 tags=info.tags, evidence=evidence))
+                out.append(
+                    Match(
+                        rule=info.id,
+                        title=info.title,
+                        severity=info.severity,
+                        tags=info.tags,
+                        evidence=evidence,
+                    )
+                )
         return out
 
 
@@ -90,8 +104,12 @@ def _compile(doc: dict[str, Any]) -> _Rule:
         (f"all[{i}]", re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.I))
         for i, terms in enumerate(doc["all"])
     ]
-    info = RuleInfo(id=doc["id"], title=doc.get("title", ""), severity=doc.get("severity", "medium"),
-                    tags=list(doc.get("tags", [])))
+    info = RuleInfo(
+        id=doc["id"],
+        title=doc.get("title", ""),
+        severity=doc.get("severity", "medium"),
+        tags=list(doc.get("tags", [])),
+    )
     return _Rule(info=info, groups=groups)
 
 

@@ -1,0 +1,1 @@
+"""Delivery channels: each turns one alert into one message to one target."""

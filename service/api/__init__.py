@@ -1,0 +1,1 @@
+"""The HTTP API (the ``api`` role): health, and the /v1 resources."""

@@ -1,0 +1,71 @@
+"""``GET /healthz``: is Redis reachable, how far behind are the stages, are the rules good."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from service.keys import ALERTS_GROUP, ARTICLES_GROUP
+from service.streams import TRANSIENT_ERRORS, group_status
+from service.typedefs import KEYS, REDIS, RULES
+
+routes = web.RouteTableDef()
+
+
+async def _streams(request: web.Request) -> dict[str, Any]:
+    redis, keys = request.app[REDIS], request.app[KEYS]
+    out: dict[str, Any] = {}
+    for name, stream, group in (
+        ("articles", keys.articles, ARTICLES_GROUP),
+        ("alerts", keys.alerts, ALERTS_GROUP),
+    ):
+        status = await group_status(redis, stream, group)
+        out[name] = {
+            "length": await redis.xlen(stream),
+            "group": group,
+            **status,
+            "dead_letters": await redis.xlen(keys.dead_letter(stream)),
+        }
+    out["deliveries"] = {
+        "due_or_in_flight": await redis.zcard(keys.deliveries_due),
+        "dead_letters": await redis.xlen(keys.deliveries_dead),
+    }
+    return out
+
+
+async def _rules(request: web.Request) -> dict[str, Any]:
+    if RULES in request.app:
+        source = request.app[RULES]
+        source.refresh()
+        return {"rules": len(source.rules.rules), "errors": [str(e) for e in source.errors]}
+    status = await request.app[REDIS].hgetall(request.app[KEYS].rules_status)
+    if not status:
+        return {"rules": None, "errors": []}
+    return {"rules": int(status["rules"]), "errors": json.loads(status["errors"])}
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    body: dict[str, Any] = {"status": "ok"}
+    started = time.perf_counter()
+    try:
+        await request.app[REDIS].ping()
+        body["redis"] = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+        body["streams"] = await _streams(request)
+        body["rules"] = await _rules(request)
+    except TRANSIENT_ERRORS as exc:
+        body["status"] = "degraded"
+        body["redis"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    if body.get("rules", {}).get("errors"):
+        # The last good rules still run, so the service is up; the edit needs fixing.
+        body["warnings"] = ["a rule edit was rejected; the last good rules are in use"]
+    return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+@routes.get("/livez")
+async def livez(request: web.Request) -> web.Response:
+    """The process is up and serving; says nothing of Redis (for liveness probes)."""
+    return web.json_response({"status": "ok"})

@@ -1,0 +1,239 @@
+"""The composition root: ``create_app(settings, roles)`` builds everything.
+
+Each resource and each stage is one ``cleanup_ctx``: it starts in order,
+and on shutdown only what started is stopped, in reverse. Stages get a stop
+event, finish what they hold, and are awaited up to ``shutdown_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from notifiers.base import Notifier
+from notifiers.console import ConsoleNotifier
+from notifiers.webhook import WebhookNotifier
+from service.aio import sleep_or_stop
+from service.api.routes import setup_routes
+from service.config import Settings
+from service.delivery import DeliveryQueue, DeliveryWorker
+from service.dispatcher import Dispatcher
+from service.embedded_redis import start_embedded
+from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
+from service.matcher import Matcher
+from service.matching import RuleSource
+from service.poller.feeds import load_feeds_file
+from service.poller.poller import ArticleSink, Poller
+from service.streams import ConsumerOptions, GroupConsumer, Trim
+from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
+from service.typedefs import (
+    CONSUMERS,
+    DELIVERY_QUEUE,
+    DELIVERY_WORKER,
+    HTTP,
+    KEYS,
+    POLLER,
+    REDIS,
+    ROLES,
+    RULES,
+    SETTINGS,
+    SUBSCRIPTIONS,
+)
+from service.watched import WatchedFile
+
+log = logging.getLogger(__name__)
+
+ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
+
+
+def trim_of(settings: Settings) -> Trim:
+    return Trim(settings.stream_trim, settings.stream_maxlen, settings.stream_retention_seconds)
+
+
+def consumer_options(settings: Settings) -> ConsumerOptions:
+    return ConsumerOptions(
+        batch=settings.read_batch,
+        block_ms=settings.read_block_ms,
+        claim_idle_ms=settings.claim_idle_ms,
+        max_deliveries=settings.max_deliveries,
+    )
+
+
+async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run a stage loop; if it dies of a bug, log it and start it again rather than stop the service."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped unexpectedly; restarting in %.0fs", name, delay)
+            await sleep_or_stop(stop, delay)
+            delay = min(delay * 2, 30.0)
+
+
+class Stage:
+    """Background tasks of one stage, with the stop event they share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.timeout = settings.shutdown_timeout
+
+    def spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        self.tasks.append(asyncio.create_task(supervise(name, run, self.stop), name=name))
+
+    async def close(self) -> None:
+        self.stop.set()
+        if not self.tasks:
+            return
+        _, late = await asyncio.wait(self.tasks, timeout=self.timeout)
+        for task in late:
+            log.warning("%s did not finish within %.0fs; cancelling it", task.get_name(), self.timeout)
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    server = None
+    if settings.redis_url is None:
+        url, server = await asyncio.to_thread(start_embedded, settings.data_dir)
+    else:
+        url = settings.redis_url
+    app[REDIS] = Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=5,
+        socket_timeout=settings.read_block_ms / 1000 + 10,
+        health_check_interval=30,
+    )
+    yield
+    await app[REDIS].aclose()
+    if server is not None:
+        await asyncio.to_thread(server.stop)
+        log.info("embedded Redis stopped")
+
+
+async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    connector = aiohttp.TCPConnector(limit=256, limit_per_host=8, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        app[HTTP] = session
+        yield
+
+
+async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[RULES] = await asyncio.to_thread(RuleSource, app[SETTINGS].rules_dir)
+    log.info("loaded %d rules from %s", len(app[RULES].rules.rules), app[SETTINGS].rules_dir)
+    yield
+
+
+async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    file = WatchedFile(settings.subscriptions_file, load_subscriptions_file)
+    app[SUBSCRIPTIONS] = SubscriptionDirectory(file)
+    yield
+
+
+async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    feeds = WatchedFile(settings.feeds_file, load_feeds_file)
+    sink = ArticleSink(app[REDIS], app[KEYS], trim_of(settings), settings.dedupe_ttl_seconds)
+    poller = app[POLLER] = Poller(feeds, sink, app[HTTP])
+    stage = Stage(settings)
+    poller.start()
+    stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
+    log.info("poller: %d feeds from %s", len(feeds.current), settings.feeds_file)
+    yield
+    poller.shutdown()
+    await stage.close()
+
+
+async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
+    matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds)
+    consumer = GroupConsumer(
+        redis,
+        keys.articles,
+        ARTICLES_GROUP,
+        settings.consumer_name,
+        matcher.handle,
+        dead_letter=keys.dead_letter(keys.articles),
+        options=consumer_options(settings),
+    )
+    app[CONSUMERS]["matcher"] = consumer
+    stage = Stage(settings)
+    stage.spawn("matcher", lambda: consumer.run(stage.stop))
+    stage.spawn("rules-watch", lambda: matcher.watch_rules(stage.stop, settings.reload_interval))
+    yield
+    await stage.close()
+
+
+async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
+    directory = app[SUBSCRIPTIONS]
+    queue = app[DELIVERY_QUEUE] = DeliveryQueue(redis, keys, trim_of(settings))
+    notifiers: dict[str, Notifier[Any]] = {
+        "console": ConsoleNotifier(),
+        "webhook": WebhookNotifier(app[HTTP]),
+    }
+    worker = app[DELIVERY_WORKER] = DeliveryWorker(queue, directory.get, notifiers)
+    dispatcher = Dispatcher(queue, directory.all, worker)
+    consumer = GroupConsumer(
+        redis,
+        keys.alerts,
+        ALERTS_GROUP,
+        settings.consumer_name,
+        dispatcher.handle,
+        dead_letter=keys.dead_letter(keys.alerts),
+        options=consumer_options(settings),
+    )
+    app[CONSUMERS]["dispatcher"] = consumer
+    stage = Stage(settings)
+    stage.spawn("dispatcher", lambda: consumer.run(stage.stop))
+    stage.spawn("delivery", lambda: worker.run(stage.stop))
+    stage.spawn(
+        "subscriptions-watch", lambda: _watch(directory.refresh, stage.stop, settings.reload_interval)
+    )
+    yield
+    await stage.close()
+
+
+async def _watch(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
+    while not await sleep_or_stop(stop, interval):
+        refresh()
+
+
+def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Application:
+    chosen = frozenset(roles)
+    unknown = chosen - set(ALL_ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[ROLES] = chosen
+    app[KEYS] = Keys(settings.key_prefix)
+    app[CONSUMERS] = {}
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(http_ctx)
+    if chosen & {"matcher", "api"}:
+        app.cleanup_ctx.append(rules_ctx)
+    if chosen & {"dispatcher", "api"}:
+        app.cleanup_ctx.append(subscriptions_ctx)
+    if "poller" in chosen:
+        app.cleanup_ctx.append(poller_ctx)
+    if "matcher" in chosen:
+        app.cleanup_ctx.append(matcher_ctx)
+    if "dispatcher" in chosen:
+        app.cleanup_ctx.append(dispatcher_ctx)
+    if "api" in chosen:
+        setup_routes(app)
+    return app

@@ -1,0 +1,81 @@
+"""The ``geoalert`` command: ``run`` the service (or some of its roles), and the rule tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from service.app import ALL_ROLES, create_app
+from service.config import Settings, load_settings
+from service.errors import ConfigFileError, SettingsError
+from service.matching import RuleLoadError
+from service.matching import cli as matching_cli
+
+log = logging.getLogger("geoalert")
+
+
+async def serve(settings: Settings, roles: list[str]) -> None:
+    """Run until SIGTERM or SIGINT, then stop taking work, finish what is in flight, and return."""
+    app = create_app(settings, roles)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        if "api" in roles:
+            site = web.TCPSite(runner, settings.http_host, settings.http_port, shutdown_timeout=5)
+            await site.start()
+            log.info("api listening on http://%s:%d", settings.http_host, settings.http_port)
+        log.info("running roles: %s", ", ".join(roles))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("stopping: finishing work in flight")
+    finally:
+        await runner.cleanup()
+    log.info("stopped")
+
+
+def _run(args: argparse.Namespace) -> int:
+    roles = sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    asyncio.run(serve(settings, roles))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="geoalert", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run the service (all roles, or the ones named with --role)")
+    run.add_argument(
+        "--role",
+        action="append",
+        choices=ALL_ROLES,
+        help="run only this part; repeat for several (default: all of them in one process)",
+    )
+    run.set_defaults(func=_run)
+    matching_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"geoalert: {exc}", file=sys.stderr)
+    except (ConfigFileError, RuleLoadError) as exc:
+        print(f"geoalert: cannot start, fix these first:\n{exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2

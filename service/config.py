@@ -1,0 +1,81 @@
+"""Settings, read from the environment (prefix ``GEOALERT_``) and nothing else.
+
+A bad value must stop the service with one line naming the variable, so the
+CLI turns ``SettingsError`` into that line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.errors import SettingsError
+
+ENV_PREFIX = "GEOALERT_"
+
+
+def default_consumer_name() -> str:
+    # Unique per process: two processes on one host must never share a name,
+    # or they would read each other's pending entries.
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    redis_url: str | None = Field(
+        default=None, description="Redis to use; unset starts an embedded redis-server under DATA_DIR"
+    )
+    data_dir: Path = Field(default=Path(".geoalert"), description="where the embedded Redis keeps its data")
+    rules_dir: Path = Field(default=Path("rules"), description="the YAML rule library")
+    feeds_file: Path = Field(default=Path("seeds/feeds.yaml"), description="feeds to poll")
+    subscriptions_file: Path = Field(
+        default=Path("seeds/subscriptions.yaml"), description="declarative (read-only) subscriptions"
+    )
+    http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
+    http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
+
+    key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
+    stream_trim: Literal["maxlen", "minid", "none"] = Field(
+        default="maxlen", description="how streams are trimmed: by length or by age"
+    )
+    stream_maxlen: int = Field(default=100_000, gt=0, description="approximate entries kept per stream")
+    stream_retention_seconds: int = Field(
+        default=7 * 86400, gt=0, description="age of entries kept per stream with stream_trim=minid"
+    )
+    consumer_name: str = Field(default_factory=default_consumer_name, description="this process's name")
+    claim_idle_ms: int = Field(
+        default=30_000, gt=0, description="idle time after which another consumer takes over an entry"
+    )
+    max_deliveries: int = Field(
+        default=5, ge=1, description="deliveries of one stream entry before it is dead-lettered"
+    )
+    read_block_ms: int = Field(default=1000, gt=0, description="longest blocking read on a stream")
+    read_batch: int = Field(default=64, gt=0, description="entries read from a stream at once")
+    dedupe_ttl_seconds: int = Field(
+        default=30 * 86400, gt=0, description="how long a seen article or raised alert is remembered"
+    )
+    reload_interval: float = Field(
+        default=2.0, gt=0, description="seconds between checks of the rules, feeds and subscriptions files"
+    )
+    shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; raises ``SettingsError`` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            value = os.environ.get(name)
+            shown = f"={value!r}" if value is not None else ""
+            problems.append(f"invalid setting {name}{shown}: {err['msg']}")
+        raise SettingsError("; ".join(problems)) from None

@@ -1,0 +1,59 @@
+"""Every Redis key the service uses, in one place, each with why it exists.
+
+All keys start with the configured prefix so that several deployments (or
+test runs) can share one Redis without seeing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "geoalert:"
+
+    @property
+    def articles(self) -> str:
+        """Stream of normalised articles: poller and push API -> matcher."""
+        return f"{self.prefix}articles"
+
+    @property
+    def alerts(self) -> str:
+        """Stream of alerts: matcher -> dispatcher; also the alert history the API pages through."""
+        return f"{self.prefix}alerts"
+
+    def dead_letter(self, stream: str) -> str:
+        """Entries of ``stream`` that failed too many times, kept for inspection."""
+        return f"{stream}:dead"
+
+    def seen_article(self, article_id: str) -> str:
+        """Marks an article as ingested so that no poller appends it twice (expires)."""
+        return f"{self.prefix}seen:article:{article_id}"
+
+    def seen_alert(self, alert_id: str) -> str:
+        """Marks an alert (rule x story) as raised so a redelivered article raises nothing new."""
+        return f"{self.prefix}seen:alert:{alert_id}"
+
+    @property
+    def rules_status(self) -> str:
+        """Hash: the matchers' view of the rule set (version, errors), for the health endpoint."""
+        return f"{self.prefix}status:rules"
+
+    @property
+    def deliveries_due(self) -> str:
+        """Sorted set of delivery ids by the time their next attempt is due (a lease when in flight)."""
+        return f"{self.prefix}deliveries:due"
+
+    def delivery(self, delivery_id: str) -> str:
+        """Hash: one delivery of one alert to one subscription, with its attempts."""
+        return f"{self.prefix}delivery:{delivery_id}"
+
+    @property
+    def deliveries_dead(self) -> str:
+        """Stream of deliveries that exhausted their attempts or failed for good."""
+        return f"{self.prefix}deliveries:dead"
+
+
+ARTICLES_GROUP = "matchers"
+ALERTS_GROUP = "dispatchers"

@@ -1,0 +1,83 @@
+"""The matcher stage: articles stream -> rules -> alerts stream.
+
+Each alert is appended at most once per rule and story (a dedupe key set in
+the same step as the append), so an article delivered twice, or the same
+story from a second outlet, raises nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from service.aio import sleep_or_stop
+from service.keys import Keys
+from service.matching import RuleSource
+from service.models import Alert, Article
+from service.streams import TRANSIENT_ERRORS, Entry, Trim, Unprocessable, publish_once
+
+log = logging.getLogger(__name__)
+
+
+class Matcher:
+    def __init__(self, redis: Redis, keys: Keys, rules: RuleSource, trim: Trim, dedupe_ttl: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.rules = rules
+        self.trim = trim
+        self.dedupe_ttl = dedupe_ttl
+        self.alerts_raised = 0
+
+    async def handle(self, entry: Entry) -> None:
+        try:
+            article = Article.model_validate_json(entry.data)
+        except ValidationError as exc:
+            raise Unprocessable(
+                f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
+            ) from exc
+        for match in self.rules.rules.match(article):
+            alert = Alert.from_match(article, match)
+            added = await publish_once(
+                self.redis,
+                self.keys.alerts,
+                {"data": alert.model_dump_json(), "rule": alert.rule.id},
+                self.trim,
+                dedupe_key=self.keys.seen_alert(alert.id),
+                ttl_seconds=self.dedupe_ttl,
+            )
+            if added is not None:
+                self.alerts_raised += 1
+                log.info("alert %s: %s for %r", alert.id, alert.rule.id, article.title[:80])
+
+    async def publish_rules_status(self) -> None:
+        errors = [str(e) for e in self.rules.errors]
+        await self.redis.hset(
+            self.keys.rules_status,
+            mapping={
+                "rules": str(len(self.rules.rules.rules)),
+                "errors": json.dumps(errors),
+                "checked_at": f"{time.time():.3f}",
+            },
+        )
+
+    async def watch_rules(self, stop: asyncio.Event, interval: float) -> None:
+        """Pick up rule edits; a broken edit keeps the last good set and is reported."""
+        known_errors: list[str] = []
+        while not stop.is_set():
+            try:
+                if self.rules.refresh():
+                    log.info("rules reloaded: %d rules", len(self.rules.rules.rules))
+                errors = [str(e) for e in self.rules.errors]
+                if errors != known_errors:
+                    for error in errors:
+                        log.error("rule edit rejected, keeping the last good rules: %s", error)
+                    known_errors = errors
+                await self.publish_rules_status()
+            except TRANSIENT_ERRORS as exc:
+                log.debug("rules status not published: %s", exc)
+            await sleep_or_stop(stop, interval)

@@ -1,0 +1,41 @@
+"""The feeds file: which feeds to poll, and how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from service.yamlfile import load_model
+
+
+class FeedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
+    url: str = Field(min_length=1, description="a local path, file:// or http(s):// URL")
+    interval: float = Field(default=300, ge=1, description="seconds between polls")
+    enabled: bool = True
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    full_text: bool = Field(default=False, description="fetch each article's page for its full text")
+
+
+class FeedsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: list[FeedConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> FeedsFile:
+        seen: set[str] = set()
+        for feed in self.feeds:
+            if feed.name in seen:
+                raise ValueError(f"two feeds share the name {feed.name!r}")
+            seen.add(feed.name)
+        return self
+
+
+def load_feeds_file(path: Path) -> list[FeedConfig]:
+    if not path.exists():
+        return []
+    return load_model(path, FeedsFile).feeds

@@ -1,0 +1,27 @@
+"""Typed keys for everything the application shares (no module-level singletons)."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from service.config import Settings
+from service.delivery import DeliveryQueue, DeliveryWorker
+from service.keys import Keys
+from service.matching import RuleSource
+from service.poller.poller import Poller
+from service.streams import GroupConsumer
+from service.subscriptions import SubscriptionDirectory
+
+SETTINGS = web.AppKey("settings", Settings)
+ROLES = web.AppKey("roles", frozenset)
+KEYS = web.AppKey("keys", Keys)
+REDIS = web.AppKey("redis", Redis)
+HTTP = web.AppKey("http_session", aiohttp.ClientSession)
+RULES = web.AppKey("rules", RuleSource)
+SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionDirectory)
+POLLER = web.AppKey("poller", Poller)
+CONSUMERS = web.AppKey("consumers", dict[str, GroupConsumer])  # stage name -> its consumer
+DELIVERY_QUEUE = web.AppKey("delivery_queue", DeliveryQueue)
+DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
