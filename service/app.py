@@ -28,6 +28,7 @@ from service.embedded_redis import start_embedded
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.matcher import Matcher
 from service.matching import RuleSource
+from service.metrics import Metrics
 from service.poller.feeds import load_feeds_file
 from service.poller.poller import ArticleSink, Poller
 from service.streams import ConsumerOptions, GroupConsumer, Trim
@@ -38,6 +39,7 @@ from service.typedefs import (
     DELIVERY_WORKER,
     HTTP,
     KEYS,
+    METRICS,
     POLLER,
     REDIS,
     ROLES,
@@ -146,7 +148,7 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     feeds = WatchedFile(settings.feeds_file, load_feeds_file)
-    sink = ArticleSink(app[REDIS], app[KEYS], trim_of(settings), settings.dedupe_ttl_seconds)
+    sink = ArticleSink(app[REDIS], app[KEYS], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
     poller = app[POLLER] = Poller(feeds, sink, app[HTTP])
     stage = Stage(settings)
     poller.start()
@@ -159,7 +161,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
-    matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds)
+    matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
     consumer = GroupConsumer(
         redis,
         keys.articles,
@@ -185,7 +187,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         "console": ConsoleNotifier(),
         "webhook": WebhookNotifier(app[HTTP]),
     }
-    worker = app[DELIVERY_WORKER] = DeliveryWorker(queue, directory.get, notifiers)
+    worker = app[DELIVERY_WORKER] = DeliveryWorker(queue, directory.get, notifiers, app[METRICS])
     dispatcher = Dispatcher(queue, directory.all, worker)
     consumer = GroupConsumer(
         redis,
@@ -222,6 +224,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[ROLES] = chosen
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(http_ctx)
     if chosen & {"matcher", "api"}:

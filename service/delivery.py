@@ -16,12 +16,14 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
 from notifiers.base import DeliveryError, Notification, Notifier, PermanentError, Receipt, RetryableError
 from service.keys import Keys
+from service.metrics import Metrics
 from service.models import Alert, stable_id
 from service.streams import TRANSIENT_ERRORS, Trim, publish
 from service.subscriptions import Subscription
@@ -152,6 +154,7 @@ class DeliveryWorker:
         queue: DeliveryQueue,
         lookup: SubscriptionLookup,
         notifiers: Mapping[str, Notifier[Any]],
+        metrics: Metrics,
         *,
         policy: RetryPolicy | None = None,
         concurrency: int = 64,
@@ -160,6 +163,7 @@ class DeliveryWorker:
         self.queue = queue
         self.lookup = lookup
         self.notifiers = notifiers
+        self.metrics = metrics
         self.policy = policy or RetryPolicy()
         self.concurrency = concurrency
         self.idle_poll = idle_poll
@@ -236,6 +240,7 @@ class DeliveryWorker:
         attempts = int(record.get("attempts", "0")) + 1
         subscription = await self.lookup(record["subscription"])
         if subscription is None or not subscription.enabled:
+            self.metrics.deliveries.labels(record.get("channel", ""), "cancelled").inc()
             await self.queue.record(
                 delivery_id,
                 status="cancelled",
@@ -250,8 +255,13 @@ class DeliveryWorker:
         try:
             receipt: Receipt = await notifier.send(notification, subscription.target)
         except DeliveryError as exc:
-            await self._failed(delivery_id, attempts, exc, time.monotonic() - started)
+            await self._failed(delivery_id, subscription.channel, attempts, exc, time.monotonic() - started)
             return
+        self.metrics.deliveries.labels(subscription.channel, "delivered").inc()
+        created = notification.alert.get("created_at")
+        if created:
+            age = time.time() - datetime.fromisoformat(created).timestamp()
+            self.metrics.delivery_latency.labels(subscription.channel).observe(max(age, 0.0))
         await self.queue.record(
             delivery_id,
             status="delivered",
@@ -265,10 +275,13 @@ class DeliveryWorker:
             },
         )
 
-    async def _failed(self, delivery_id: str, attempts: int, exc: DeliveryError, elapsed: float) -> None:
+    async def _failed(
+        self, delivery_id: str, channel: str, attempts: int, exc: DeliveryError, elapsed: float
+    ) -> None:
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
         delay = None if isinstance(exc, PermanentError) else self.policy.delay(attempts, retry_after)
         status = "dead" if delay is None else "retrying"
+        self.metrics.deliveries.labels(channel, status).inc()
         detail = {"last_status": exc.status, "last_error": str(exc), "latency_ms": f"{elapsed * 1000:.1f}"}
         next_at = None if delay is None else time.time() + delay
         await self.queue.record(delivery_id, status=status, attempts=attempts, next_at=next_at, detail=detail)

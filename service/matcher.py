@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from service.aio import sleep_or_stop
 from service.keys import Keys
 from service.matching import RuleSource
+from service.metrics import Metrics
 from service.models import Alert, Article
 from service.streams import TRANSIENT_ERRORS, Entry, Trim, Unprocessable, publish_once
 
@@ -25,13 +26,15 @@ log = logging.getLogger(__name__)
 
 
 class Matcher:
-    def __init__(self, redis: Redis, keys: Keys, rules: RuleSource, trim: Trim, dedupe_ttl: int) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, rules: RuleSource, trim: Trim, dedupe_ttl: int, metrics: Metrics
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.rules = rules
         self.trim = trim
         self.dedupe_ttl = dedupe_ttl
-        self.alerts_raised = 0
+        self.metrics = metrics
 
     async def handle(self, entry: Entry) -> None:
         try:
@@ -40,6 +43,7 @@ class Matcher:
             raise Unprocessable(
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
+        self.metrics.articles_matched.inc()
         for match in self.rules.rules.match(article):
             alert = Alert.from_match(article, match)
             added = await publish_once(
@@ -51,7 +55,7 @@ class Matcher:
                 ttl_seconds=self.dedupe_ttl,
             )
             if added is not None:
-                self.alerts_raised += 1
+                self.metrics.alerts_raised.labels(alert.rule.id).inc()
                 log.info("alert %s: %s for %r", alert.id, alert.rule.id, article.title[:80])
 
     async def publish_rules_status(self) -> None:

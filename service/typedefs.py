@@ -10,6 +10,7 @@ from service.config import Settings
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.keys import Keys
 from service.matching import RuleSource
+from service.metrics import Metrics
 from service.poller.poller import Poller
 from service.streams import GroupConsumer
 from service.subscriptions import SubscriptionDirectory
@@ -18,6 +19,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ROLES = web.AppKey("roles", frozenset)
 KEYS = web.AppKey("keys", Keys)
 REDIS = web.AppKey("redis", Redis)
+METRICS = web.AppKey("metrics", Metrics)
 HTTP = web.AppKey("http_session", aiohttp.ClientSession)
 RULES = web.AppKey("rules", RuleSource)
 SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionDirectory)

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from service.aio import sleep_or_stop
 from service.keys import Keys
+from service.metrics import Metrics
 from service.models import Article
 from service.poller.feeds import FeedConfig
 from service.poller.fetch import FetchError, FetchLimits, fetch
@@ -39,12 +40,13 @@ class FeedState:
 class ArticleSink:
     """Appends articles to the stream once each, fleet-wide (de-duplicated by id)."""
 
-    def __init__(self, redis: Redis, keys: Keys, trim: Trim, dedupe_ttl: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, trim: Trim, dedupe_ttl: int, metrics: Metrics) -> None:
         self.redis, self.keys, self.trim, self.dedupe_ttl = redis, keys, trim, dedupe_ttl
+        self.metrics = metrics
 
     async def add(self, article: Article) -> str | None:
         """The stream entry id, or None when the article was seen before."""
-        return await publish_once(
+        entry_id = await publish_once(
             self.redis,
             self.keys.articles,
             {"data": article.model_dump_json()},
@@ -52,6 +54,12 @@ class ArticleSink:
             dedupe_key=self.keys.seen_article(article.id),
             ttl_seconds=self.dedupe_ttl,
         )
+        source = article.feed or "push"
+        if entry_id is None:
+            self.metrics.articles_duplicate.labels(source).inc()
+        else:
+            self.metrics.articles_ingested.labels(source).inc()
+        return entry_id
 
 
 @dataclass
@@ -73,10 +81,12 @@ class Poller:
                 fetched.body, feed_name=feed.name, content_type=fetched.headers.get("Content-Type")
             )
         except (FetchError, ParseError) as exc:
+            self.sink.metrics.feed_polls.labels("error").inc()
             state.consecutive_errors += 1
             state.status, state.last_error = "error", str(exc)
             log.warning("feed %s: %s", feed.name, exc)
             return 0
+        self.sink.metrics.feed_polls.labels("ok").inc()
         new = 0
         for article in parsed.articles:
             if await self.sink.add(article) is not None:

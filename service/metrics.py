@@ -1,0 +1,64 @@
+"""Prometheus metrics, one registry per app (so tests can build many apps side by side)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.articles_ingested = Counter(
+            "geoalert_articles_ingested_total",
+            "New articles appended to the articles stream",
+            ["source"],
+            registry=self.registry,
+        )
+        self.articles_duplicate = Counter(
+            "geoalert_articles_duplicate_total",
+            "Articles dropped because they were already ingested",
+            ["source"],
+            registry=self.registry,
+        )
+        self.feed_polls = Counter(
+            "geoalert_feed_polls_total",
+            "Feed polls by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.articles_matched = Counter(
+            "geoalert_articles_matched_total",
+            "Articles run through the rules",
+            registry=self.registry,
+        )
+        self.alerts_raised = Counter(
+            "geoalert_alerts_raised_total",
+            "Alerts appended to the alerts stream",
+            ["rule"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "geoalert_deliveries_total",
+            "Delivery attempts by channel and outcome (delivered, retrying, dead, cancelled)",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "geoalert_delivery_latency_seconds",
+            "Time from an alert's creation to its successful delivery",
+            ["channel"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+            registry=self.registry,
+        )
+        self.stream_lag = Gauge(
+            "geoalert_stream_lag",
+            "Entries not yet delivered to a consumer group",
+            ["stream"],
+            registry=self.registry,
+        )
+        self.stream_pending = Gauge(
+            "geoalert_stream_pending",
+            "Entries delivered to a consumer group but not yet acknowledged",
+            ["stream"],
+            registry=self.registry,
+        )
