@@ -94,8 +94,13 @@ class Poller:
         state.items_seen += len(parsed.articles)
         state.new_articles += new
         state.consecutive_errors, state.status, state.last_error = 0, "ok", parsed.warning
-        if new:
-            log.info("feed %s: %d new of %d items", feed.name, new, len(parsed.articles))
+        log.log(
+            logging.INFO if new else logging.DEBUG,
+            "feed %s: %d new of %d items",
+            feed.name,
+            new,
+            len(parsed.articles),
+        )
         return new
 
     async def _job(self, feed: FeedConfig) -> None:
