@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
@@ -22,6 +21,7 @@ from notifiers.webhook import WebhookNotifier
 from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
+from service.connections import redis_client
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
@@ -111,13 +111,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url, server = await asyncio.to_thread(start_embedded, settings.data_dir)
     else:
         url = settings.redis_url
-    app[REDIS] = Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=settings.read_block_ms / 1000 + 10,
-        health_check_interval=30,
-    )
+    app[REDIS] = redis_client(url, read_timeout=settings.read_block_ms / 1000 + 10)
     yield
     await app[REDIS].aclose()
     if server is not None:
