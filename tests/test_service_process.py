@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import redis
 
 from tests.conftest import ROOT
 from tests.processes import alert_lines, geoalert, service_env
 
 
-async def test_out_of_the_box_the_seed_raises_two_alerts_once_on_embedded_redis(tmp_path: Path) -> None:
+@pytest.fixture
+def embedded_dir(tmp_path: Path) -> Iterator[Path]:
+    """The data dir of an embedded Redis; whatever still runs there is shut down after the test."""
+    data_dir = tmp_path / ".geoalert"
+    yield data_dir
+    url_file = data_dir / "redis/url"
+    if url_file.exists():
+        with contextlib.suppress(redis.ConnectionError, OSError):
+            redis.Redis.from_url(url_file.read_text().strip()).shutdown(nosave=True)
+
+
+async def test_out_of_the_box_the_seed_raises_two_alerts_once_on_embedded_redis(
+    tmp_path: Path, embedded_dir: Path
+) -> None:
     env = service_env(tmp_path)
     async with geoalert("run", env=env, cwd=ROOT) as first:
         await first.wait_log("ALERT HIGH     arms_deal", stdout=True, timeout=30)
