@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis.asyncio import Redis  # noqa: E402
-from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bench.common import parser, summary, write_json  # noqa: E402
-from service.embedded_redis import RedisServer, free_port  # noqa: E402
+from bench.common import parser, summary, write_json
+from service.embedded_redis import RedisServer, free_port
 
 
 async def trial(fsync: str, seed: int) -> tuple[int, int, float]:

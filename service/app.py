@@ -203,6 +203,22 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     await stage.close()
 
 
+async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Measure how late the event loop wakes up: the best single sign of an overloaded process."""
+    stage = Stage(app[SETTINGS])
+    stage.spawn("loop-lag", lambda: _measure_loop_lag(app[METRICS], stage.stop))
+    yield
+    await stage.close()
+
+
+async def _measure_loop_lag(metrics: Metrics, stop: asyncio.Event, interval: float = 0.25) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        expected = loop.time() + interval
+        await sleep_or_stop(stop, interval)
+        metrics.event_loop_lag.observe(max(0.0, loop.time() - expected))
+
+
 async def _watch(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
     while not await sleep_or_stop(stop, interval):
         refresh()
@@ -219,6 +235,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}
     app[METRICS] = Metrics()
+    app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(http_ctx)
     if chosen & {"matcher", "api"}:
