@@ -134,8 +134,8 @@ class Compiler:
         for name in self._term_lists:
             self._expand(name, ())
         entity_models = [(m, d) for m, d in entity_lists if known.get(m.name) == d.path]
-        for model, doc in entity_models:
-            self._compile_entity_list(model, doc, {m.name: m for m, _ in entity_models})
+        for entity_list, doc in entity_models:
+            self._compile_entity_list(entity_list, doc, {m.name: m for m, _ in entity_models})
         compiled_rules: list[CompiledRule] = []
         seen_ids: dict[str, str] = {}
         for model, doc in rules:
