@@ -116,7 +116,9 @@ async def test_an_endless_body_is_cut_off_at_the_size_cap(server: FeedServer, fe
         await fetcher.fetch(url)
 
 
-async def test_an_endless_trickle_is_cut_off_by_the_total_timeout(server: FeedServer, fetcher: Fetcher) -> None:
+async def test_an_endless_trickle_is_cut_off_by_the_total_timeout(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
     url = server.endless("/trickle.xml", chunk=10, pause=0.05)
 
     started = asyncio.get_running_loop().time()

@@ -61,6 +61,7 @@ def _entry_language(entry: Any) -> str | None:
 
 
 def _raw_item(entry: Any) -> RawItem:
+    # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a warning.
     contents = entry.get("content") or []
     content = max((str(c.get("value") or "") for c in contents), key=len, default="")
     guid = entry.get("id") or entry.get("guid")
@@ -70,7 +71,8 @@ def _raw_item(entry: Any) -> RawItem:
         content=content,
         link=str(entry["link"]) if entry.get("link") else None,
         guid=str(guid) if guid else None,
-        published=_struct_time(entry.get("published_parsed")) or _struct_time(entry.get("updated_parsed")),
+        published=_struct_time(dict.get(entry, "published_parsed"))
+        or _struct_time(dict.get(entry, "updated_parsed")),
         language=_entry_language(entry),
     )
 
@@ -96,8 +98,9 @@ def parse_xml_feed(
     if not doc.entries:
         if not doc.get("version"):
             head = body[:512].lstrip().lower()
-            kind = "an HTML page" if head.startswith((b"<!doctype html", b"<html")) else "no RSS, Atom or RDF"
-            raise ParseError(f"not a feed: {kind}" + (f" ({_reason(bozo)})" if bozo else ""))
+            if head.startswith((b"<!doctype html", b"<html")):
+                raise ParseError("not a feed: an HTML page")
+            raise ParseError("not a feed: no RSS, Atom or RDF" + (f" ({_reason(bozo)})" if bozo else ""))
         if bozo:
             raise ParseError(f"malformed feed: {_reason(bozo)}")
     items = [_raw_item(e) for e in doc.entries[:MAX_ITEMS]]
