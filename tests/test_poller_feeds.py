@@ -170,7 +170,9 @@ async def test_a_document_that_is_no_feed_at_all_never_stops_the_poller(
     bad = await poller.poll_feed(feed(server.static("/garbage", b"\x00\xff\xfe garbage {"), name="bad"))
     good = await poller.poll_feed(feed(server.static("/rss.xml", rss(news_items(1))), name="good"))
 
-    assert bad.outcome == "error" and bad.reason is not None and bad.reason.startswith("not a feed")
+    assert bad.outcome == "error"
+    assert bad.reason is not None
+    assert bad.reason.startswith("not a feed")
     assert (good.outcome, good.new) == ("ok", 1)
 
 
@@ -195,7 +197,8 @@ async def test_invalid_and_future_dates_and_duplicate_guids(
     assert articles["Nonsense date"].published is None
     assert articles["Epoch placeholder"].published is None
     future = articles["From the future"].published
-    assert future is not None and before <= future <= datetime.now(UTC)
+    assert future is not None
+    assert before <= future <= datetime.now(UTC)
 
 
 @pytest.mark.parametrize(

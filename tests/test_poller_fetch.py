@@ -74,7 +74,8 @@ async def test_a_503_retry_after_may_be_an_http_date(server: FeedServer, fetcher
         await fetcher.fetch(url)
 
     assert caught.value.status == 503
-    assert caught.value.retry_after is not None and caught.value.retry_after > 86400
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 86400
 
 
 def test_retry_after_that_cannot_be_read_is_ignored() -> None:
