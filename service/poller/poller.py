@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,6 +77,7 @@ class Poller:
         self.fulltext = FullText(fetcher, executor)
         self.scheduler: AsyncIOScheduler | None = None
         self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
+        self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds.current if f.name == name), None)
@@ -270,6 +270,7 @@ class Poller:
     def sync_jobs(self) -> None:
         """One job per enabled feed, matching the feeds file as it is now."""
         assert self.scheduler is not None
+        self._synced = self.feeds.current
         wanted = {f.name: f for f in self.feeds.current if f.enabled}
         current = {job.id: job for job in self.scheduler.get_jobs()}
         for name, job in current.items():
@@ -310,11 +311,12 @@ class Poller:
         job = self.scheduler.get_job(name)
         return job.next_run_time if job is not None else None
 
-    async def watch(
-        self, stop: asyncio.Event, interval: float, refresh: Callable[[], bool] | None = None
-    ) -> None:
+    async def watch(self, stop: asyncio.Event, interval: float) -> None:
         while not await sleep_or_stop(stop, interval):
-            if (refresh or self.feeds.refresh)():
+            self.feeds.refresh()
+            # Compared by identity, not by refresh()'s answer: the API may have
+            # been the one to notice the change.
+            if self.feeds.current is not self._synced:
                 self.sync_jobs()
 
     def shutdown(self) -> None:
