@@ -100,7 +100,9 @@ async def test_an_unknown_field_is_refused(api: tuple[str, aiohttp.ClientSession
     assert body["error"]["fields"] == [{"field": "colour", "message": "Extra inputs are not permitted"}]
 
 
-async def test_an_article_whose_text_is_only_markup_is_refused(api: tuple[str, aiohttp.ClientSession]) -> None:
+async def test_an_article_whose_text_is_only_markup_is_refused(
+    api: tuple[str, aiohttp.ClientSession],
+) -> None:
     status, body = await post(api, {"source": "s", "body": "<script>x()</script>"})
 
     assert status == 422

@@ -74,7 +74,7 @@ class ArticleSink:
         return [not f for f in found]
 
     async def add(self, article: Article, signature_: str | None = None) -> Ingested:
-        return (await self.add_many([article], [signature_]))[0]
+        return (await self.add_many([article], None if signature_ is None else [signature_]))[0]
 
     async def add_many(
         self, articles: Sequence[Article], signatures: Sequence[str | None] | None = None
