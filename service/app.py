@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -30,7 +32,12 @@ from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.poller.feeds import load_feeds_file
-from service.poller.poller import ArticleSink, Poller
+from service.poller.fetch import Fetcher, FetchLimits
+from service.poller.ingest import Ingest
+from service.poller.poller import Poller, Timing
+from service.poller.sink import ArticleSink
+from service.poller.state import Backoff, FeedStore
+from service.poller.stories import StoryIndex
 from service.streams import ConsumerOptions, GroupConsumer, Trim
 from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
 from service.typedefs import (
@@ -38,6 +45,7 @@ from service.typedefs import (
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
     HTTP,
+    INGEST,
     KEYS,
     METRICS,
     POLLER,
@@ -139,18 +147,66 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    feeds = WatchedFile(settings.feeds_file, load_feeds_file)
-    sink = ArticleSink(app[REDIS], app[KEYS], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
-    poller = app[POLLER] = Poller(feeds, sink, app[HTTP])
-    stage = Stage(settings)
-    poller.start()
-    stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
-    log.info("poller: %d feeds from %s", len(feeds.current), settings.feeds_file)
+async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Feeds, feed state and the article sink: shared by the poller and the push API."""
+    settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
+    stories = StoryIndex(
+        redis, keys, window=settings.story_window_seconds, threshold=settings.story_threshold
+    )
+    sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
+    app[INGEST] = Ingest(
+        feeds=WatchedFile(settings.feeds_file, load_feeds_file),
+        store=FeedStore(redis, keys, owner=settings.consumer_name),
+        sink=sink,
+    )
     yield
-    poller.shutdown()
-    await stage.close()
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        max_bytes=settings.fetch_max_bytes,
+        connect_timeout=settings.fetch_connect_timeout,
+        total_timeout=settings.fetch_timeout,
+        max_redirects=settings.fetch_max_redirects,
+        per_host=settings.fetch_per_host,
+        concurrency=settings.fetch_concurrency,
+        user_agent=settings.user_agent,
+    )
+
+
+async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, ingest = app[SETTINGS], app[INGEST]
+    limits = fetch_limits(settings)
+    # Parsing is CPU work: worker processes use every core and keep the event loop responsive.
+    executor = None
+    if settings.parse_processes:
+        executor = ProcessPoolExecutor(
+            settings.parse_processes, mp_context=multiprocessing.get_context("spawn")
+        )
+    async with Fetcher.new_session(limits) as session:
+        poller = app[POLLER] = Poller(
+            ingest.feeds,
+            ingest.sink,
+            Fetcher(session, limits),
+            ingest.store,
+            app[METRICS],
+            backoff=Backoff(
+                failing_after=settings.feed_failing_after,
+                max_delay=settings.feed_backoff_max,
+                failing_delay=settings.feed_failing_retry,
+            ),
+            timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
+            executor=executor,
+        )
+        stage = Stage(settings)
+        poller.start()
+        stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
+        log.info("poller: %d feeds from %s", len(ingest.feeds.current), settings.feeds_file)
+        yield
+        poller.shutdown()
+        await stage.close()
+    if executor is not None:
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -242,6 +298,8 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:
         app.cleanup_ctx.append(subscriptions_ctx)
+    if chosen & {"poller", "api"}:
+        app.cleanup_ctx.append(ingest_ctx)
     if "poller" in chosen:
         app.cleanup_ctx.append(poller_ctx)
     if "matcher" in chosen:

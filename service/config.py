@@ -63,6 +63,52 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         default=2.0, gt=0, description="seconds between checks of the rules, feeds and subscriptions files"
     )
+    fetch_connect_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to connect to a feed's host"
+    )
+    fetch_timeout: float = Field(
+        default=30.0, gt=0, description="seconds for a whole feed or page fetch, body included"
+    )
+    fetch_max_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="largest feed or page body, after decompression"
+    )
+    fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
+    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_concurrency: int = Field(default=64, ge=1, description="concurrent requests in all")
+    user_agent: str = Field(
+        default="geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)",
+        min_length=1,
+        description="User-Agent of every feed and page request",
+    )
+    feed_failing_after: int = Field(
+        default=5, ge=1, description="consecutive failures after which a feed is marked failing"
+    )
+    feed_backoff_max: float = Field(
+        default=3600.0, gt=0, description="longest back-off, in seconds, of a feed that is not failing"
+    )
+    feed_failing_retry: float = Field(
+        default=6 * 3600.0, gt=0, description="seconds between tries of a failing feed"
+    )
+    poll_jitter: float = Field(
+        default=0.1, ge=0, le=0.5, description="fraction of a feed's interval added at random to each run"
+    )
+    poll_startup_spread: float = Field(
+        default=10.0, ge=0, description="seconds over which the feeds' first runs are spread"
+    )
+    parse_processes: int = Field(
+        default=0, ge=0, description="worker processes that parse feeds; 0 parses in threads of the service"
+    )
+    story_window_seconds: int = Field(
+        default=48 * 3600, gt=0, description="how far apart in time two copies of one story may be published"
+    )
+    story_threshold: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="estimated text similarity (Jaccard) from which two articles are one story",
+    )
+    push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
+    push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least severe log level shown"

@@ -26,6 +26,22 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.story_copies = Counter(
+            "geoalert_story_copies_total",
+            "New articles that joined an earlier story (another outlet's copy)",
+            registry=self.registry,
+        )
+        self.feed_runs_skipped = Counter(
+            "geoalert_feed_runs_skipped_total",
+            "Scheduled feed runs not started: overrun (still running), missed, or leased by another poller",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.feed_not_modified = Counter(
+            "geoalert_feed_not_modified_total",
+            "Feed fetches answered 304 Not Modified (nothing to ingest)",
+            registry=self.registry,
+        )
         self.articles_matched = Counter(
             "geoalert_articles_matched_total",
             "Articles run through the rules",

@@ -68,18 +68,74 @@ async def publish(redis: Redis, stream: str, fields: Mapping[str, str], trim: Tr
 
 
 # Marking "seen" and appending must be one step: a crash between the two would
-# either lose the entry (marked, never appended) or duplicate it.
-_PUBLISH_ONCE = """
-if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[1]) then
-  local n = tonumber(ARGV[3])
-  local args = {}
-  for i = 4, 3 + n do args[#args + 1] = ARGV[i] end
-  args[#args + 1] = '*'
-  for i = 4 + n, #ARGV do args[#args + 1] = ARGV[i] end
-  return redis.call('XADD', KEYS[2], unpack(args))
+# either lose the entry (marked, never appended) or duplicate it. Several keys
+# can name one entry (an article's GUID, URL and content hash); if any is set,
+# nothing is appended and the script says which key it was and what it holds.
+PUBLISH_UNIQUE_SCRIPT = """
+local nkeys = #KEYS - 1
+for i = 1, nkeys do
+  local held = redis.call('GET', KEYS[i])
+  if held then return {0, i, held} end
 end
-return false
+for i = 1, nkeys do redis.call('SET', KEYS[i], ARGV[2], 'EX', ARGV[1]) end
+local n = tonumber(ARGV[3])
+local args = {}
+for i = 4, 3 + n do args[#args + 1] = ARGV[i] end
+args[#args + 1] = '*'
+for i = 4 + n, #ARGV do args[#args + 1] = ARGV[i] end
+return {1, redis.call('XADD', KEYS[#KEYS], unpack(args))}
 """
+
+
+@dataclass(frozen=True)
+class Published:
+    """What ``publish_unique`` did: appended (``entry_id``), or found a key already set."""
+
+    entry_id: str | None
+    duplicate_key: str | None = None
+    duplicate_of: str | None = None  # the marker stored under duplicate_key
+
+
+def publish_unique_args(
+    stream: str,
+    fields: Mapping[str, str],
+    trim: Trim,
+    *,
+    dedupe_keys: Sequence[str],
+    ttl_seconds: int,
+    marker: str = "1",
+) -> tuple[list[str], list[str]]:
+    """KEYS and ARGV of the publish-unique script (for running it in a pipeline)."""
+    if not dedupe_keys:
+        raise ValueError("publish_unique needs at least one dedupe key")
+    trim_args = trim.xadd_args()
+    keys = [*dedupe_keys, stream]
+    args = [str(ttl_seconds), marker, str(len(trim_args)), *trim_args, *_flatten(fields)]
+    return keys, args
+
+
+def published_from_reply(reply: Any, dedupe_keys: Sequence[str]) -> Published:
+    if int(reply[0]) == 1:
+        return Published(entry_id=str(reply[1]))
+    return Published(entry_id=None, duplicate_key=dedupe_keys[int(reply[1]) - 1], duplicate_of=str(reply[2]))
+
+
+async def publish_unique(
+    redis: Redis,
+    stream: str,
+    fields: Mapping[str, str],
+    trim: Trim,
+    *,
+    dedupe_keys: Sequence[str],
+    ttl_seconds: int,
+    marker: str = "1",
+) -> Published:
+    """Append unless any of ``dedupe_keys`` is set; otherwise set them all (to ``marker``) and append."""
+    keys, args = publish_unique_args(
+        stream, fields, trim, dedupe_keys=dedupe_keys, ttl_seconds=ttl_seconds, marker=marker
+    )
+    reply = await redis.eval(PUBLISH_UNIQUE_SCRIPT, len(keys), *keys, *args)
+    return published_from_reply(reply, dedupe_keys)
 
 
 async def publish_once(
@@ -93,19 +149,10 @@ async def publish_once(
     marker: str = "1",
 ) -> str | None:
     """Append unless ``dedupe_key`` is already set; returns the new id, or None for a duplicate."""
-    trim_args = trim.xadd_args()
-    result = await redis.eval(
-        _PUBLISH_ONCE,
-        2,
-        dedupe_key,
-        stream,
-        str(ttl_seconds),
-        marker,
-        str(len(trim_args)),
-        *trim_args,
-        *_flatten(fields),
+    published = await publish_unique(
+        redis, stream, fields, trim, dedupe_keys=[dedupe_key], ttl_seconds=ttl_seconds, marker=marker
     )
-    return None if result is None else str(result)
+    return published.entry_id
 
 
 @dataclass(frozen=True)

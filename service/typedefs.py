@@ -11,6 +11,7 @@ from service.delivery import DeliveryQueue, DeliveryWorker
 from service.keys import Keys
 from service.matching import RuleSource
 from service.metrics import Metrics
+from service.poller.ingest import Ingest
 from service.poller.poller import Poller
 from service.streams import GroupConsumer
 from service.subscriptions import SubscriptionDirectory
@@ -24,6 +25,7 @@ HTTP = web.AppKey("http_session", aiohttp.ClientSession)
 RULES = web.AppKey("rules", RuleSource)
 SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionDirectory)
 POLLER = web.AppKey("poller", Poller)
+INGEST = web.AppKey("ingest", Ingest)  # feeds, feed state and article sink: poller and push API
 CONSUMERS = web.AppKey("consumers", dict[str, GroupConsumer])  # stage name -> its consumer
 DELIVERY_QUEUE = web.AppKey("delivery_queue", DeliveryQueue)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.api import health
+from service.api import articles, feeds, health
 
 
 def setup_routes(app: web.Application) -> None:
     app.add_routes(health.routes)
+    app.add_routes([*articles.routes, *feeds.routes])
