@@ -6,6 +6,7 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from notifiers.ssrf import AddressPolicy
 from service.config import Settings
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.keys import Keys
@@ -27,3 +28,4 @@ POLLER = web.AppKey("poller", Poller)
 CONSUMERS = web.AppKey("consumers", dict[str, GroupConsumer])  # stage name -> its consumer
 DELIVERY_QUEUE = web.AppKey("delivery_queue", DeliveryQueue)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
+NETGUARD = web.AppKey("netguard", AddressPolicy)  # which addresses webhooks may reach
