@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from yarl import URL
 
@@ -118,14 +119,16 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
-def webhook_session(policy: AddressPolicy, *, limit: int = 256, dns_ttl: int = 60) -> aiohttp.ClientSession:
+def webhook_session(
+    policy: AddressPolicy, *, limit: int = 256, dns_ttl: int = 60, dns: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
     """An HTTP client for webhooks only: every name it resolves goes through the SSRF guard.
 
     No proxies from the environment (they would bypass the guard) and no
     cookies (a receiver must not be able to make later requests stateful).
     """
     connector = aiohttp.TCPConnector(
-        limit=limit, limit_per_host=0, ttl_dns_cache=dns_ttl, resolver=GuardedResolver(policy)
+        limit=limit, limit_per_host=0, ttl_dns_cache=dns_ttl, resolver=GuardedResolver(policy, dns)
     )
     return aiohttp.ClientSession(
         connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False

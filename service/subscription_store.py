@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from notifiers.webhook import new_secret
 from service.keys import Keys
 from service.models import utcnow
 from service.subscriptions import Subscription
@@ -71,6 +72,8 @@ class SubscriptionStore:
     async def create(self, sub: Subscription) -> Subscription:
         now = utcnow()
         sub = sub.model_copy(update={"source": "api", "created_at": now, "updated_at": now})
+        if sub.webhook is not None and sub.webhook.secret is None:
+            sub.webhook = sub.webhook.model_copy(update={"secret": new_secret()})
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(self.keys.subscriptions, sub.id, sub.model_dump_json())
             pipe.incr(self.keys.subscriptions_version)
