@@ -123,7 +123,7 @@ async def test_a_digest_arrives_as_one_mail_listing_the_periods_alerts(
     await kit.worker().process_due()
 
     (mail,) = smtp_starttls.recorder.mails
-    assert mail.message["Subject"] == "[geoalert] hourly 2030-03-17 00:00 UTC digest: 3 alerts"
+    assert mail.message["Subject"] == "[geoalert] hourly 2030-03-17 17:00 UTC digest: 3 alerts"
     text = mail.message.get_body(("plain",))
     assert text is not None
     body = text.get_content()
