@@ -16,7 +16,11 @@ from service.embedded_redis import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.deliverykit", "tests.smtpkit"]  # fixtures of the delivery, webhook and email tests
+pytest_plugins = [
+    "tests.deliverykit",
+    "tests.smtpkit",
+    "tests.apikit",
+]  # fixtures of the delivery, webhook and email tests
 
 
 def _reachable(url: str) -> bool:
