@@ -33,6 +33,8 @@ class AlertQuery(BaseModel):
     @field_validator("cursor")
     @classmethod
     def _stream_id(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
         if value is not None and not _STREAM_ID.match(value):
             raise ValueError("must be a next_cursor value like 1700000000000-0")
         return value

@@ -23,6 +23,8 @@ class DeliveryQuery(BaseModel):
     @field_validator("cursor")
     @classmethod
     def _cursor(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
         if value is not None and not _CURSOR.match(value):
             raise ValueError("must be a next_cursor value from a previous page")
         return value

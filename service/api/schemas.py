@@ -13,9 +13,10 @@ from service.models import Alert, Match, Severity
 from service.subscriptions import Channel, DigestMode, Subscription, Throttle, check_rule_patterns
 
 RULE_PATTERNS = Field(
+    default_factory=lambda: ["*"],
     min_length=1,
     max_length=200,
-    description="rule ids, 'tag:<tag>' or '*'",
+    description="rule ids, 'tag:<tag>' or '*' (every rule)",
     examples=[["leader_summit", "tag:arms"]],
 )
 
@@ -34,11 +35,29 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class HealthBody(BaseModel):
+    """Liveness and health: ``status`` plus details (Redis, streams, rules) that may grow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["ok", "degraded"]
+
+
 # --- subscriptions ---
 
 
+def _one_channel_schema(schema: dict[str, Any]) -> None:
+    """Say in the schema what the validator checks: exactly one channel, given as an object."""
+    props = schema["properties"]
+    for channel in ("webhook", "email"):
+        options = props[channel].pop("anyOf")
+        props[channel].update(next(o for o in options if o.get("type") != "null"))
+        props[channel].pop("default", None)
+    schema["oneOf"] = [{"required": ["webhook"]}, {"required": ["email"]}]
+
+
 class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_channel_schema)
 
     name: str = Field(min_length=1, max_length=200)
     rules: list[str] = RULE_PATTERNS
