@@ -26,6 +26,7 @@ from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
 from service.connections import redis_client
+from service.consumer import ConsumerOptions, GroupConsumer
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
@@ -41,7 +42,7 @@ from service.poller.poller import Poller, Timing
 from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore
 from service.poller.stories import StoryIndex
-from service.streams import ConsumerOptions, GroupConsumer, Trim
+from service.streams import Trim
 from service.subscription_store import SubscriptionStore
 from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
 from service.typedefs import (

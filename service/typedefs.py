@@ -8,13 +8,13 @@ from redis.asyncio import Redis
 
 from notifiers.ssrf import AddressPolicy
 from service.config import Settings
+from service.consumer import GroupConsumer
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.keys import Keys
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.poller.ingest import Ingest
 from service.poller.poller import Poller
-from service.streams import GroupConsumer
 from service.subscriptions import SubscriptionDirectory
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 
-from service.streams import ConsumerOptions, Entry, GroupConsumer, Trim, publish
+from service.consumer import ConsumerOptions, Entry, GroupConsumer
+from service.streams import Trim, publish
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.slow

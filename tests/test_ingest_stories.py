@@ -8,6 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from service.consumer import Entry
 from service.keys import Keys
 from service.matcher import Matcher
 from service.matching import RuleSource
@@ -16,7 +17,7 @@ from service.models import Article, stable_id, utcnow
 from service.poller.minhash import signature, similarity
 from service.poller.sink import ArticleSink
 from service.poller.stories import StoryIndex
-from service.streams import Entry, Trim
+from service.streams import Trim
 from tests.conftest import ROOT
 from tests.storygen import load_stories, rewrite
 
