@@ -213,8 +213,8 @@ class Compiler:
             if entity.id in seen:
                 self.fail((doc, ("entities", index, "id")), f"duplicate entity id '{entity.id}'")
             seen.add(entity.id)
-        for (text, case, meaning), at in zip(compiled.aliases, _alias_locations(model, doc), strict=True):
-            self._add_alias(text, case, meaning, at, meanings)
+        for text, case, meaning, where in compiled.aliases:
+            self._add_alias(text, case, meaning, (doc, where), meanings)
         if model.titles is not None:
             places = self._places(model, doc, entity_models)
             for index, entity in enumerate(model.entities):
@@ -265,7 +265,9 @@ class Compiler:
         if not isinstance(parsed, LiteralTerm):
             self.fail(at, f"alias '{text}' must be a phrase, not a regex or list reference")
             return
-        meanings.setdefault(self._literal_id(parsed), []).append(meaning)
+        known = meanings.setdefault(self._literal_id(parsed), [])
+        if meaning not in known:
+            known.append(meaning)
 
     # -- rules -------------------------------------------------------------
 
@@ -445,14 +447,6 @@ class Compiler:
             return min(lengths, default=1)
 
         return min(shortest(rule.parts[index]) for index in parts)
-
-
-def _alias_locations(model: EntityListFile, doc: MarkedDocument) -> list[Located]:
-    locations: list[Located] = []
-    for index, entity in enumerate(model.entities):
-        locations.append((doc, ("entities", index, "name")))
-        locations.extend((doc, ("entities", index, "aliases", n)) for n in range(len(entity.aliases)))
-    return locations
 
 
 def _examples(model: RuleFile, doc: MarkedDocument) -> tuple[RuleExample, ...]:

@@ -186,7 +186,11 @@ class ArticleMatcher:
             if not all(_attribute_matches(entity.attributes.get(k), v) for k, v in part.where):
                 continue
             key: object = entity.id
-            if part.distinct is not None and part.distinct != "id":
+            if part.distinct == "country":
+                key = entity.country_on(day) or entity.attributes.get("country")
+                if key is None:
+                    continue
+            elif part.distinct is not None and part.distinct != "id":
                 key = entity.attributes.get(part.distinct)
                 if key is None:
                     continue
@@ -213,7 +217,7 @@ class ArticleMatcher:
                 for start, end in spans:
                     entity = meaning.entity
                     if meaning.office is not None:
-                        if self._preceded_by(start, use.compiled.skip_after):
+                        if self._next_to(start, end, use.compiled.skip_after, use.compiled.skip_before):
                             continue
                         entity = offices.holder(meaning.office, day)
                         if entity is None:
@@ -236,17 +240,28 @@ class ArticleMatcher:
         self._entity_hits[name] = result
         return result
 
-    def _preceded_by(self, offset: int, words: frozenset[str]) -> bool:
-        if not words:
-            return False
+    def _next_to(self, start: int, end: int, before: frozenset[str], after: frozenset[str]) -> bool:
+        """Whether the word before the span is in ``before`` or the word after it in ``after``."""
         text = self.doc.text
-        end = offset
-        while end > 0 and text[end - 1] == " ":
-            end -= 1
-        begin = end
-        while begin > 0 and text[begin - 1].isalnum():
-            begin -= 1
-        return text[begin:end] in words
+        if before:
+            stop = start
+            while stop > 0 and text[stop - 1] == " ":
+                stop -= 1
+            begin = stop
+            while begin > 0 and text[begin - 1].isalnum():
+                begin -= 1
+            if text[begin:stop] in before:
+                return True
+        if after:
+            begin = end
+            while begin < len(text) and text[begin] == " ":
+                begin += 1
+            stop = begin
+            while stop < len(text) and text[stop].isalnum():
+                stop += 1
+            if text[begin:stop] in after:
+                return True
+        return False
 
     def _mentions_past_year(self, hit: Hit) -> bool:
         text = self.doc.text[hit.start : hit.end]
