@@ -68,7 +68,9 @@ class OfficeIndex:
                     spans.setdefault((tenure.key[0], LEADER_ROLE), []).append(
                         (tenure.start, tenure.end, index)
                     )
-        self._spans = {key: sorted(value, key=lambda span: (span[0], span[2])) for key, value in spans.items()}
+        self._spans = {
+            key: sorted(value, key=lambda span: (span[0], span[2])) for key, value in spans.items()
+        }
         self._starts = {key: [span[0] for span in value] for key, value in self._spans.items()}
 
     def keys(self) -> set[OfficeKey]:

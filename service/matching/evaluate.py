@@ -37,7 +37,8 @@ class _EntityHit(NamedTuple):
     entity: int
 
 
-Proof = list[tuple[str, Hit]]
+# (part name, hit, found inside a sentence() or near() window)
+Proof = list[tuple[str, Hit, bool]]
 _WindowOf = Callable[[int], tuple[int, int]]
 
 
@@ -110,7 +111,7 @@ class ArticleMatcher:
             return None
         proof: Proof = []
         tried: set[tuple[int, int]] = set()
-        for _, hit in anchors[:MAX_ANCHORS]:
+        for _, hit, _ in anchors[:MAX_ANCHORS]:
             low, high = window_of(hit.start)
             # the window around an anchor reaches its end too (near: N words after the anchor's last word)
             if hit.end > high:
@@ -121,7 +122,7 @@ class ArticleMatcher:
             tried.add(window)
             held = self._all(operands, rule, *window)
             if held is not None:
-                proof.extend(held)
+                proof.extend((part, hit, True) for part, hit, _ in held)
         return proof or None
 
     def _words_around(self, offset: int, words: int) -> tuple[int, int]:
@@ -147,7 +148,7 @@ class ArticleMatcher:
             return None
         if part.required > 1 and len({hit.key for hit in inside}) < part.required:
             return None
-        return [(part.name, hit) for hit in inside]
+        return [(part.name, hit, False) for hit in inside]
 
     def _hits_of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
         cached = self._part_hits.get(id(part))
@@ -276,21 +277,31 @@ class ArticleMatcher:
     # -- evidence ------------------------------------------------------------
 
     def _evidence(self, proof: Proof) -> list[Evidence]:
+        """The proof as evidence: what held within sentences or word windows first, then one
+        mention per entity or term for parts that only had to occur somewhere in the article."""
+        chosen: dict[tuple[int, int, str], tuple[str, Hit]] = {}
+        for part, hit, scoped in sorted(proof, key=lambda item: (not item[2], item[1].start)):
+            if scoped:
+                chosen.setdefault((hit.start, hit.end, part), (part, hit))
+        seen_keys: set[tuple[str, object]] = set()
+        for part, hit, scoped in sorted(proof, key=lambda item: item[1].start):
+            if not scoped and (part, hit.key) not in seen_keys:
+                seen_keys.add((part, hit.key))
+                chosen.setdefault((hit.start, hit.end, part), (part, hit))
         doc = self.doc
-        unique = sorted({(hit.start, hit.end, part, hit.term, hit.entity) for part, hit in proof})
         evidence: list[Evidence] = []
-        for start, end, part, term, entity in unique[:MAX_EVIDENCE]:
-            field, text, first, last = doc.original(start, end)
+        for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
+            field, text, first, last = doc.original(hit.start, hit.end)
             evidence.append(
                 Evidence.model_construct(
                     part=part,
                     field=field,
-                    term=term,
+                    term=hit.term,
                     text=text[first:last],
                     start=first,
                     end=last,
-                    snippet=doc.snippet(start, end),
-                    entity=entity,
+                    snippet=doc.snippet(hit.start, hit.end),
+                    entity=hit.entity,
                 )
             )
         return evidence

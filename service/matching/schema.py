@@ -180,7 +180,8 @@ class Titles(_Strict):
         default_factory=list, description="a title preceded by one of these words is ignored (former, deputy)"
     )
     skip_before: list[str] = Field(
-        default_factory=list, description="a title followed by one of these words is ignored (president-elect)"
+        default_factory=list,
+        description="a title followed by one of these words is ignored (president-elect)",
     )
 
 
