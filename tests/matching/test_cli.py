@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-
 from conftest import RuleWriter
+
 from service.cli import main
 from service.matching import load_rules
 from service.matching.cli import match_lines
@@ -35,7 +35,10 @@ def rules_dir(write_rules: RuleWriter) -> Path:
 
 def test_match_writes_one_result_line_per_article(rules_dir: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    lines = ['{"id": "1", "title": "Summit opens", "body": ""}\n', '{"id": "2", "title": "Quiet", "body": ""}\n']
+    lines = [
+        '{"id": "1", "title": "Summit opens", "body": ""}\n',
+        '{"id": "2", "title": "Quiet", "body": ""}\n',
+    ]
     assert match_lines(load_rules(rules_dir), lines, out, err) == 0
     results = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(r["id"], [m["rule"] for m in r["matches"]]) for r in results] == [("1", ["summit"]), ("2", [])]
@@ -43,9 +46,12 @@ def test_match_writes_one_result_line_per_article(rules_dir: Path) -> None:
 
 def test_match_results_carry_severity_and_evidence(rules_dir: Path) -> None:
     out = io.StringIO()
-    match_lines(load_rules(rules_dir), ['{"id": "1", "title": "Summit opens", "body": ""}'], out, io.StringIO())
+    match_lines(
+        load_rules(rules_dir), ['{"id": "1", "title": "Summit opens", "body": ""}'], out, io.StringIO()
+    )
     [match] = json.loads(out.getvalue())["matches"]
-    assert match["severity"] == "high" and match["evidence"][0]["text"] == "Summit"
+    assert match["severity"] == "high"
+    assert match["evidence"][0]["text"] == "Summit"
 
 
 def test_malformed_lines_are_reported_skipped_and_fail_the_run(rules_dir: Path) -> None:
@@ -69,8 +75,12 @@ def test_rules_check_passes_a_good_directory(rules_dir: Path, capsys: pytest.Cap
     assert capsys.readouterr().out.startswith("ok: 1 rules")
 
 
-def test_rules_check_prints_every_error_and_fails(write_rules: RuleWriter, capsys: pytest.CaptureFixture[str]) -> None:
-    directory = write_rules({"a.yaml": "id: a\ntitle: A\nparts: {x: {any: [y]}}\ncondtion: x\n", "b.yaml": "id: [\n"})
+def test_rules_check_prints_every_error_and_fails(
+    write_rules: RuleWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = write_rules(
+        {"a.yaml": "id: a\ntitle: A\nparts: {x: {any: [y]}}\ncondtion: x\n", "b.yaml": "id: [\n"}
+    )
     assert main(["rules", "check", str(directory)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"{directory}/a.yaml:4:1: unknown key 'condtion', did you mean 'condition'?"
@@ -82,23 +92,32 @@ def test_rules_test_runs_the_inline_examples(rules_dir: Path, capsys: pytest.Cap
     assert capsys.readouterr().out.strip() == "2 examples, 0 failed"
 
 
-def test_rules_test_names_the_failing_rule_and_example(write_rules: RuleWriter, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rules_test_names_the_failing_rule_and_example(
+    write_rules: RuleWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
     directory = write_rules({"summit.yaml": RULE.replace("[Nothing here.]", "[A summit of leaders.]")})
     assert main(["rules", "test", str(directory)]) == 1
     assert "summit: no_match example 1 matched: A summit of leaders." in capsys.readouterr().out
 
 
-def test_rules_eval_reports_precision_and_recall(rules_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rules_eval_reports_precision_and_recall(
+    rules_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dataset = tmp_path / "set.yaml"
-    dataset.write_text(yaml.safe_dump([
-        {"id": "a", "title": "Summit", "body": "", "labels": ["summit"], "language": "en"},
-        {"id": "b", "title": "Summit", "body": "", "labels": [], "language": "en"},
-        {"id": "c", "title": "Talks", "body": "", "labels": ["summit"], "language": "de"},
-    ]))
+    dataset.write_text(
+        yaml.safe_dump(
+            [
+                {"id": "a", "title": "Summit", "body": "", "labels": ["summit"], "language": "en"},
+                {"id": "b", "title": "Summit", "body": "", "labels": [], "language": "en"},
+                {"id": "c", "title": "Talks", "body": "", "labels": ["summit"], "language": "de"},
+            ]
+        )
+    )
     assert main(["rules", "eval", str(dataset), "--rules", str(rules_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["rules"]["summit"]
     assert (report["en"]["precision"], report["en"]["recall"], report["non_en"]["recall"]) == (0.5, 1.0, 0.0)
-    assert report["en"]["false_alarms"] == ["b Summit"] and report["non_en"]["misses"] == ["c Talks"]
+    assert report["en"]["false_alarms"] == ["b Summit"]
+    assert report["non_en"]["misses"] == ["c Talks"]
 
 
 def test_rules_schema_is_a_json_schema_that_accepts_rule_files(capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,6 +137,10 @@ def test_rules_schema_rejects_unknown_keys(capsys: pytest.CaptureFixture[str]) -
 def test_the_command_runs_as_a_module(rules_dir: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service", "match", "--rules", str(rules_dir), "-"],
-        input='{"id": "1", "title": "Summit", "body": ""}\n', capture_output=True, text=True, check=False,
+        input='{"id": "1", "title": "Summit", "body": ""}\n',
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert result.returncode == 0 and json.loads(result.stdout)["matches"][0]["rule"] == "summit"
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["matches"][0]["rule"] == "summit"

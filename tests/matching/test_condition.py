@@ -1,6 +1,16 @@
 import pytest
 
-from service.matching.condition import And, AtLeast, ConditionError, Near, Not, Or, Ref, Sentence, parse_condition
+from service.matching.condition import (
+    And,
+    AtLeast,
+    ConditionError,
+    Near,
+    Not,
+    Or,
+    Ref,
+    Sentence,
+    parse_condition,
+)
 
 
 def test_and_binds_tighter_than_or() -> None:
@@ -14,12 +24,14 @@ def test_sentence_takes_negated_arguments_after_the_first() -> None:
 
 def test_near_ends_with_a_word_count() -> None:
     node = parse_condition("near(a, b, 5)")
-    assert isinstance(node, Near) and node.words == 5
+    assert isinstance(node, Near)
+    assert node.words == 5
 
 
 def test_n_of_counts_its_arguments() -> None:
     node = parse_condition("2 of (a, b, c)")
-    assert isinstance(node, AtLeast) and node.count == 2
+    assert isinstance(node, AtLeast)
+    assert node.count == 2
 
 
 def test_keywords_may_be_upper_case() -> None:

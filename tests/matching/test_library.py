@@ -45,12 +45,14 @@ def test_every_shipped_file_validates_against_the_published_schema() -> None:
 
 def test_every_inline_example_holds(library: RuleSet) -> None:
     count, failures = run_examples(library)
-    assert count > 0 and [str(f) for f in failures] == []
+    assert count > 0
+    assert [str(f) for f in failures] == []
 
 
 def test_the_library_ships_more_than_the_two_core_rules(library: RuleSet) -> None:
     ids = {info.id for info in library.rules}
-    assert {"leader_summit", "arms_deal"} < ids and len(ids) >= 5
+    assert {"leader_summit", "arms_deal"} < ids
+    assert len(ids) >= 5
 
 
 def seed_article() -> Article:
@@ -84,7 +86,7 @@ def test_a_former_leaders_meeting_in_an_archive_is_not_current(library: RuleSet)
 @pytest.mark.parametrize("rule", ["leader_summit", "arms_deal"])
 def test_regression_cases_meet_the_quality_bar(library: RuleSet, rule: str) -> None:
     score = evaluate(library, load_dataset(CASES))[rule]["all"]
-    assert (score.precision, score.recall) >= (0.95, 0.95), json.dumps(score.as_dict(), indent=1)
+    assert min(score.precision, score.recall) >= 0.95, json.dumps(score.as_dict(), indent=1)
 
 
 @pytest.mark.parametrize("rule", ["leader_summit", "arms_deal"])
@@ -92,4 +94,4 @@ def test_the_development_set_meets_the_quality_bar_in_english(library: RuleSet, 
     if not DEV_SET.exists():
         pytest.skip(f"the shared evaluation set is not checked out next to the repository ({DEV_SET})")
     score = evaluate(library, load_dataset(DEV_SET))[rule]["en"]
-    assert score.precision >= 0.95 and score.recall >= 0.95, json.dumps(score.as_dict(), indent=1)
+    assert min(score.precision, score.recall) >= 0.95, json.dumps(score.as_dict(), indent=1)

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import RuleWriter
+
 from service.matching import RuleError, RuleLoadError, load_rules
 
 GOOD_RULE = """
@@ -29,15 +29,20 @@ def test_a_misspelt_key_is_rejected_with_a_suggestion(write_rules: RuleWriter) -
 
 
 def test_a_misspelt_nested_key_points_at_its_own_line(write_rules: RuleWriter) -> None:
-    directory = write_rules({"r.yaml": "id: r\ntitle: R\nparts:\n  a:\n    any: [x]\n    minn: 2\ncondition: a\n"})
+    directory = write_rules(
+        {"r.yaml": "id: r\ntitle: R\nparts:\n  a:\n    any: [x]\n    minn: 2\ncondition: a\n"}
+    )
     [error] = errors_of(directory)
     assert (error.line, error.col, error.message) == (6, 5, "unknown key 'minn', did you mean 'min'?")
 
 
 def test_a_wrong_value_type_names_the_field(write_rules: RuleWriter) -> None:
-    directory = write_rules({"r.yaml": "id: r\ntitle: R\nseverity: urgent\nparts:\n  a: {any: [x]}\ncondition: a\n"})
+    directory = write_rules(
+        {"r.yaml": "id: r\ntitle: R\nseverity: urgent\nparts:\n  a: {any: [x]}\ncondition: a\n"}
+    )
     [error] = errors_of(directory)
-    assert error.line == 3 and error.message.startswith("severity:")
+    assert error.line == 3
+    assert error.message.startswith("severity:")
 
 
 def test_a_duplicate_key_is_an_error_not_a_silent_override(write_rules: RuleWriter) -> None:
@@ -49,11 +54,14 @@ def test_a_duplicate_key_is_an_error_not_a_silent_override(write_rules: RuleWrit
 def test_yaml_syntax_errors_are_located(write_rules: RuleWriter) -> None:
     directory = write_rules({"r.yaml": "id: r\ntitle: [unclosed\n"})
     [error] = errors_of(directory)
-    assert error.message.startswith("YAML syntax error") and error.line >= 2
+    assert error.message.startswith("YAML syntax error")
+    assert error.line >= 2
 
 
 def test_a_condition_error_points_into_the_condition(write_rules: RuleWriter) -> None:
-    directory = write_rules({"r.yaml": "id: r\ntitle: R\nparts:\n  meeting: {any: [x]}\ncondition: meeting and\n"})
+    directory = write_rules(
+        {"r.yaml": "id: r\ntitle: R\nparts:\n  meeting: {any: [x]}\ncondition: meeting and\n"}
+    )
     [error] = errors_of(directory)
     assert (error.line, error.col) == (5, 23)
 
@@ -65,37 +73,49 @@ def test_an_unknown_part_in_the_condition_gets_a_suggestion(write_rules: RuleWri
 
 
 def test_a_part_left_out_of_the_condition_is_reported(write_rules: RuleWriter) -> None:
-    directory = write_rules({"r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: [x]}\n  b: {any: [y]}\ncondition: a\n"})
+    directory = write_rules(
+        {"r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: [x]}\n  b: {any: [y]}\ncondition: a\n"}
+    )
     [error] = errors_of(directory)
-    assert error.message == "part 'b' is not used in the condition" and error.line == 5
+    assert error.message == "part 'b' is not used in the condition"
+    assert error.line == 5
 
 
 def test_an_unknown_list_is_reported_at_the_term(write_rules: RuleWriter) -> None:
-    directory = write_rules({
-        "r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: [x, '@meeting_wrds']}\ncondition: a\n",
-        "lists/m.yaml": "list: meeting_words\nterms: [meet]\n",
-    })
+    directory = write_rules(
+        {
+            "r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: [x, '@meeting_wrds']}\ncondition: a\n",
+            "lists/m.yaml": "list: meeting_words\nterms: [meet]\n",
+        }
+    )
     [error] = errors_of(directory)
     assert error.message == "unknown list '@meeting_wrds', did you mean 'meeting_words'?"
 
 
 def test_a_list_that_includes_itself_is_reported(write_rules: RuleWriter) -> None:
-    directory = write_rules({"lists/a.yaml": "list: a\nterms: ['@b']\n", "lists/b.yaml": "list: b\nterms: ['@a']\n"})
+    directory = write_rules(
+        {"lists/a.yaml": "list: a\nterms: ['@b']\n", "lists/b.yaml": "list: b\nterms: ['@a']\n"}
+    )
     assert any("includes itself" in e.message for e in errors_of(directory))
 
 
 def test_an_invalid_regex_is_reported_with_the_reason(write_rules: RuleWriter) -> None:
-    directory = write_rules({"r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: ['/(unclosed/']}\ncondition: a\n"})
+    directory = write_rules(
+        {"r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: ['/(unclosed/']}\ncondition: a\n"}
+    )
     [error] = errors_of(directory)
-    assert "invalid regular expression" in error.message and error.line == 4
+    assert "invalid regular expression" in error.message
+    assert error.line == 4
 
 
 def test_errors_from_every_file_are_collected(write_rules: RuleWriter) -> None:
-    directory = write_rules({
-        "one.yaml": "id: one\ntitle: One\nparts: {a: {any: [x]}}\ncondition: b\n",
-        "two.yaml": "id: two\ntitle: Two\nparts: {a: {anyy: [x]}}\ncondition: a\n",
-        "three.yaml": GOOD_RULE,
-    })
+    directory = write_rules(
+        {
+            "one.yaml": "id: one\ntitle: One\nparts: {a: {any: [x]}}\ncondition: b\n",
+            "two.yaml": "id: two\ntitle: Two\nparts: {a: {anyy: [x]}}\ncondition: a\n",
+            "three.yaml": GOOD_RULE,
+        }
+    )
     paths = {Path(e.path).name for e in errors_of(directory)}
     assert paths == {"one.yaml", "two.yaml"}
 

@@ -4,6 +4,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import RuleWriter
+
 from service.matching import RuleInfo, RuleSet, load_rules
 from service.models import Article
 
@@ -23,8 +24,12 @@ def test_rule_info_carries_the_metadata_and_source_file(write_rules: RuleWriter)
     directory = write_rules({"summit.yaml": RULE})
     [info] = load_rules(directory).rules
     assert info == RuleInfo(
-        id="summit", title="Leaders' summit", severity="high", tags=["diplomacy"],
-        description="Leaders meet.", path=str(directory / "summit.yaml"),
+        id="summit",
+        title="Leaders' summit",
+        severity="high",
+        tags=["diplomacy"],
+        description="Leaders meet.",
+        path=str(directory / "summit.yaml"),
     )
 
 
@@ -35,13 +40,19 @@ def test_rule_info_serialises_to_json(write_rules: RuleWriter) -> None:
 
 def test_get_finds_a_rule_by_id(write_rules: RuleWriter) -> None:
     rules = load_rules(write_rules({"summit.yaml": RULE}))
-    assert rules.get("summit") is not None and rules.get("nothing") is None
+    assert rules.get("summit") is not None
+    assert rules.get("nothing") is None
 
 
 def test_a_match_carries_the_rule_metadata(write_rules: RuleWriter) -> None:
     rules = load_rules(write_rules({"summit.yaml": RULE}))
     [match] = rules.match(Article(id="a", title="G20 summit opens"))
-    assert (match.rule, match.title, match.severity, match.tags) == ("summit", "Leaders' summit", "high", ["diplomacy"])
+    assert (match.rule, match.title, match.severity, match.tags) == (
+        "summit",
+        "Leaders' summit",
+        "high",
+        ["diplomacy"],
+    )
 
 
 def test_an_empty_rule_set_matches_nothing() -> None:

@@ -5,8 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import RuleWriter
+
 from service.matching import RuleLoadError, RuleSource
 
 RULE = "id: {id}\ntitle: T\nparts:\n  a: {{any: [x]}}\ncondition: a\n"
@@ -61,7 +61,8 @@ def test_a_broken_edit_keeps_the_last_good_rules(source: RuleSource) -> None:
     version = source.version
     edit(source.directory / "a.yaml", "id: first\ntitle: T\nparts:\n  a: {any: [x]}\ncondtion: a\n")
     assert source.refresh() is False
-    assert source.version == version and source.rules.get("first") is not None
+    assert source.version == version
+    assert source.rules.get("first") is not None
 
 
 def test_a_broken_edit_exposes_its_errors_with_file_and_line(source: RuleSource) -> None:
@@ -94,4 +95,5 @@ def test_the_version_is_a_digest_of_the_files(source: RuleSource) -> None:
     before = source.version
     edit(source.directory / "a.yaml", RULE.format(id="other"))
     source.refresh()
-    assert source.version != before and len(source.version) == 16
+    assert source.version != before
+    assert len(source.version) == 16

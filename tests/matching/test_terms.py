@@ -1,11 +1,20 @@
 import pytest
 
-from service.matching.terms import ListRef, LiteralTerm, RegexTerm, TermSyntaxError, left_ok, parse_term, right_end
+from service.matching.terms import (
+    ListRef,
+    LiteralTerm,
+    RegexTerm,
+    TermSyntaxError,
+    left_ok,
+    parse_term,
+    right_end,
+)
 
 
 def test_a_tilde_inflects_one_word_of_a_phrase() -> None:
     term = parse_term("take ~delivery")
-    assert isinstance(term, LiteralTerm) and "take deliveries" in term.variants
+    assert isinstance(term, LiteralTerm)
+    assert "take deliveries" in term.variants
 
 
 def test_slashes_make_a_regular_expression() -> None:
@@ -18,7 +27,8 @@ def test_an_at_sign_refers_to_a_list() -> None:
 
 def test_a_backslash_turns_the_syntax_off() -> None:
     term = parse_term("\\~tilde")
-    assert isinstance(term, LiteralTerm) and term.variants == ("~tilde",)
+    assert isinstance(term, LiteralTerm)
+    assert term.variants == ("~tilde",)
 
 
 @pytest.mark.parametrize(

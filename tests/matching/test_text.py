@@ -42,4 +42,6 @@ def test_snippet_cuts_at_spaces_and_marks_truncation() -> None:
     text = "word " * 40 + "TARGET" + " word" * 40
     start = text.index("TARGET")
     excerpt = snippet(text, start, start + 6, width=20)
-    assert excerpt.startswith("…word") and excerpt.endswith("word…") and "TARGET" in excerpt
+    assert excerpt.startswith("…word")
+    assert excerpt.endswith("word…")
+    assert "TARGET" in excerpt
