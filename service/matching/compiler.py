@@ -57,6 +57,14 @@ class CompiledPart:
     distinct: str | None = None
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
+    # literal term id -> groups it counts for; built from literal_ids and literal_groups
+    literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[int, tuple[int, ...]] = {}
+        for term_id, group in zip(self.literal_ids, self.literal_groups, strict=True):
+            index[term_id] = (*index.get(term_id, ()), group)
+        object.__setattr__(self, "literal_index", index)
 
 
 @dataclass(frozen=True)

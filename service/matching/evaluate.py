@@ -15,9 +15,10 @@ from typing import NamedTuple
 from service.matching.compiler import CompiledPart, CompiledRule, CompiledRules
 from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence
 from service.matching.document import Document
+from service.matching.schema import ALL_FIELDS
 from service.models import Evidence
 
-MAX_EVIDENCE = 20
+MAX_EVIDENCE = 12
 MAX_ANCHORS = 200  # bound the work of one sentence()/near() on a very long article
 _YEAR_DIGITS = 4
 
@@ -80,18 +81,29 @@ class ArticleMatcher:
         if isinstance(node, And):
             return self._all(node.operands, rule, start, end)
         if isinstance(node, Or):
-            proofs = [self._holds(operand, rule, start, end) for operand in node.operands]
-            held = [proof for proof in proofs if proof is not None]
-            return [item for proof in held for item in proof] if held else None
+            # the first alternative that holds is explanation enough
+            for operand in node.operands:
+                proof = self._holds(operand, rule, start, end)
+                if proof is not None:
+                    return proof
+            return None
         if isinstance(node, AtLeast):
-            proofs = [self._holds(operand, rule, start, end) for operand in node.operands]
-            held = [proof for proof in proofs if proof is not None]
-            return [item for proof in held for item in proof] if len(held) >= node.count else None
+            held: Proof = []
+            count = 0
+            for operand in node.operands:
+                proof = self._holds(operand, rule, start, end)
+                if proof is not None:
+                    held.extend(proof)
+                    count += 1
+                    if count == node.count:
+                        return held
+            return None
         if isinstance(node, Sentence):
-            return self._within(node.operands, rule, start, end, self.doc.sentence_span)
+            return self._within(node.operands, rule, start, end, self.doc.sentence_span, any_anchor=True)
         assert isinstance(node, Near)
+        words = node.words
         return self._within(
-            node.operands, rule, start, end, lambda offset: self._words_around(offset, node.words)
+            node.operands, rule, start, end, lambda at: self._words_around(at, words), any_anchor=False
         )
 
     def _all(self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int) -> Proof | None:
@@ -104,11 +116,29 @@ class ArticleMatcher:
         return proof
 
     def _within(
-        self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int, window_of: _WindowOf
+        self,
+        operands: tuple[Node, ...],
+        rule: CompiledRule,
+        start: int,
+        end: int,
+        window_of: _WindowOf,
+        *,
+        any_anchor: bool,
     ) -> Proof | None:
-        anchors = self._holds(operands[0], rule, start, end)
-        if not anchors:
-            return None
+        """Operands that all hold in one window (a sentence, or words around an anchor)."""
+        # Whatever must hold in a window must hold in the enclosing one: check every positive
+        # operand there first, and start the search from the one with the fewest hits.
+        anchors: Proof | None = None
+        for operand in operands:
+            if isinstance(operand, Not):
+                continue
+            outer = self._holds(operand, rule, start, end)
+            if not outer:
+                return None
+            # near() measures from its first operand, so only sentence() may start elsewhere
+            if anchors is None or (any_anchor and len(outer) < len(anchors)):
+                anchors = outer
+        assert anchors is not None
         proof: Proof = []
         tried: set[tuple[int, int]] = set()
         for _, hit, _ in anchors[:MAX_ANCHORS]:
@@ -122,7 +152,7 @@ class ArticleMatcher:
             tried.add(window)
             held = self._all(operands, rule, *window)
             if held is not None:
-                proof.extend((part, hit, True) for part, hit, _ in held)
+                proof.extend((part, found, True) for part, found, _ in held)
         return proof or None
 
     def _words_around(self, offset: int, words: int) -> tuple[int, int]:
@@ -156,7 +186,8 @@ class ArticleMatcher:
             return cached
         hits = self._entity_part_hits(part) if part.entity_list is not None else self._term_part_hits(part)
         doc = self.doc
-        hits = [hit for hit in hits if doc.field_name(hit.start) in part.fields]
+        if len(part.fields) < len(ALL_FIELDS):
+            hits = [hit for hit in hits if doc.field_name(hit.start) in part.fields]
         if part.year_before_published:
             hits = [hit for hit in hits if self._mentions_past_year(hit)]
         hits.sort()
@@ -167,9 +198,16 @@ class ArticleMatcher:
     def _term_part_hits(self, part: CompiledPart) -> list[Hit]:
         hits: list[Hit] = []
         displays = self.compiled.literal_displays
-        for term_id, group in zip(part.literal_ids, part.literal_groups, strict=True):
-            for start, end in self.literal.get(term_id, ()):
-                hits.append(Hit(start, end, displays[term_id], None, group))
+        found, index = self.literal, part.literal_index
+        # walk whichever is shorter: the terms found in the article or the terms of the part
+        if len(found) < len(index):
+            pairs = [(term_id, index[term_id]) for term_id in found if term_id in index]
+        else:
+            pairs = [(term_id, groups) for term_id, groups in index.items() if term_id in found]
+        for term_id, groups in pairs:
+            for start, end in found[term_id]:
+                for group in groups:
+                    hits.append(Hit(start, end, displays[term_id], None, group))
         for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
             for start, end in self.regex.get(regex_id, ()):
                 hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))

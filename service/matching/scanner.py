@@ -48,19 +48,24 @@ class Scanner:
         hits: Hits = defaultdict(list)
         if self._automaton is None:
             return hits
+        size = len(text)
         for last, (length, targets) in self._automaton.iter(text):
             start = last + 1 - length
-            if not left_ok(text, start):
+            # most candidates sit at word boundaries or fail them on the first test; the
+            # script-aware checks run only when a word character touches the match
+            if start and text[start - 1].isalnum() and text[start].isalnum() and not left_ok(text, start):
                 continue
+            end = last + 1
+            touching = end < size and text[end].isalnum() and text[last].isalnum()
             for term_id, cased, prefix in targets:
-                end = right_end(text, last + 1, prefix=prefix)
-                if end < 0:
+                stop = right_end(text, end, prefix=prefix) if touching else end
+                if stop < 0:
                     continue
-                if cased is not None and not fold_keep_case(original.original_text(start, end)).startswith(
+                if cased is not None and not fold_keep_case(original.original_text(start, stop)).startswith(
                     cased
                 ):
                     continue
-                hits[term_id].append((start, end))
+                hits[term_id].append((start, stop))
         return hits
 
     def regex_hits(self, text: str) -> Hits:

@@ -11,6 +11,7 @@ and offsets need no map; only when some character grows or vanishes
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
@@ -93,6 +94,11 @@ def fold_keep_case(text: str) -> str:
     return "".join(fold_char(c, keep_case=True) for c in text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _folded_length(char: str) -> int:
+    return len(fold(char))
+
+
 class FoldedText:
     """A text and its folded form, with offsets convertible between the two."""
 
@@ -116,7 +122,7 @@ class FoldedText:
         for match in _SPECIAL_OR_CASED.finditer(original):
             index = match.start()
             to_orig.extend(range(position, index))
-            to_orig.extend([index] * len(fold(original[index])))
+            to_orig.extend([index] * _folded_length(original[index]))
             position = index + 1
         to_orig.extend(range(position, len(original) + 1))
         self._to_orig = to_orig
