@@ -7,6 +7,7 @@ syntax, conditions that do not parse, lists that include themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
@@ -59,6 +60,9 @@ class CompiledPart:
     year_before_published: bool = False
     # literal term id -> groups it counts for; built from literal_ids and literal_groups
     literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    # parts that differ only in name (the same term list in many rules) share one number,
+    # so an article's hits for them are gathered once
+    shared_id: int = -1
 
     def __post_init__(self) -> None:
         index: dict[int, tuple[int, ...]] = {}
@@ -95,6 +99,7 @@ class CompiledRules:
     rules: tuple[CompiledRule, ...]
     lists: Mapping[str, EntityListUse]
     scanner: Scanner
+    literals: tuple[LiteralTerm, ...]
     literal_displays: tuple[str, ...]
     regex_displays: tuple[str, ...]
     anchors: Mapping[int, tuple[int, ...]]  # literal term id -> indexes of rules it can trigger
@@ -116,6 +121,7 @@ class Compiler:
     _entity_lists: dict[str, EntityListUse] = field(default_factory=dict)
     _expanded: dict[str, list[LiteralTerm | RegexTerm]] = field(default_factory=dict)
     _entity_names: set[str] = field(default_factory=set)
+    _shared_parts: dict[tuple[object, ...], int] = field(default_factory=dict)
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
@@ -294,7 +300,24 @@ class Compiler:
             description=model.description.strip(),
             path=doc.path,
         )
+        parts = tuple(self._share(part) for part in parts)
         return CompiledRule(info, parts, part_index, condition, _examples(model, doc))
+
+    def _share(self, part: CompiledPart) -> CompiledPart:
+        signature = (
+            part.literal_ids,
+            part.literal_groups,
+            part.regex_ids,
+            part.regex_groups,
+            part.entity_list,
+            part.where,
+            part.in_office,
+            part.distinct,
+            part.fields,
+            part.year_before_published,
+        )
+        shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
+        return dataclasses.replace(part, shared_id=shared_id)
 
     def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
         base: Path = ("parts", name)
@@ -421,6 +444,7 @@ class Compiler:
             rules=tuple(rules),
             lists=dict(self._entity_lists),
             scanner=Scanner(self.literals, self.regexes),
+            literals=tuple(self.literals),
             literal_displays=tuple(term.display for term in self.literals),
             regex_displays=tuple(term.display for term in self.regexes),
             anchors={k: tuple(sorted(set(v))) for k, v in anchors.items()},

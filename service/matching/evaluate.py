@@ -181,7 +181,8 @@ class ArticleMatcher:
         return [(part.name, hit, False) for hit in inside]
 
     def _hits_of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
-        cached = self._part_hits.get(id(part))
+        key = part.shared_id if part.shared_id >= 0 else id(part)
+        cached = self._part_hits.get(key)
         if cached is not None:
             return cached
         hits = self._entity_part_hits(part) if part.entity_list is not None else self._term_part_hits(part)
@@ -192,7 +193,7 @@ class ArticleMatcher:
             hits = [hit for hit in hits if self._mentions_past_year(hit)]
         hits.sort()
         result = (hits, [hit.start for hit in hits])
-        self._part_hits[id(part)] = result
+        self._part_hits[key] = result
         return result
 
     def _term_part_hits(self, part: CompiledPart) -> list[Hit]:
