@@ -141,3 +141,11 @@ def test_an_office_role_must_be_a_known_title(write_rules: RuleWriter) -> None:
 
 def test_a_rule_error_prints_as_path_line_column_message() -> None:
     assert str(RuleError("rules/a.yaml", 3, 7, "bad")) == "rules/a.yaml:3:7: bad"
+
+
+def test_hidden_files_are_ignored_but_a_hidden_parent_directory_is_not(tmp_path: Path) -> None:
+    directory = tmp_path / ".config" / "rules"
+    (directory / ".drafts").mkdir(parents=True)
+    (directory / "good.yaml").write_text(GOOD_RULE)
+    (directory / ".drafts" / "broken.yaml").write_text("id: [\n")
+    assert [info.id for info in load_rules(directory).rules] == ["good"]
