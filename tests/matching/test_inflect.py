@@ -26,3 +26,7 @@ def test_irregular_verbs_get_no_regular_past() -> None:
 
 def test_words_outside_english_are_left_alone() -> None:
     assert inflections("встреча") == {"встреча"}
+
+
+def test_british_spelling_doubles_a_final_l() -> None:
+    assert {"cancelled", "canceled", "travelling"} <= inflections("cancel") | inflections("travel")
