@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from service.matching import RuleSet, load_rules  # noqa: E402
-from service.matching.compiler import CompiledRule  # noqa: E402
+from service.matching.compiled import CompiledRule  # noqa: E402
 from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence  # noqa: E402
 from service.matching.evaluation import load_dataset  # noqa: E402
 from service.matching.terms import re2_options  # noqa: E402

@@ -13,19 +13,9 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from service.matching.condition import (
-    And,
-    AtLeast,
-    ConditionError,
-    Near,
-    Node,
-    Not,
-    Or,
-    Ref,
-    Sentence,
-    parse_condition,
-    references,
-)
+from service.matching.anchors import candidate_index
+from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules, EntityListUse, RuleExample
+from service.matching.condition import ConditionError, Node, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
 from service.matching.errors import RuleError
 from service.matching.info import RuleInfo
@@ -42,70 +32,6 @@ from service.matching.schema import (
 from service.matching.terms import ListRef, LiteralTerm, ParsedTerm, RegexTerm, TermSyntaxError, parse_term
 from service.matching.yaml_marks import MarkedDocument, Path
 from service.models import Article, ArticleField
-
-
-@dataclass(frozen=True)
-class CompiledPart:
-    name: str
-    literal_ids: tuple[int, ...] = ()
-    literal_groups: tuple[int, ...] = ()
-    regex_ids: tuple[int, ...] = ()
-    regex_groups: tuple[int, ...] = ()
-    required: int = 1  # distinct groups (or entities, or attribute values) needed
-    entity_list: str | None = None
-    where: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()
-    in_office: bool = False
-    distinct: str | None = None
-    fields: frozenset[ArticleField] = frozenset()
-    year_before_published: bool = False
-    # literal term id -> groups it counts for; built from literal_ids and literal_groups
-    literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
-    # parts that differ only in name (the same term list in many rules) share one number,
-    # so an article's hits for them are gathered once
-    shared_id: int = -1
-
-    def __post_init__(self) -> None:
-        index: dict[int, tuple[int, ...]] = {}
-        for term_id, group in zip(self.literal_ids, self.literal_groups, strict=True):
-            index[term_id] = (*index.get(term_id, ()), group)
-        object.__setattr__(self, "literal_index", index)
-
-
-@dataclass(frozen=True)
-class RuleExample:
-    expect_match: bool
-    number: int  # 1-based, within its kind
-    article: Article
-    line: int
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    info: RuleInfo
-    parts: tuple[CompiledPart, ...]
-    part_index: Mapping[str, int]
-    condition: Node
-    examples: tuple[RuleExample, ...]
-
-
-@dataclass(frozen=True)
-class EntityListUse:
-    compiled: CompiledEntityList
-    meanings: Mapping[int, tuple[AliasMeaning, ...]]  # literal term id -> what it names
-
-
-@dataclass(frozen=True)
-class CompiledRules:
-    rules: tuple[CompiledRule, ...]
-    lists: Mapping[str, EntityListUse]
-    scanner: Scanner
-    literals: tuple[LiteralTerm, ...]
-    literal_displays: tuple[str, ...]
-    regex_displays: tuple[str, ...]
-    anchors: Mapping[int, tuple[int, ...]]  # literal term id -> indexes of rules it can trigger
-    regex_anchors: Mapping[int, tuple[int, ...]]
-    always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
-
 
 Located = tuple[MarkedDocument, Path]
 
@@ -160,7 +86,18 @@ class Compiler:
             rule = self._compile_rule(model, doc)
             if rule is not None:
                 compiled_rules.append(rule)
-        return self._finish(compiled_rules)
+        anchors, regex_anchors, always = candidate_index(compiled_rules, self._entity_lists, self.literals)
+        return CompiledRules(
+            rules=tuple(compiled_rules),
+            lists=dict(self._entity_lists),
+            scanner=Scanner(self.literals, self.regexes),
+            literals=tuple(self.literals),
+            literal_displays=tuple(term.display for term in self.literals),
+            regex_displays=tuple(term.display for term in self.regexes),
+            anchors=anchors,
+            regex_anchors=regex_anchors,
+            always=always,
+        )
 
     # -- terms -----------------------------------------------------------
 
@@ -421,64 +358,6 @@ class Compiler:
         return condition
 
     # -- candidate selection -----------------------------------------------
-
-    def _finish(self, rules: list[CompiledRule]) -> CompiledRules:
-        anchors: dict[int, list[int]] = {}
-        regex_anchors: dict[int, list[int]] = {}
-        always: list[int] = []
-        for index, rule in enumerate(rules):
-            chosen = self._anchor(rule.condition, rule)
-            if chosen is None:
-                always.append(index)
-                continue
-            for part_index in sorted(chosen):
-                part = rule.parts[part_index]
-                literal_ids = part.literal_ids
-                if part.entity_list is not None and part.entity_list in self._entity_lists:
-                    literal_ids = tuple(self._entity_lists[part.entity_list].meanings)
-                for term_id in literal_ids:
-                    anchors.setdefault(term_id, []).append(index)
-                for regex_id in part.regex_ids:
-                    regex_anchors.setdefault(regex_id, []).append(index)
-        return CompiledRules(
-            rules=tuple(rules),
-            lists=dict(self._entity_lists),
-            scanner=Scanner(self.literals, self.regexes),
-            literals=tuple(self.literals),
-            literal_displays=tuple(term.display for term in self.literals),
-            regex_displays=tuple(term.display for term in self.regexes),
-            anchors={k: tuple(sorted(set(v))) for k, v in anchors.items()},
-            regex_anchors={k: tuple(sorted(set(v))) for k, v in regex_anchors.items()},
-            always=tuple(always),
-        )
-
-    def _anchor(self, node: Node, rule: CompiledRule) -> frozenset[int] | None:
-        """Parts of which at least one must occur for the rule to match; None if none is needed."""
-        if isinstance(node, Ref):
-            return frozenset({rule.part_index[node.name]})
-        if isinstance(node, Not):
-            return None
-        subs = [self._anchor(operand, rule) for operand in node.operands]
-        if isinstance(node, (And, Sentence, Near)):
-            known = [sub for sub in subs if sub is not None]
-            return max(known, key=lambda s: self._rarity(s, rule)) if known else None
-        assert isinstance(node, (Or, AtLeast))
-        if any(sub is None for sub in subs):
-            return None
-        return frozenset().union(*(sub for sub in subs if sub is not None))
-
-    def _rarity(self, parts: frozenset[int], rule: CompiledRule) -> int:
-        # longer literal forms occur less often; an anchor is only as rare as its commonest form
-        def shortest(part: CompiledPart) -> int:
-            if part.entity_list is not None:
-                use = self._entity_lists.get(part.entity_list)
-                ids = tuple(use.meanings) if use else ()
-            else:
-                ids = part.literal_ids
-            lengths = [len(v) for i in ids for v in self.literals[i].variants]
-            return min(lengths, default=1)
-
-        return min(shortest(rule.parts[index]) for index in parts)
 
 
 def _examples(model: RuleFile, doc: MarkedDocument) -> tuple[RuleExample, ...]:

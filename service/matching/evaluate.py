@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
 
-from service.matching.compiler import CompiledPart, CompiledRule, CompiledRules
+from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules
 from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence
 from service.matching.document import Document
 from service.matching.schema import ALL_FIELDS

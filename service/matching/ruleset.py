@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.matching.compiler import CompiledRules, Compiler
+from service.matching.compiled import CompiledRules
+from service.matching.compiler import Compiler
 from service.matching.document import Document
 from service.matching.evaluate import ArticleMatcher
 from service.matching.info import RuleInfo
