@@ -15,10 +15,11 @@ from typing import NamedTuple
 from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules
 from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence
 from service.matching.document import Document
+from service.matching.entities import CompiledEntity
 from service.matching.schema import ALL_FIELDS
 from service.models import Evidence
 
-MAX_EVIDENCE = 12
+MAX_EVIDENCE = 10
 MAX_ANCHORS = 200  # bound the work of one sentence()/near() on a very long article
 _YEAR_DIGITS = 4
 
@@ -50,7 +51,10 @@ class ArticleMatcher:
         self.compiled = compiled
         self.doc = doc
         self.literal = compiled.scanner.literal_hits(doc.text, doc)
-        self.regex = compiled.scanner.regex_hits(doc.text)
+        # which regexes match is only needed to trigger rules, or once a part asks for them
+        self._regexes_found: set[int] | None = None
+        self._regex_spans: dict[int, list[tuple[int, int]]] = {}
+        self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._entity_hits: dict[str, list[_EntityHit]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
 
@@ -60,8 +64,9 @@ class ArticleMatcher:
         anchors = self.compiled.anchors
         for term_id in self.literal:
             found.update(anchors.get(term_id, ()))
-        for regex_id in self.regex:
-            found.update(self.compiled.regex_anchors.get(regex_id, ()))
+        if self.compiled.regex_anchors:
+            for regex_id in self._regex_ids():
+                found.update(self.compiled.regex_anchors.get(regex_id, ()))
         return sorted(found)
 
     def evaluate(self, rule: CompiledRule) -> list[Evidence] | None:
@@ -210,24 +215,48 @@ class ArticleMatcher:
                 for group in groups:
                     hits.append(Hit(start, end, displays[term_id], None, group))
         for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
-            for start, end in self.regex.get(regex_id, ()):
+            for start, end in self._spans_of_regex(regex_id):
                 hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))
         return hits
 
+    def _regex_ids(self) -> set[int]:
+        if self._regexes_found is None:
+            self._regexes_found = self.compiled.scanner.regexes_found(self.doc.text)
+        return self._regexes_found
+
+    def _spans_of_regex(self, regex_id: int) -> list[tuple[int, int]]:
+        if regex_id not in self._regex_ids():
+            return []
+        if regex_id not in self._regex_spans:
+            self._regex_spans[regex_id] = self.compiled.scanner.regex_spans(regex_id, self.doc.text)
+        return self._regex_spans[regex_id]
+
+    def _office_of(self, list_name: str, index: int, entity: CompiledEntity) -> tuple[bool, str | None]:
+        """Whether the entity is in office on the article's day, and for which country."""
+        key = (list_name, index)
+        cached = self._office.get(key)
+        if cached is None:
+            day = self.doc.day
+            cached = (entity.in_office(day), entity.country_on(day))
+            self._office[key] = cached
+        return cached
+
     def _entity_part_hits(self, part: CompiledPart) -> list[Hit]:
         assert part.entity_list is not None
-        entities = self.compiled.lists[part.entity_list].compiled.entities
-        day = self.doc.day
+        name = part.entity_list
+        entities = self.compiled.lists[name].compiled.entities
         hits: list[Hit] = []
-        for found in self._entities(part.entity_list):
+        for found in self._entities(name):
             entity = entities[found.entity]
-            if part.in_office and not entity.in_office(day):
+            needs_office = part.in_office or part.distinct == "country"
+            in_office, country = self._office_of(name, found.entity, entity) if needs_office else (True, None)
+            if part.in_office and not in_office:
                 continue
-            if not all(_attribute_matches(entity.attributes.get(k), v) for k, v in part.where):
+            if part.where and not all(_attribute_matches(entity.attributes.get(k), v) for k, v in part.where):
                 continue
             key: object = entity.id
             if part.distinct == "country":
-                key = entity.country_on(day) or entity.attributes.get("country")
+                key = country or entity.attributes.get("country")
                 if key is None:
                     continue
             elif part.distinct is not None and part.distinct != "id":

@@ -68,19 +68,20 @@ class Scanner:
                 hits[term_id].append((start, stop))
         return hits
 
-    def regex_hits(self, text: str) -> Hits:
-        hits: Hits = {}
+    @property
+    def has_regexes(self) -> bool:
+        return self._regex_set is not None
+
+    def regexes_found(self, text: str) -> set[int]:
+        """Which regular expressions match somewhere in ``text``: one pass for all of them."""
         if self._regex_set is None:
-            return hits
-        for regex_id in self._regex_set.Match(text) or ():
-            spans = [
-                match.span()
-                for match in self._regexes[regex_id].finditer(text)
-                if match.end() > match.start()
-            ]
-            if spans:
-                hits[regex_id] = spans
-        return hits
+            return set()
+        return set(self._regex_set.Match(text) or ())
+
+    def regex_spans(self, regex_id: int, text: str) -> list[Span]:
+        return [
+            match.span() for match in self._regexes[regex_id].finditer(text) if match.end() > match.start()
+        ]
 
 
 class OriginalSource(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 
@@ -52,14 +53,18 @@ class _FoldTable(dict[int, str]):
         super().__init__()
         self.irregular: set[str] = set()
         self.irregular_re: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
         for code in range(128):
             self[code] = fold_char(chr(code))
 
     def __missing__(self, code: int) -> str:
         folded = fold_char(chr(code))
         if len(folded) != 1:
-            self.irregular.add(chr(code))
-            self.irregular_re = re.compile("[" + "".join(re.escape(c) for c in sorted(self.irregular)) + "]")
+            # matching threads may meet a new character at the same time
+            with self._lock:
+                self.irregular.add(chr(code))
+                characters = "".join(re.escape(c) for c in sorted(self.irregular))
+                self.irregular_re = re.compile(f"[{characters}]")
         self[code] = folded
         return folded
 
@@ -102,9 +107,19 @@ def fold(text: str) -> str:
     return _SPECIAL.sub(_fold_special, folded)
 
 
+class _CasedTable(dict[int, str]):
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code), keep_case=True)
+        self[code] = folded
+        return folded
+
+
+_CASED_TABLE = _CasedTable()
+
+
 def fold_keep_case(text: str) -> str:
     """Like ``fold`` but keeping capitals, to check case-sensitive terms."""
-    return "".join(fold_char(c, keep_case=True) for c in text)
+    return text.translate(_CASED_TABLE)
 
 
 @functools.lru_cache(maxsize=4096)
