@@ -361,7 +361,7 @@ class ArticleMatcher:
         for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
             field, text, first, last = doc.original(hit.start, hit.end)
             evidence.append(
-                Evidence.model_construct(
+                Evidence(
                     part=part,
                     field=field,
                     term=hit.term,

@@ -48,9 +48,8 @@ class RuleSet:
             if evidence is None:
                 continue
             info = rule.info
-            # built from validated parts, so construct without validating again
             matches.append(
-                Match.model_construct(
+                Match(
                     rule=info.id,
                     title=info.title,
                     severity=info.severity,

@@ -88,6 +88,9 @@ _COMMON = (
 _SPECIAL_OR_CASED = re.compile(r"[^\x20-\x7e\n\t\r]")
 
 
+_FEW_SPECIALS = 32  # below this, replacing the few special characters one by one is cheaper
+
+
 def _fold_special(match: re.Match[str]) -> str:
     return _TABLE[ord(match.group())]
 
@@ -104,7 +107,10 @@ def fold(text: str) -> str:
     for char, replacement in _COMMON:
         if char in folded:
             folded = folded.replace(char, replacement)
-    return _SPECIAL.sub(_fold_special, folded)
+    specials = _SPECIAL.findall(folded)
+    if len(specials) > _FEW_SPECIALS:
+        return folded.translate(_TABLE)  # other scripts: table lookups for every character
+    return _SPECIAL.sub(_fold_special, folded) if specials else folded
 
 
 class _CasedTable(dict[int, str]):
