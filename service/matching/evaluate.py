@@ -132,21 +132,22 @@ class ArticleMatcher:
     ) -> Proof | None:
         """Operands that all hold in one window (a sentence, or words around an anchor)."""
         # Whatever must hold in a window must hold in the enclosing one: check every positive
-        # operand there first, and start the search from the one with the fewest hits.
-        anchors: Proof | None = None
+        # operand there first, and start the search from the one with the fewest occurrences.
+        anchors: list[Hit] | None = None
         for operand in operands:
             if isinstance(operand, Not):
                 continue
-            outer = self._holds(operand, rule, start, end)
-            if not outer:
+            if self._holds(operand, rule, start, end) is None:
                 return None
             # near() measures from its first operand, so only sentence() may start elsewhere
-            if anchors is None or (any_anchor and len(outer) < len(anchors)):
-                anchors = outer
+            if anchors is None or any_anchor:
+                positions = self._positions(operand, rule, start, end)
+                if anchors is None or len(positions) < len(anchors):
+                    anchors = positions
         assert anchors is not None
         proof: Proof = []
         tried: set[tuple[int, int]] = set()
-        for _, hit, _ in anchors[:MAX_ANCHORS]:
+        for hit in anchors[:MAX_ANCHORS]:
             low, high = window_of(hit.start)
             # the window around an anchor reaches its end too (near: N words after the anchor's last word)
             if hit.end > high:
@@ -159,6 +160,25 @@ class ArticleMatcher:
             if held is not None:
                 proof.extend((part, found, True) for part, found, _ in held)
         return proof or None
+
+    def _positions(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[Hit]:
+        """Every occurrence from which ``node`` could hold in a window around it; unlike a proof,
+        this covers all alternatives of an ``or``."""
+        if isinstance(node, Ref):
+            hits, starts = self._hits_of(rule.parts[rule.part_index[node.name]])
+            first = bisect_left(starts, start)
+            return [hit for hit in hits[first:] if hit.start < end and hit.end <= end]
+        if isinstance(node, Not):
+            return []
+        children = [
+            self._positions(operand, rule, start, end)
+            for operand in node.operands
+            if not isinstance(operand, Not)
+        ]
+        if isinstance(node, (Or, AtLeast)):
+            return sorted(hit for positions in children for hit in positions)
+        # every positive operand of and / sentence / near is required: the rarest one will do
+        return min(children, key=len)
 
     def _words_around(self, offset: int, words: int) -> tuple[int, int]:
         tokens = self.doc.tokens

@@ -185,3 +185,13 @@ def test_evidence_of_an_entity_names_the_entity(rule_with: Build) -> None:
     rules = rule_with("p: {entity: people}", "p")
     [match] = rules.match(Article(id="a", body="North Korean leader Kim Jong Un"))
     assert {e.entity for e in match.evidence} == {"kim"}
+
+
+def test_sentence_tries_every_alternative_of_an_or(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [jets]}\nc: {any: [~sell]}", "sentence(a or b, c)")
+    assert matches(rules, "Tanks were on show. They sold jets.")
+
+
+def test_near_measures_from_every_occurrence_of_its_first_argument(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 2)")
+    assert matches(rules, "tanks were shown far away from here today. Then they sold tanks.")
