@@ -17,6 +17,7 @@ from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, S
 from service.matching.document import Document
 from service.matching.entities import CompiledEntity
 from service.matching.schema import ALL_FIELDS
+from service.matching.text import snippet
 from service.models import Evidence
 
 MAX_EVIDENCE = 10
@@ -80,7 +81,8 @@ class ArticleMatcher:
     def _holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> Proof | None:
         if isinstance(node, Ref):
             part = rule.parts[rule.part_index[node.name]]
-            return self._part_holds(part, start, end)
+            inside = self._part_inside(part, start, end)
+            return None if inside is None else [(part.name, hit, False) for hit in inside]
         if isinstance(node, Not):
             return [] if self._holds(node.operand, rule, start, end) is None else None
         if isinstance(node, And):
@@ -137,11 +139,19 @@ class ArticleMatcher:
         for operand in operands:
             if isinstance(operand, Not):
                 continue
-            if self._holds(operand, rule, start, end) is None:
+            positions: list[Hit] | None
+            if isinstance(operand, Ref):
+                positions = self._part_inside(rule.parts[rule.part_index[operand.name]], start, end)
+                if positions is None:
+                    return None
+            elif self._holds(operand, rule, start, end) is None:
                 return None
+            else:
+                positions = None
             # near() measures from its first operand, so only sentence() may start elsewhere
             if anchors is None or any_anchor:
-                positions = self._positions(operand, rule, start, end)
+                if positions is None:
+                    positions = self._positions(operand, rule, start, end)
                 if anchors is None or len(positions) < len(anchors):
                     anchors = positions
         assert anchors is not None
@@ -167,7 +177,8 @@ class ArticleMatcher:
         if isinstance(node, Ref):
             hits, starts = self._hits_of(rule.parts[rule.part_index[node.name]])
             first = bisect_left(starts, start)
-            return [hit for hit in hits[first:] if hit.start < end and hit.end <= end]
+            last = bisect_left(starts, end, first)
+            return [hit for hit in hits[first:last] if hit.end <= end]
         if isinstance(node, Not):
             return []
         children = [
@@ -189,21 +200,17 @@ class ArticleMatcher:
 
     # -- parts ---------------------------------------------------------------
 
-    def _part_holds(self, part: CompiledPart, start: int, end: int) -> Proof | None:
+    def _part_inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
+        """The part's hits inside the window, if there are enough of them for the part to hold."""
         hits, starts = self._hits_of(part)
         first = bisect_left(starts, start)
-        inside: list[Hit] = []
-        for index in range(first, len(hits)):
-            hit = hits[index]
-            if hit.start >= end:
-                break
-            if hit.end <= end:
-                inside.append(hit)
+        last = bisect_left(starts, end, first)
+        inside = [hit for hit in hits[first:last] if hit.end <= end]
         if not inside:
             return None
         if part.required > 1 and len({hit.key for hit in inside}) < part.required:
             return None
-        return [(part.name, hit, False) for hit in inside]
+        return inside
 
     def _hits_of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
         key = part.shared_id if part.shared_id >= 0 else id(part)
@@ -388,7 +395,7 @@ class ArticleMatcher:
                     text=text[first:last],
                     start=first,
                     end=last,
-                    snippet=doc.snippet(hit.start, hit.end),
+                    snippet=snippet(text, first, last),
                     entity=hit.entity,
                 )
             )
