@@ -31,7 +31,9 @@ def extract_text(page: bytes, url: str | None) -> str | None:
     except Exception as exc:  # an extractor bug must not lose the article
         log.warning("text extraction failed for %s: %s", url, exc)
         return None
-    return str(text).strip() or None if text else None
+    if not text:
+        return None
+    return str(text).strip() or None
 
 
 class FullText:

@@ -76,6 +76,9 @@ class Poller:
         self.executor = executor
         self.fulltext = FullText(fetcher, executor)
         self.scheduler: AsyncIOScheduler | None = None
+        # Runs in flight at once: each holds a Redis connection at times, and
+        # the client's pool is finite; a thousand feeds due together must queue.
+        self._runs = asyncio.Semaphore(fetcher.limits.concurrency)
         self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
         self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
 
@@ -242,7 +245,8 @@ class Poller:
         if feed is None or not feed.enabled:
             return RunResult(name, "removed")
         try:
-            return await self.run(feed)
+            async with self._runs:
+                return await self.run(feed)
         except TRANSIENT_ERRORS as exc:
             log.warning("feed %s: Redis unreachable (%s); the next run will retry", name, exc)
             return RunResult(name, "error", reason=f"Redis unreachable: {exc}")
