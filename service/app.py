@@ -209,7 +209,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
         stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
         log.info("poller: %d feeds from %s", len(ingest.feeds.current), settings.feeds_file)
         yield
-        poller.shutdown()
+        await poller.shutdown(settings.shutdown_timeout)
         await stage.close()
     if executor is not None:
         await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

@@ -81,6 +81,7 @@ class Poller:
         self._runs = asyncio.Semaphore(fetcher.limits.concurrency)
         self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
         self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
+        self._active: set[asyncio.Task[Any]] = set()  # scheduled runs in flight, awaited on shutdown
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds.current if f.name == name), None)
@@ -240,6 +241,16 @@ class Poller:
         feeds = [f for f in self.feeds.current if f.enabled]
         return list(await asyncio.gather(*(self._job(f.name) for f in feeds)))
 
+    async def _scheduled(self, name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._active.add(task)
+        try:
+            await self._job(name)
+        finally:
+            if task is not None:
+                self._active.discard(task)
+
     async def _job(self, name: str) -> RunResult:
         feed = self.feed(name)
         if feed is None or not feed.enabled:
@@ -287,7 +298,7 @@ class Poller:
                 continue  # unchanged schedule: keep its phase (a changed URL is read at run time)
             spread = min(feed.interval * self.timing.jitter, self.timing.startup_spread)
             self.scheduler.add_job(
-                self._job,
+                self._scheduled,
                 "interval",
                 args=[name],
                 seconds=feed.interval,
@@ -323,9 +334,17 @@ class Poller:
             if self.feeds.current is not self._synced:
                 self.sync_jobs()
 
-    def shutdown(self) -> None:
+    async def shutdown(self, timeout: float) -> None:
+        """Start no more runs; let those in flight finish (up to ``timeout``), then cancel the rest."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if not self._active:
+            return
+        _, late = await asyncio.wait(set(self._active), timeout=timeout)
+        for task in late:
+            log.warning("feed %s: run still going at shutdown; cancelling it", task.get_name())
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 def _in(seconds: float) -> datetime:
