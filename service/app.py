@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
@@ -24,6 +23,7 @@ from notifiers.webhook import WebhookNotifier
 from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
+from service.connections import redis_client
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
@@ -119,13 +119,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url, server = await asyncio.to_thread(start_embedded, settings.data_dir)
     else:
         url = settings.redis_url
-    app[REDIS] = Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=settings.read_block_ms / 1000 + 10,
-        health_check_interval=30,
-    )
+    app[REDIS] = redis_client(url, read_timeout=settings.read_block_ms / 1000 + 10)
     yield
     await app[REDIS].aclose()
     if server is not None:
@@ -265,6 +259,22 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     await stage.close()
 
 
+async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Measure how late the event loop wakes up: the best single sign of an overloaded process."""
+    stage = Stage(app[SETTINGS])
+    stage.spawn("loop-lag", lambda: _measure_loop_lag(app[METRICS], stage.stop))
+    yield
+    await stage.close()
+
+
+async def _measure_loop_lag(metrics: Metrics, stop: asyncio.Event, interval: float = 0.25) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        expected = loop.time() + interval
+        await sleep_or_stop(stop, interval)
+        metrics.event_loop_lag.observe(max(0.0, loop.time() - expected))
+
+
 async def _watch(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
     while not await sleep_or_stop(stop, interval):
         refresh()
@@ -281,6 +291,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}
     app[METRICS] = Metrics()
+    app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(http_ctx)
     if chosen & {"matcher", "api"}:

@@ -112,7 +112,9 @@ class Settings(BaseSettings):
     push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
     push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="least severe log level shown"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -127,3 +129,21 @@ def load_settings(**overrides: object) -> Settings:
             shown = f"={value!r}" if value is not None else ""
             problems.append(f"invalid setting {name}{shown}: {err['msg']}")
         raise SettingsError("; ".join(problems)) from None
+
+
+def settings_table() -> str:
+    """The README's configuration table, made from the fields above so the two never drift."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "`<hostname>-<pid>`" if name == "consumer_name" else "(computed)"
+        elif field.default is None:
+            default = "unset"
+        else:
+            default = f"`{field.default}`"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -44,7 +44,9 @@ class Matcher:
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
         self.metrics.articles_matched.inc()
-        for match in self.rules.rules.match(article):
+        matches = self.rules.rules.match(article)
+        log.debug("article %s: %d rules matched", article.id, len(matches))
+        for match in matches:
             alert = Alert.from_match(article, match)
             added = await publish_once(
                 self.redis,

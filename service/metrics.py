@@ -72,6 +72,12 @@ class Metrics:
             ["stream"],
             registry=self.registry,
         )
+        self.event_loop_lag = Histogram(
+            "geoalert_event_loop_lag_seconds",
+            "How late the event loop runs a timer: time the process cannot react",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
         self.stream_pending = Gauge(
             "geoalert_stream_pending",
             "Entries delivered to a consumer group but not yet acknowledged",

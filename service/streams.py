@@ -361,20 +361,19 @@ class GroupConsumer:
 
     async def _ack(self, entry: Entry, elapsed: float) -> None:
         if elapsed * 1000 >= self.options.claim_idle_ms:
-            # The entry may have been taken over while we worked on it; then
-            # it was processed twice. Say so, loudly: the idle time is too short.
+            # Not ours any more (claimed, or even acknowledged, by another consumer)
+            # means it was processed twice. Say so, loudly: the idle time is too short.
             owner = await self.redis.xpending_range(self.stream, self.group, entry.id, entry.id, 1)
-            if owner and owner[0]["consumer"] != self.consumer:
+            if not owner or owner[0]["consumer"] != self.consumer:
                 self.stats.overran += 1
                 log.warning(
-                    "%s/%s: entry %s took %.1fs, longer than claim_idle_ms=%d, and was taken over by %s;"
-                    " raise GEOALERT_CLAIM_IDLE_MS",
+                    "%s/%s: entry %s took %.1fs, longer than claim_idle_ms=%d, and another consumer took it"
+                    " over meanwhile; raise GEOALERT_CLAIM_IDLE_MS above the longest handling time",
                     self.stream,
                     self.group,
                     entry.id,
                     elapsed,
                     self.options.claim_idle_ms,
-                    owner[0]["consumer"],
                 )
         await self.redis.xack(self.stream, self.group, entry.id)
         self.stats.processed += 1
