@@ -72,7 +72,9 @@ def as_article(doc: dict[str, Any], *, outlet: str | None = None, seed: int | No
 async def run(docs: list[dict[str, Any]], redis: Redis, rewrites: int) -> None:
     keys = Keys(f"bench:{uuid.uuid4().hex[:8]}:")
     # The dev set spans years: a window of a century puts every pair within reach, so only similarity decides.
-    sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys, window=100 * 365 * 86400))
+    sink = ArticleSink(
+        redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys, window=100 * 365 * 86400)
+    )
     originals = {d["id"]: as_article(d) for d in docs}
     started = time.perf_counter()
     results = {d["id"]: await sink.add(originals[d["id"]]) for d in docs}
@@ -99,14 +101,19 @@ async def run(docs: list[dict[str, Any]], redis: Redis, rewrites: int) -> None:
             total += 1
             joined += result.story_id == story_of[doc["id"]]
             wrong += result.story_id not in (story_of[doc["id"]], copy.id)
-            a, b = signature(copy.title, copy.body), signature(originals[doc["id"]].title, originals[doc["id"]].body)
+            a, b = (
+                signature(copy.title, copy.body),
+                signature(originals[doc["id"]].title, originals[doc["id"]].body),
+            )
             copy_sims.append(similarity(a or "", b or ""))
     elapsed = time.perf_counter() - started
     sigs = [signature(a.title, a.body) or "" for a in originals.values()]
     unrelated = [similarity(x, y) for x, y in itertools.combinations(sigs, 2)]
     print(f"rewrites: {total} copies (and {duplicates} exact duplicates, dropped as such); "
           f"recall {joined / total:.3f} ({joined}/{total}); wrong joins {wrong}")  # fmt: skip
-    print(f"similarity of a rewrite to its original: min {min(copy_sims):.2f}, median {statistics.median(copy_sims):.2f}")
+    print(
+        f"similarity of a rewrite to its original: min {min(copy_sims):.2f}, median {statistics.median(copy_sims):.2f}"
+    )
     print(f"similarity between different dev articles: median {statistics.median(unrelated):.2f}, "
           f"max {max(unrelated):.2f}")  # fmt: skip
     print(f"time: {elapsed / (len(docs) + total) * 1000:.2f} ms per article through the sink (one at a time)")
@@ -130,7 +137,9 @@ async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dev", default=str(ROOT.parent / "shared/eval/dev/articles.yaml"))
     parser.add_argument("--rewrites", type=int, default=5)
     arguments = parser.parse_args()
