@@ -10,7 +10,7 @@ help. Scheduling, attempts and dead letters belong to the delivery queue.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -43,11 +43,13 @@ class PermanentError(DeliveryError):
 
 @dataclass(frozen=True)
 class Notification:
-    """What to deliver: one alert, as JSON-ready data, for one delivery."""
+    """What to deliver: one alert (or a digest of several), as JSON-ready data, for one delivery."""
 
     delivery_id: str  # the same on every attempt, so receivers can de-duplicate
     alert: Mapping[str, Any]
     attempt: int = 1
+    alerts: Sequence[Mapping[str, Any]] = ()  # a digest's alerts, oldest first; empty for one alert
+    period: str = ""  # a digest's period, e.g. "hourly 2026-01-31T09:00Z"
 
 
 @dataclass(frozen=True)

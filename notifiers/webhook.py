@@ -15,13 +15,17 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from yarl import URL
 
 from notifiers.base import Notification, PermanentError, Receipt, RetryableError
+from notifiers.ssrf import AddressPolicy, GuardedResolver, UnsafeAddress, parse_url
 
 SECRET_PREFIX = "whsec_"
 MAX_RESPONSE_BYTES = 4096  # enough for an error message; a receiver cannot make us buffer more
@@ -30,26 +34,39 @@ MAX_RESPONSE_BYTES = 4096  # enough for an error message; a receiver cannot make
 class WebhookTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="http(s) URL that receives a POST per alert")
-    secret: str | None = Field(default=None, description="whsec_ + base64 key; generated when omitted")
+    url: str = Field(
+        max_length=2048,
+        description="http(s) URL that receives a POST per alert",
+        examples=["https://example.org/hook"],
+    )
+    secret: str | None = Field(
+        default=None, description="whsec_ + base64 key of 24-64 bytes; generated when omitted"
+    )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+        parse_url(value)
         return value
 
     @field_validator("secret")
     @classmethod
     def _whsec(cls, value: str | None) -> str | None:
         if value is not None:
-            secret_bytes(value)
+            key = secret_bytes(value)
+            if not 24 <= len(key) <= 64:
+                raise ValueError("secret must hold 24 to 64 bytes (the Standard Webhooks range)")
         return value
+
+    @property
+    def endpoint(self) -> str:
+        """scheme://host:port: deliveries to one endpoint share its concurrency limit."""
+        url = URL(self.url)
+        return f"{url.scheme}://{(url.host or '').lower()}:{url.port}"
 
 
 def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -67,13 +84,26 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def payload(notification: Notification) -> bytes:
-    event = {
+def event(alert: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``alert.created`` event: the Standard Webhooks envelope around the alert's public fields."""
+    rule = alert.get("rule", {})
+    article = alert.get("article", {})
+    return {
         "type": "alert.created",
-        "timestamp": notification.alert.get("created_at"),
-        "data": notification.alert,
+        "timestamp": alert.get("created_at"),
+        "data": {
+            "id": alert.get("id"),
+            "rule": {k: rule.get(k) for k in ("id", "title", "severity")},
+            "article": {k: article.get(k) for k in ("id", "title", "url", "source", "published")},
+            "evidence": alert.get("evidence", []),
+            "story_id": alert.get("story_id"),
+            "created_at": alert.get("created_at"),
+        },
     }
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def payload(notification: Notification) -> bytes:
+    return json.dumps(event(notification.alert), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -89,18 +119,48 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+def webhook_session(
+    policy: AddressPolicy, *, limit: int = 256, dns_ttl: int = 60, dns: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """An HTTP client for webhooks only: every name it resolves goes through the SSRF guard.
+
+    No proxies from the environment (they would bypass the guard) and no
+    cookies (a receiver must not be able to make later requests stateful).
+    """
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=0, ttl_dns_cache=dns_ttl, resolver=GuardedResolver(policy, dns)
+    )
+    return aiohttp.ClientSession(
+        connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+    )
+
+
 class WebhookNotifier:
     def __init__(
-        self, session: aiohttp.ClientSession, *, timeout: aiohttp.ClientTimeout | None = None
+        self,
+        session: aiohttp.ClientSession,
+        policy: AddressPolicy,
+        *,
+        timeout: aiohttp.ClientTimeout | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._session = session
+        self._policy = policy
         self._timeout = timeout or aiohttp.ClientTimeout(total=15, sock_connect=5)
+        self._clock = clock
 
     async def send(self, notification: Notification, target: WebhookTarget) -> Receipt:
         if target.secret is None:
             raise PermanentError("webhook subscription has no signing secret")
+        url = URL(target.url)
+        try:
+            self._policy.check_literal(url.raw_host or "")
+        except UnsafeAddress as exc:
+            raise PermanentError(str(exc)) from None
         body = payload(notification)
-        timestamp = int(time.time())
+        # A fresh timestamp (and so signature) per attempt: receivers reject
+        # stale timestamps to stop replays, and a retry may come hours later.
+        timestamp = int(self._clock())
         headers = {
             "content-type": "application/json",
             "user-agent": "geoalert-webhook/1",
@@ -110,21 +170,31 @@ class WebhookNotifier:
         }
         try:
             async with self._session.post(
-                target.url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+                url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as response:
-                excerpt = (await response.content.read(MAX_RESPONSE_BYTES)).decode("utf-8", "replace")
-                return _outcome(response, excerpt)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                excerpt = await response.content.read(MAX_RESPONSE_BYTES)
+                return _outcome(response, excerpt.decode("utf-8", "replace"))
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, UnsafeAddress):
+                raise PermanentError(str(exc.os_error)) from exc
+            raise RetryableError(f"cannot connect: {exc.os_error or exc}") from exc
+        except TimeoutError as exc:
+            raise RetryableError("timed out") from exc
+        except aiohttp.ClientError as exc:
             raise RetryableError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
 
-def _outcome(response: aiohttp.ClientResponse, excerpt: Any) -> Receipt:
+def _outcome(response: aiohttp.ClientResponse, excerpt: str) -> Receipt:
     status = response.status
+    short = " ".join(excerpt.split())[:200]
     if 200 <= status < 300:
-        return Receipt(status=status, detail=str(excerpt)[:200])
+        return Receipt(status=status, detail=short)
     if status == 410:
-        raise PermanentError("endpoint answered 410 Gone", status=status, disable=True)
+        raise PermanentError("endpoint answered 410 Gone: subscription disabled", status=status, disable=True)
+    if 300 <= status < 400:
+        where = response.headers.get("location", "")
+        raise RetryableError(
+            f"endpoint answered {status} (redirects are not followed) to {where[:200]!r}", status=status
+        )
     retry_after = retry_after_seconds(response.headers.get("retry-after")) if status in (429, 503) else None
-    raise RetryableError(
-        f"endpoint answered {status}: {str(excerpt)[:200]}", status=status, retry_after=retry_after
-    )
+    raise RetryableError(f"endpoint answered {status}: {short}", status=status, retry_after=retry_after)

@@ -19,12 +19,15 @@ from aiohttp import web
 
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
-from notifiers.webhook import WebhookNotifier
+from notifiers.email import EmailNotifier, SmtpConfig
+from notifiers.ssrf import AddressPolicy
+from notifiers.webhook import WebhookNotifier, webhook_session
 from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
 from service.connections import redis_client
-from service.delivery import DeliveryQueue, DeliveryWorker
+from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
+from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
@@ -39,6 +42,7 @@ from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore
 from service.poller.stories import StoryIndex
 from service.streams import ConsumerOptions, GroupConsumer, Trim
+from service.subscription_store import SubscriptionStore
 from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
 from service.typedefs import (
     CONSUMERS,
@@ -48,6 +52,7 @@ from service.typedefs import (
     INGEST,
     KEYS,
     METRICS,
+    NETGUARD,
     POLLER,
     REDIS,
     ROLES,
@@ -143,7 +148,12 @@ async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
 async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     file = WatchedFile(settings.subscriptions_file, load_subscriptions_file)
-    app[SUBSCRIPTIONS] = SubscriptionDirectory(file)
+    app[SUBSCRIPTIONS] = SubscriptionDirectory(file, SubscriptionStore(app[REDIS], app[KEYS]))
+    if settings.webhook_allow_cidrs:
+        log.warning(
+            "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
+            ", ".join(str(n) for n in settings.webhook_allow_cidrs),
+        )
     yield
 
 
@@ -160,6 +170,28 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         sink=sink,
     )
     yield
+
+
+async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[DELIVERY_QUEUE] = DeliveryQueue(
+        app[REDIS], app[KEYS], retention_seconds=settings.delivery_retention_seconds
+    )
+    yield
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        sender=settings.smtp_from,
+        ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+        timeout=settings.smtp_timeout,
+        domain=settings.email_domain,
+    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -231,14 +263,32 @@ async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
-    directory = app[SUBSCRIPTIONS]
-    queue = app[DELIVERY_QUEUE] = DeliveryQueue(redis, keys, trim_of(settings))
+    directory, queue = app[SUBSCRIPTIONS], app[DELIVERY_QUEUE]
+    session = webhook_session(app[NETGUARD], limit=settings.delivery_concurrency * 2)
+    timeout = aiohttp.ClientTimeout(
+        total=settings.webhook_timeout, sock_connect=settings.webhook_connect_timeout
+    )
     notifiers: dict[str, Notifier[Any]] = {
         "console": ConsoleNotifier(),
-        "webhook": WebhookNotifier(app[HTTP]),
+        "webhook": WebhookNotifier(session, app[NETGUARD], timeout=timeout),
+        "email": EmailNotifier(smtp_config(settings)),
     }
-    worker = app[DELIVERY_WORKER] = DeliveryWorker(queue, directory.get, notifiers, app[METRICS])
-    dispatcher = Dispatcher(queue, directory.all, worker)
+    policy = RetryPolicy(
+        schedule=settings.retry_schedule,
+        jitter=settings.retry_jitter,
+        lease_seconds=settings.delivery_lease_seconds,
+    )
+    worker = app[DELIVERY_WORKER] = DeliveryWorker(
+        queue,
+        directory,
+        notifiers,
+        app[METRICS],
+        policy=policy,
+        concurrency=settings.delivery_concurrency,
+        per_endpoint=settings.delivery_per_endpoint,
+    )
+    digests = Digests(redis, keys, directory.get, retention_seconds=settings.delivery_retention_seconds)
+    dispatcher = Dispatcher(queue, directory.all, worker.wake, app[METRICS], digests)
     consumer = GroupConsumer(
         redis,
         keys.alerts,
@@ -255,8 +305,11 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     stage.spawn(
         "subscriptions-watch", lambda: _watch(directory.refresh, stage.stop, settings.reload_interval)
     )
+    scheduler = schedule_flushes(digests, worker.wake)
     yield
+    scheduler.shutdown(wait=False)
     await stage.close()
+    await session.close()
 
 
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -285,8 +338,9 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     unknown = chosen - set(ALL_ROLES)
     if unknown:
         raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
-    app = web.Application()
+    app = web.Application(client_max_size=settings.api_max_body_bytes)
     app[SETTINGS] = settings
+    app[NETGUARD] = AddressPolicy(settings.webhook_allow_cidrs)
     app[ROLES] = chosen
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}
@@ -298,6 +352,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:
         app.cleanup_ctx.append(subscriptions_ctx)
+        app.cleanup_ctx.append(delivery_queue_ctx)
     if chosen & {"poller", "api"}:
         app.cleanup_ctx.append(ingest_ctx)
     if "poller" in chosen:

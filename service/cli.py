@@ -10,6 +10,7 @@ import sys
 
 from aiohttp import web
 
+from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
 from service.errors import ConfigFileError, SettingsError
@@ -26,9 +27,10 @@ async def serve(settings: Settings, roles: list[str]) -> None:
     await runner.setup()
     try:
         if "api" in roles:
-            site = web.TCPSite(runner, settings.http_host, settings.http_port, shutdown_timeout=5)
+            host = listen_host(settings)  # loopback only while no API token is set
+            site = web.TCPSite(runner, host, settings.http_port, shutdown_timeout=5)
             await site.start()
-            log.info("api listening on http://%s:%d", settings.http_host, settings.http_port)
+            log.info("api listening on http://%s:%d", host, settings.http_port)
         log.info("running roles: %s", ", ".join(roles))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

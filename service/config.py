@@ -9,14 +9,38 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from notifiers.ssrf import IPNetwork, parse_cidrs
 from service.errors import SettingsError
 
 ENV_PREFIX = "GEOALERT_"
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_durations(value: str) -> tuple[float, ...]:
+    """``"5s, 5m, 30m, 2h"`` (or plain seconds) -> seconds; raises ValueError naming the bad entry."""
+    out = []
+    for item in (i.strip().lower() for i in value.split(",")):
+        if not item:
+            continue
+        unit = _UNITS.get(item[-1])
+        number = item[:-1] if unit else item
+        try:
+            seconds = float(number) * (unit or 1.0)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a duration like 30s, 5m, 2h or 1d") from None
+        if seconds < 0:
+            raise ValueError(f"{item!r} is negative")
+        out.append(seconds)
+    if not out:
+        raise ValueError("needs at least one duration")
+    return tuple(out)
 
 
 def default_consumer_name() -> str:
@@ -112,6 +136,69 @@ class Settings(BaseSettings):
     push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
     push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
+
+    # --- HTTP API ---
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
+    )
+    api_auth_reads: bool = Field(default=False, description="require the token for reads too")
+    api_max_body_bytes: int = Field(default=65536, ge=1024, description="largest request body accepted")
+
+    # --- delivery ---
+    webhook_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated ranges webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
+    )
+    webhook_connect_timeout: float = Field(default=5.0, gt=0, description="seconds to connect to a webhook")
+    webhook_timeout: float = Field(default=15.0, gt=0, description="seconds for a whole webhook request")
+    delivery_concurrency: int = Field(default=64, ge=1, description="attempts in flight at once, per process")
+    delivery_per_endpoint: int = Field(
+        default=8,
+        ge=1,
+        description="attempts in flight to one webhook endpoint (or the SMTP server), per process",
+    )
+    delivery_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="after this long an unfinished attempt may be retried by another worker",
+    )
+    retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        description="delays between attempts, comma-separated (5s,5m,30m,2h,5h,10h,10h)",
+    )
+    retry_jitter: float = Field(
+        default=0.1, ge=0, le=0.5, description="random spread of each retry delay (0.1: +-10%)"
+    )
+    delivery_retention_seconds: int = Field(
+        default=30 * 86400, gt=0, description="how long finished deliveries stay in the delivery log"
+    )
+
+    # --- email ---
+    smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="default: 587, 465 with tls, 25 with none"
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (required, never a plain fallback), tls (implicit), or none"
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(default="geoalert@localhost", description="From address of alert emails")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the SMTP server with")
+    smtp_timeout: float = Field(default=30.0, gt=0, description="seconds for one SMTP conversation")
+    email_domain: str = Field(default="geoalert.local", description="right-hand side of Message-IDs")
+
+    @field_validator("webhook_allow_cidrs", mode="before")
+    @classmethod
+    def _cidrs(cls, value: object) -> object:
+        return parse_cidrs(value) if isinstance(value, str) else value
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        return parse_durations(value) if isinstance(value, str) else value
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least severe log level shown"
     )
@@ -145,5 +232,22 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+README_MARKERS = ("<!-- settings-table -->", "<!-- /settings-table -->")
+
+
+def update_readme(path: Path) -> None:
+    """Rewrite the table between the README's markers (``python -m service.config README.md``)."""
+    text = path.read_text()
+    start, end = README_MARKERS
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{start}\n{settings_table()}\n{end}{tail}")
+
+
 if __name__ == "__main__":
-    print(settings_table())
+    import sys
+
+    if len(sys.argv) > 1:
+        update_readme(Path(sys.argv[1]))
+    else:
+        print(settings_table())

@@ -79,12 +79,60 @@ class Keys:
 
     @property
     def deliveries_due(self) -> str:
-        """Sorted set of delivery ids by the time their next attempt is due (a lease when in flight)."""
+        """Sorted set of endpoints (lanes) by the earliest due time among their deliveries.
+
+        Taking work endpoint by endpoint is what lets a worker skip an endpoint
+        whose attempts already fill its share, without scanning its backlog.
+        """
         return f"{self.prefix}deliveries:due"
 
+    def delivery_lane(self, endpoint: str) -> str:
+        """Sorted set of one endpoint's delivery ids by the time their next attempt is due (a lease when in flight)."""
+        return f"{self.prefix}deliveries:lane:{endpoint}"
+
     def delivery(self, delivery_id: str) -> str:
-        """Hash: one delivery of one alert to one subscription, with its attempts."""
+        """Hash: one delivery of one alert (or digest) to one subscription: status, counts, last outcome."""
         return f"{self.prefix}delivery:{delivery_id}"
+
+    def delivery_attempts(self, delivery_id: str) -> str:
+        """List: the delivery log of one delivery, one JSON entry per attempt (capped)."""
+        return f"{self.prefix}delivery:{delivery_id}:attempts"
+
+    def subscription_deliveries(self, subscription_id: str) -> str:
+        """Sorted set of a subscription's delivery ids by creation time, for its delivery log page."""
+        return f"{self.prefix}subscription:{subscription_id}:deliveries"
+
+    def throttle(self, subscription_id: str, scope: str) -> str:
+        """Who last went through a subscription's throttle for one rule (and story), and when (expires)."""
+        return f"{self.prefix}throttle:{subscription_id}:{scope}"
+
+    def digest(self, subscription_id: str, period_start: int) -> str:
+        """Hash of the alerts gathered for one subscription's digest period (alert id -> alert JSON)."""
+        return f"{self.prefix}digest:{subscription_id}:{period_start}"
+
+    def digest_seen(self, subscription_id: str, alert_id: str) -> str:
+        """Marks an alert as gathered into a digest, so a redelivered alert is not gathered twice (expires)."""
+        return f"{self.prefix}digest-seen:{subscription_id}:{alert_id}"
+
+    @property
+    def digests_open(self) -> str:
+        """Set of digest buffers not yet sent, so a flush after downtime still finds old periods."""
+        return f"{self.prefix}digests:open"
+
+    @property
+    def subscriptions(self) -> str:
+        """Hash of the subscriptions made through the API: id -> JSON."""
+        return f"{self.prefix}subscriptions"
+
+    @property
+    def subscriptions_version(self) -> str:
+        """Counter bumped with every subscription change, so readers re-read only when it moves."""
+        return f"{self.prefix}subscriptions:version"
+
+    @property
+    def subscriptions_disabled(self) -> str:
+        """Hash: file subscriptions switched off by a 410 (the file is read-only to the service)."""
+        return f"{self.prefix}subscriptions:disabled"
 
     @property
     def deliveries_dead(self) -> str:

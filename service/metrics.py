@@ -55,7 +55,7 @@ class Metrics:
         )
         self.deliveries = Counter(
             "geoalert_deliveries_total",
-            "Delivery attempts by channel and outcome (delivered, retrying, dead, cancelled)",
+            "Delivery attempts by channel and outcome (delivered, retrying, dead, cancelled; throttled: not queued)",
             ["channel", "outcome"],
             registry=self.registry,
         )
@@ -82,5 +82,21 @@ class Metrics:
             "geoalert_stream_pending",
             "Entries delivered to a consumer group but not yet acknowledged",
             ["stream"],
+            registry=self.registry,
+        )
+        self.stream_length = Gauge(
+            "geoalert_stream_length",
+            "Entries in a stream (read from Redis at scrape time)",
+            ["stream"],
+            registry=self.registry,
+        )
+        self.deliveries_active = Gauge(
+            "geoalert_deliveries_active",
+            "Deliveries due or in flight, over every endpoint (read from Redis at scrape time)",
+            registry=self.registry,
+        )
+        self.deliveries_dead_letters = Gauge(
+            "geoalert_deliveries_dead_letters",
+            "Entries in the delivery dead-letter stream (read from Redis at scrape time)",
             registry=self.registry,
         )

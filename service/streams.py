@@ -326,8 +326,20 @@ class GroupConsumer:
     async def _handle(
         self, entries: list[tuple[str, Mapping[str, str] | None]], *, redelivered: bool
     ) -> None:
+        read_at = time.monotonic()
+        # Past half the idle time, the rest of the batch could be taken over by another
+        # consumer while we work: leave it pending (ours still) for a later reclaim instead.
+        deadline = read_at + self.options.claim_idle_ms / 2000
         counts = await self._delivery_counts([i for i, _ in entries]) if redelivered else {}
-        for entry_id, fields in entries:
+        for index, (entry_id, fields) in enumerate(entries):
+            if time.monotonic() > deadline:
+                log.info(
+                    "%s/%s: leaving %d entries of a slow batch for a later reclaim",
+                    self.stream,
+                    self.group,
+                    len(entries) - index,
+                )
+                return
             if not fields:  # deleted from the stream while pending: nothing left to do
                 await self.redis.xack(self.stream, self.group, entry_id)
                 continue
@@ -335,7 +347,6 @@ class GroupConsumer:
             if entry.deliveries > self.options.max_deliveries:
                 await self._dead_letter(entry, reason=f"failed {entry.deliveries - 1} deliveries")
                 continue
-            started = time.monotonic()
             try:
                 await self.handler(entry)
             except asyncio.CancelledError:
@@ -357,9 +368,10 @@ class GroupConsumer:
                     self.options.max_deliveries,
                 )
                 continue
-            await self._ack(entry, time.monotonic() - started)
+            await self._ack(entry, time.monotonic() - read_at)
 
     async def _ack(self, entry: Entry, elapsed: float) -> None:
+        """Acknowledge; ``elapsed`` is the time since the entry was read (its idle clock's start)."""
         if elapsed * 1000 >= self.options.claim_idle_ms:
             # Not ours any more (claimed, or even acknowledged, by another consumer)
             # means it was processed twice. Say so, loudly: the idle time is too short.

@@ -6,6 +6,7 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from notifiers.ssrf import AddressPolicy
 from service.config import Settings
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.keys import Keys
@@ -29,3 +30,4 @@ INGEST = web.AppKey("ingest", Ingest)  # feeds, feed state and article sink: pol
 CONSUMERS = web.AppKey("consumers", dict[str, GroupConsumer])  # stage name -> its consumer
 DELIVERY_QUEUE = web.AppKey("delivery_queue", DeliveryQueue)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
+NETGUARD = web.AppKey("netguard", AddressPolicy)  # which addresses webhooks may reach

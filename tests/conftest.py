@@ -16,6 +16,12 @@ from service.embedded_redis import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = [
+    "tests.deliverykit",
+    "tests.smtpkit",
+    "tests.apikit",
+]  # fixtures of the delivery, webhook and email tests
+
 
 def _reachable(url: str) -> bool:
     client = sync_redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)

@@ -41,21 +41,35 @@ class Received:
         return json.loads(self.body)
 
 
+Responder = Callable[[Received], Awaitable[web.StreamResponse]]
+
+
 @dataclass
 class WebhookReceiver:
-    """A real aiohttp server on loopback that records what it is sent."""
+    """A real aiohttp server on loopback that records what it is sent.
+
+    It answers ``status`` unless ``replies`` holds scripted answers (used up
+    one per request) or ``respond`` builds the answer itself.
+    """
 
     status: int = 200
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    replies: list[web.StreamResponse] = field(default_factory=list)
+    respond: Responder | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        got = Received(dict(request.headers), body)
         async with self._changed:
-            self.received.append(Received(dict(request.headers), body))
+            self.received.append(got)
             self._changed.notify_all()
+        if self.respond is not None:
+            return await self.respond(got)
+        if self.replies:
+            return self.replies.pop(0)
         return web.Response(status=self.status, text="ok")
 
     async def start(self) -> str:

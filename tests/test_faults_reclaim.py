@@ -17,7 +17,7 @@ TRIM = Trim("maxlen", 100_000)
 
 
 def reclaimer(
-    redis: Redis, stream: str, name: str, handled: Counter[str], delay: float = 0.0
+    redis: Redis, stream: str, name: str, handled: Counter[str], delay: float = 0.0, idle_ms: int = 500
 ) -> GroupConsumer:
     async def handle(entry: Entry) -> None:
         handled[entry.data] += 1
@@ -31,7 +31,7 @@ def reclaimer(
         name,
         handle,
         dead_letter=f"{stream}:dead",
-        options=ConsumerOptions(block_ms=20, claim_idle_ms=60, batch=16, max_deliveries=50),
+        options=ConsumerOptions(block_ms=20, claim_idle_ms=idle_ms, batch=16, max_deliveries=50),
     )
 
 
@@ -73,8 +73,8 @@ async def test_handling_longer_than_the_idle_time_is_detected_and_reported(
     stream = f"{key_prefix}s"
     handled: Counter[str] = Counter()
     other_client = Redis.from_url(redis_server_url, decode_responses=True)
-    slow = reclaimer(redis, stream, "slow", handled, delay=0.4)
-    fast = reclaimer(other_client, stream, "fast", handled)
+    slow = reclaimer(redis, stream, "slow", handled, delay=0.4, idle_ms=100)
+    fast = reclaimer(other_client, stream, "fast", handled, idle_ms=100)
     await slow.ensure_group()
     await publish(redis, stream, {"data": "long job"}, TRIM)
     stop = asyncio.Event()

@@ -1,7 +1,7 @@
 """Robustness: every document of feedparser's own test corpus parses and normalises without surprise.
 
-The corpus lives beside the checkout (``../shared/corpora/feedparser-tests``)
-or where GEOALERT_FEED_CORPUS points; it is not part of the repository.
+The corpus is kept in ``tests/data/feedparser-tests`` (GEOALERT_FEED_CORPUS
+points elsewhere, e.g. at a newer copy).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def corpus_dir() -> Path | None:
     configured = os.environ.get("GEOALERT_FEED_CORPUS")
     for candidate in (
         Path(configured) if configured else None,
-        ROOT.parent / "shared/corpora/feedparser-tests",
+        ROOT / "tests/data/feedparser-tests",
     ):
         if candidate is not None and candidate.is_dir():
             return candidate

@@ -42,7 +42,9 @@ async def test_seed_feed_raises_a_summit_and_an_arms_deal_alert_on_webhook_and_c
 ) -> None:
     secret = new_secret()
     write_seed_config(tmp_path, receiver.url, secret)
-    app = create_app(make_settings(), roles=["poller", "matcher", "dispatcher"])
+    app = create_app(
+        make_settings(webhook_allow_cidrs="127.0.0.0/8"), roles=["poller", "matcher", "dispatcher"]
+    )
 
     async with running(app):
         received = await receiver.wait_for(2)
@@ -62,7 +64,7 @@ async def test_restarting_does_not_raise_the_seed_alerts_again(
     make_settings: SettingsFactory, tmp_path: Path, receiver: WebhookReceiver, redis: Redis, key_prefix: str
 ) -> None:
     write_seed_config(tmp_path, receiver.url, new_secret())
-    settings = make_settings()
+    settings = make_settings(webhook_allow_cidrs="127.0.0.0/8")
     async with running(create_app(settings, roles=["poller", "matcher", "dispatcher"])):
         await receiver.wait_for(2)
 

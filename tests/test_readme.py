@@ -7,7 +7,9 @@ from tests.conftest import ROOT
 
 
 def test_the_readme_documents_every_setting() -> None:
-    assert settings_table() in (ROOT / "README.md").read_text(), "regenerate with: python -m service.config"
+    assert settings_table() in (ROOT / "README.md").read_text(), (
+        "regenerate with: python -m service.config README.md"
+    )
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP
 from service.streams import TRANSIENT_ERRORS, group_status
-from service.typedefs import KEYS, REDIS, RULES
+from service.typedefs import DELIVERY_QUEUE, KEYS, REDIS, RULES
 
 routes = web.RouteTableDef()
 
@@ -30,7 +30,7 @@ async def _streams(request: web.Request) -> dict[str, Any]:
             "dead_letters": await redis.xlen(keys.dead_letter(stream)),
         }
     out["deliveries"] = {
-        "due_or_in_flight": await redis.zcard(keys.deliveries_due),
+        "due_or_in_flight": await request.app[DELIVERY_QUEUE].count_active(),
         "dead_letters": await redis.xlen(keys.deliveries_dead),
     }
     return out

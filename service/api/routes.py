@@ -4,9 +4,39 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.api import articles, feeds, health
+from service.api import alerts, articles, deliveries, feeds, health, metrics, openapi, rules, subscriptions
+from service.api.framework import ApiRoutes
+from service.api.middlewares import setup_middlewares
+from service.api.schemas import HealthBody
+
+TABLES = [
+    articles.routes,
+    feeds.routes,
+    subscriptions.routes,
+    deliveries.routes,
+    rules.routes,
+    alerts.routes,
+    metrics.routes,
+    openapi.routes,
+]
+
+# The health routes are aiohttp's own (a RouteTableDef); these entries only describe them.
+probes = ApiRoutes("operations")
+probes.route(
+    "GET",
+    "/healthz",
+    summary="Redis reachable, stage lag, rule status (503 when degraded)",
+    responses={200: ("healthy", HealthBody), 503: ("degraded", HealthBody)},
+    public=True,
+)(health.healthz)
+probes.route(
+    "GET", "/livez", summary="The process is up", responses={200: ("alive", HealthBody)}, public=True
+)(health.livez)
 
 
 def setup_routes(app: web.Application) -> None:
+    setup_middlewares(app)
     app.add_routes(health.routes)
-    app.add_routes([*articles.routes, *feeds.routes])
+    for table in TABLES:
+        table.add_to(app)
+    app[openapi.OPENAPI_TABLES] = [*TABLES, probes]

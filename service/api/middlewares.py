@@ -1,0 +1,100 @@
+"""JSON errors and bearer-token authentication for the whole HTTP API.
+
+- Every error leaves as ``{"error": {"message": ..., "fields": [...]}}``,
+  including aiohttp's own (404, 405, 413) and unexpected ones (500, logged).
+- With ``GEOALERT_API_TOKEN`` set, writes need ``Authorization: Bearer
+  <token>`` (reads too with ``GEOALERT_API_AUTH_READS``). Without a token the
+  API listens on loopback only and refuses any other client, and says so.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+
+from aiohttp import web
+
+from service.api.framework import ApiError, Handler
+from service.config import Settings
+from service.streams import TRANSIENT_ERRORS
+from service.typedefs import SETTINGS
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/openapi.json"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+NO_TOKEN = "no GEOALERT_API_TOKEN is set, so the API serves loopback clients only"
+
+
+def listen_host(settings: Settings) -> str:
+    """The address to bind: loopback whatever was asked, when there is no token to protect the API."""
+    if settings.api_token is None and not _is_loopback(settings.http_host):
+        log.warning("%s: listening on 127.0.0.1 instead of %s", NO_TOKEN, settings.http_host)
+        return "127.0.0.1"
+    if settings.api_token is None:
+        log.warning("%s (set GEOALERT_API_TOKEN to serve other hosts)", NO_TOKEN)
+    return settings.http_host
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _error(exc: ApiError) -> web.Response:
+    return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _error(exc)
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].api_max_body_bytes
+        return _error(ApiError(413, f"the body is larger than the limit of {limit} bytes"))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return _error(ApiError(exc.status, exc.reason, headers=headers))
+    except TRANSIENT_ERRORS as exc:
+        log.warning("%s %s: storage unavailable: %s", request.method, request.path, exc)
+        return _error(
+            ApiError(503, "storage (Redis) is unavailable; try again shortly", headers={"Retry-After": "5"})
+        )
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return _error(ApiError(500, "internal error; the details are in the service log"))
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    token = settings.api_token
+    if token is None:
+        if not _is_loopback(request.remote):
+            raise ApiError(403, NO_TOKEN)
+        return await handler(request)
+    if request.method in SAFE_METHODS and not settings.api_auth_reads:
+        return await handler(request)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="geoalert"'}
+    if scheme.lower() != "bearer" or not given:
+        raise ApiError(401, "send Authorization: Bearer <GEOALERT_API_TOKEN>", headers=challenge)
+    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+        raise ApiError(401, "the bearer token is not valid", headers=challenge)
+    return await handler(request)
+
+
+def setup_middlewares(app: web.Application) -> None:
+    app.middlewares.append(error_middleware)
+    app.middlewares.append(auth_middleware)

@@ -1,0 +1,51 @@
+"""``/v1/rules``: the rule library as the service runs it, and a dry run of it on one article."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from service.api.framework import ApiError, ApiRoutes, body_of, json_of
+from service.api.schemas import ArticleIn, ErrorBody, RuleList, RuleOut, RuleTestResult
+from service.models import Article
+from service.typedefs import RULES
+
+routes = ApiRoutes("rules")
+
+
+@routes.route("GET", "/v1/rules", summary="Every rule in use", responses={200: ("the rules", RuleList)})
+async def list_rules(request: web.Request) -> web.Response:
+    source = request.app[RULES]
+    source.refresh()
+    return json_of(
+        RuleList(items=[RuleOut.of(r) for r in source.rules.rules], errors=[str(e) for e in source.errors])
+    )
+
+
+@routes.route(
+    "GET",
+    "/v1/rules/{id}",
+    summary="One rule",
+    responses={200: ("the rule", RuleOut), 404: ("no such rule", ErrorBody)},
+)
+async def get_rule(request: web.Request) -> web.Response:
+    source = request.app[RULES]
+    source.refresh()
+    info = source.rules.get(request.match_info["id"])
+    if info is None:
+        raise ApiError(404, f"no rule has the id {request.match_info['id']!r}")
+    return json_of(RuleOut.of(info))
+
+
+@routes.route(
+    "POST",
+    "/v1/rules/test",
+    summary="Run the rules on an article: which match, and the evidence (nothing is stored or sent)",
+    body=ArticleIn,
+    responses={200: ("the matches", RuleTestResult), 422: ("invalid: see error.fields", ErrorBody)},
+)
+async def test_rules(request: web.Request) -> web.Response:
+    given = await body_of(request, ArticleIn)
+    source = request.app[RULES]
+    source.refresh()
+    matches = source.rules.match(Article.model_validate(given.model_dump()))
+    return json_of(RuleTestResult(matches=matches))

@@ -1,0 +1,260 @@
+"""The durable delivery queue: one record per (alert, subscription), attempts on a schedule.
+
+Records live in Redis, so a restart loses none. Taking a delivery leases it
+(its due time moves forward by the lease); if the worker dies mid-attempt
+the lease runs out and any worker tries again. Every state change is one Lua
+script (``scripts.py``), so a delivery is never both done and due, and a
+throttle or digest decision is never half-made.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from service.delivery import scripts
+from service.keys import Keys
+from service.models import Alert, stable_id
+from service.subscriptions import Subscription
+
+FINAL_STATUSES = frozenset({"delivered", "dead", "cancelled"})
+DEAD_LETTER_MAXLEN = 10_000
+
+
+def delivery_id_for(alert_id: str, subscription_id: str) -> str:
+    # Stable, so a redelivered alert maps onto the delivery it already has.
+    return stable_id("delivery", alert_id, subscription_id)
+
+
+def throttle_scope(sub: Subscription, alert: Alert) -> str:
+    assert sub.throttle is not None
+    return alert.rule.id if sub.throttle.per == "rule" else f"{alert.rule.id}:{alert.story_id}"
+
+
+def _flat(fields: Mapping[str, str]) -> list[str]:
+    return [x for kv in fields.items() for x in kv]
+
+
+@dataclass(frozen=True)
+class Taken:
+    id: str
+    endpoint: str
+    lease: str  # the lease token: the attempt's outcome only counts while it still holds
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # pending | retrying | delivered | dead | cancelled
+    attempts: int
+    next_at: float | None
+    log: Mapping[str, Any] | None  # the delivery-log entry of this attempt
+    fields: Mapping[str, Any]
+
+
+class DeliveryQueue:
+    def __init__(self, redis: Redis, keys: Keys, *, retention_seconds: int = 30 * 86400) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.retention = retention_seconds
+        self._enqueue = redis.register_script(scripts.ENQUEUE)
+        self._take = redis.register_script(scripts.TAKE)
+        self._settle = redis.register_script(scripts.SETTLE)
+        self._redeliver = redis.register_script(scripts.REDELIVER)
+        self._count = redis.register_script(scripts.COUNT)
+
+    def _record(self, delivery_id: str, sub: Subscription, now: float, **extra: str) -> dict[str, str]:
+        return {
+            "id": delivery_id,
+            "subscription": sub.id,
+            "channel": sub.channel,
+            "endpoint": sub.endpoint,
+            "status": "pending",
+            "attempts": "0",
+            "round_base": "0",
+            "created_at": f"{now:.3f}",
+            "updated_at": f"{now:.3f}",
+            "next_at": f"{now:.3f}",
+            **extra,
+        }
+
+    async def enqueue_many(
+        self, alert: Alert, subscriptions: Sequence[Subscription], *, now: float | None = None
+    ) -> list[int]:
+        """Create the deliveries of ``alert``: per subscription 1 created, 0 existed, -1 throttled.
+
+        One pipelined round trip however many subscriptions there are.
+        """
+        if not subscriptions:
+            return []
+        now = time.time() if now is None else now
+        alert_json = alert.model_dump_json()
+        cutoff = f"{now - self.retention:.3f}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sub in subscriptions:
+                delivery_id = delivery_id_for(alert.id, sub.id)
+                record = self._record(
+                    delivery_id,
+                    sub,
+                    now,
+                    kind="alert",
+                    alert_id=alert.id,
+                    rule=alert.rule.id,
+                    alert=alert_json,
+                )
+                period = sub.throttle.period if sub.throttle else 0
+                scope = throttle_scope(sub, alert) if sub.throttle else "-"
+                await self._enqueue(
+                    keys=[
+                        self.keys.delivery(delivery_id),
+                        self.keys.deliveries_due,
+                        self.keys.delivery_lane(sub.endpoint),
+                        self.keys.subscription_deliveries(sub.id),
+                        self.keys.throttle(sub.id, scope),
+                    ],
+                    args=[f"{now:.3f}", delivery_id, sub.endpoint, str(period), cutoff, *_flat(record)],
+                    client=pipe,
+                )
+            results = await pipe.execute()
+        return [int(r) for r in results]
+
+    async def enqueue(self, alert: Alert, sub: Subscription, *, now: float | None = None) -> str | None:
+        """Create one delivery; its id, or None if it existed already or was throttled."""
+        (result,) = await self.enqueue_many(alert, [sub], now=now)
+        return delivery_id_for(alert.id, sub.id) if result == 1 else None
+
+    async def take_due(
+        self,
+        limit: int,
+        lease: float,
+        *,
+        per_endpoint: int,
+        busy: Mapping[str, int],
+        now: float | None = None,
+    ) -> list[Taken]:
+        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint."""
+        now = time.time() if now is None else now
+        until = f"{now + lease:.3f}"
+        quota = [x for ep, n in busy.items() for x in (ep, str(max(per_endpoint - n, 0)))]
+        reply = await self._take(
+            keys=[self.keys.deliveries_due],
+            args=[
+                f"{now:.3f}",
+                until,
+                str(limit),
+                str(per_endpoint),
+                self.keys.delivery_lane(""),
+                self.keys.delivery(""),
+                *quota,
+            ],
+        )
+        items = [str(x) for x in reply]
+        return [Taken(items[i], items[i + 1], until) for i in range(0, len(items), 2)]
+
+    async def next_due_in(self, *, now: float | None = None) -> float | None:
+        now = time.time() if now is None else now
+        first = await self.redis.zrange(self.keys.deliveries_due, 0, 0, withscores=True)
+        return max(0.0, float(first[0][1]) - now) if first else None
+
+    async def count_active(self) -> int:
+        """Deliveries due or in flight, over every endpoint."""
+        return int(await self._count(keys=[self.keys.deliveries_due], args=[self.keys.delivery_lane("")]))
+
+    async def get(self, delivery_id: str) -> dict[str, str]:
+        record = await self.redis.hgetall(self.keys.delivery(delivery_id))
+        return {str(k): str(v) for k, v in record.items()}
+
+    async def attempts(self, delivery_id: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(x) for x in await self.redis.lrange(self.keys.delivery_attempts(delivery_id), 0, -1)
+        ]
+
+    async def settle(self, taken: Taken | None, delivery_id: str, endpoint: str, outcome: Outcome) -> str:
+        """Record an attempt's outcome; 'ok', or why it changed nothing ('stale', 'kept', 'gone')."""
+        fields = {"status": outcome.status, "attempts": str(outcome.attempts)}
+        fields.update({k: "" if v is None else str(v) for k, v in outcome.fields.items()})
+        reply = await self._settle(
+            keys=[
+                self.keys.delivery(delivery_id),
+                self.keys.deliveries_due,
+                self.keys.delivery_lane(endpoint),
+                self.keys.delivery_attempts(delivery_id),
+                self.keys.deliveries_dead,
+            ],
+            args=[
+                delivery_id,
+                endpoint,
+                taken.lease if taken is not None else "",
+                "" if outcome.next_at is None else f"{outcome.next_at:.3f}",
+                outcome.status,
+                "" if outcome.log is None else json.dumps(outcome.log, separators=(",", ":")),
+                str(self.retention),
+                str(DEAD_LETTER_MAXLEN),
+                str(outcome.fields.get("last_error", ""))[:500],
+                *_flat(fields),
+            ],
+        )
+        return str(reply)
+
+    async def redeliver(self, delivery_id: str, *, now: float | None = None) -> str:
+        """Attempt a delivery again now: 'ok', 'missing' or 'in_flight'."""
+        now = time.time() if now is None else now
+        endpoint = await self.redis.hget(self.keys.delivery(delivery_id), "endpoint")
+        if endpoint is None:
+            return "missing"
+        reply = await self._redeliver(
+            keys=[
+                self.keys.delivery(delivery_id),
+                self.keys.deliveries_due,
+                self.keys.delivery_lane(str(endpoint)),
+                self.keys.delivery_attempts(delivery_id),
+            ],
+            args=[f"{now:.3f}", delivery_id, str(endpoint)],
+        )
+        return str(reply)
+
+    async def for_subscription(
+        self, subscription_id: str, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a subscription's delivery log, newest first, and the cursor of the next page.
+
+        The cursor is ``score~id`` of the last item shown, so deliveries created
+        in the same millisecond are neither skipped nor shown twice.
+        """
+        key = self.keys.subscription_deliveries(subscription_id)
+        top, after_id = "+inf", None
+        if cursor is not None:
+            score, _, after_id = cursor.partition("~")
+            top = score
+        raw: list[Any] = await self.redis.zrevrangebyscore(
+            key, top, "-inf", start=0, num=limit + 65, withscores=True
+        )
+        rows = [(str(m), float(sc)) for m, sc in raw]
+        if cursor is not None:
+            rows = [(m, sc) for m, sc in rows if f"{sc:.3f}" != top or m < str(after_id)]
+        page, more = rows[:limit], len(rows) > limit
+        out = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for delivery_id, _ in page:
+                pipe.hgetall(self.keys.delivery(delivery_id))
+                pipe.lrange(self.keys.delivery_attempts(delivery_id), 0, -1)
+            replies = await pipe.execute()
+        expired = []
+        for (delivery_id, _), record, log in zip(page, replies[::2], replies[1::2], strict=True):
+            if not record:
+                expired.append(delivery_id)
+                continue
+            out.append({**record, "log": [json.loads(x) for x in log]})
+        if expired:  # finished deliveries past their retention: drop them from the index too
+            await self.redis.zrem(key, *expired)
+        next_cursor = f"{page[-1][1]:.3f}~{page[-1][0]}" if more and page else None
+        return out, next_cursor
+
+    async def drop_index(self, subscription_ids: Iterable[str]) -> None:
+        keys = [self.keys.subscription_deliveries(s) for s in subscription_ids]
+        if keys:
+            await self.redis.unlink(*keys)

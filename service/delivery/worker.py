@@ -1,0 +1,265 @@
+"""The delivery worker: takes due deliveries and attempts them, within two limits.
+
+At most ``concurrency`` attempts in flight overall and ``per_endpoint`` to
+any one endpoint (webhook origin, or the SMTP server): a slow or failing
+endpoint fills its own share and no more, and the queue is asked only for
+work of endpoints with room, so the others are never held up behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from notifiers.base import DeliveryError, Notification, Notifier, PermanentError, Receipt, RetryableError
+from service.delivery.policy import RetryPolicy
+from service.delivery.queue import FINAL_STATUSES, DeliveryQueue, Outcome, Taken
+from service.metrics import Metrics
+from service.streams import TRANSIENT_ERRORS
+from service.subscriptions import Subscription
+
+log = logging.getLogger(__name__)
+
+
+class Directory(Protocol):
+    async def get(self, subscription_id: str) -> Subscription | None: ...
+    async def disable(self, subscription_id: str, reason: str) -> None: ...
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        directory: Directory,
+        notifiers: Mapping[str, Notifier[Any]],
+        metrics: Metrics,
+        *,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 64,
+        per_endpoint: int = 8,
+        idle_poll: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queue = queue
+        self.directory = directory
+        self.notifiers = notifiers
+        self.metrics = metrics
+        self.policy = policy or RetryPolicy()
+        self.concurrency = concurrency
+        self.per_endpoint = per_endpoint
+        self.idle_poll = idle_poll
+        self.clock = clock
+        self.busy: Counter[str] = Counter()  # endpoint -> attempts in flight
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """New deliveries are due now: look at once instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if not await self._take():
+                    await self._sleep(stop)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("delivery queue: Redis unreachable (%s); retrying", exc)
+                await self._sleep(stop, 1.0)
+        await self.drain()
+
+    async def process_due(self) -> int:
+        """Attempt everything due by the clock, wait for the attempts, and return how many (for tests, tools)."""
+        done = 0
+        while True:
+            took = await self._take()
+            if not took and not self._in_flight:
+                return done
+            done += took
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self) -> None:
+        """Let attempts in flight finish; their leases cover any that cannot."""
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
+
+    async def _take(self) -> int:
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 0
+        busy = {ep: n for ep, n in self.busy.items() if n > 0}
+        taken = await self.queue.take_due(
+            free, self.policy.lease_seconds, per_endpoint=self.per_endpoint, busy=busy, now=self.clock()
+        )
+        for item in taken:
+            self.busy[item.endpoint] += 1
+            task = asyncio.create_task(self.attempt(item))
+            self._in_flight.add(task)
+            task.add_done_callback(functools.partial(self._finished, endpoint=item.endpoint))
+        return len(taken)
+
+    def _finished(self, task: asyncio.Task[None], *, endpoint: str) -> None:
+        self._in_flight.discard(task)
+        self.busy[endpoint] -= 1
+        if self.busy[endpoint] <= 0:
+            del self.busy[endpoint]
+
+    async def _sleep(self, stop: asyncio.Event, cap: float | None = None) -> None:
+        timeout = cap if cap is not None else self.idle_poll
+        if cap is None:
+            due = await self.queue.next_due_in(now=self.clock())
+            if due is not None and due > 0:
+                timeout = min(timeout, due)
+            elif due == 0 and not self._in_flight:
+                timeout = 0.01  # due work we could not take: a race with another worker
+        waiters: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(stop.wait()),
+        ]
+        if self._in_flight:  # a finished attempt frees room for its endpoint
+            waiters.append(
+                asyncio.ensure_future(asyncio.wait(self._in_flight, return_when="FIRST_COMPLETED"))
+            )
+        _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        self._wake.clear()
+
+    async def attempt(self, taken: Taken) -> None:
+        try:
+            await self._attempt(taken)
+        except TRANSIENT_ERRORS as exc:
+            # The outcome could not be written; the lease makes it due again.
+            log.warning("delivery %s: outcome not recorded (%s); will retry", taken.id, exc)
+        except Exception:
+            log.exception("delivery %s: unexpected failure; will retry after the lease", taken.id)
+
+    async def _attempt(self, taken: Taken) -> None:
+        record = await self.queue.get(taken.id)
+        if not record or record.get("status") in FINAL_STATUSES:
+            await self.queue.settle(taken, taken.id, taken.endpoint, Outcome("gone", 0, None, None, {}))
+            return
+        attempts = int(record.get("attempts", "0")) + 1
+        channel = record.get("channel", "")
+        sub = await self.directory.get(record["subscription"])
+        if sub is None or not sub.enabled:
+            reason = "subscription removed" if sub is None else f"subscription disabled{_why(sub)}"
+            self.metrics.deliveries.labels(channel, "cancelled").inc()
+            entry = self._log_entry(attempts - 1, "cancelled", None, reason, 0.0, None)
+            cancel = {"last_error": reason, "updated_at": f"{self.clock():.3f}"}
+            await self.queue.settle(
+                taken, taken.id, taken.endpoint, Outcome("cancelled", attempts - 1, None, entry, cancel)
+            )
+            return
+        notification = _notification(taken.id, record, attempts)
+        started = time.monotonic()
+        try:
+            receipt: Receipt = await asyncio.wait_for(
+                self.notifiers[sub.channel].send(notification, sub.target), self.policy.lease_seconds * 0.9
+            )
+        except TimeoutError:
+            await self._failed(
+                taken, sub, record, attempts, RetryableError("attempt outlived its lease"), started
+            )
+            return
+        except DeliveryError as exc:
+            await self._failed(taken, sub, record, attempts, exc, started)
+            return
+        elapsed = time.monotonic() - started
+        self.metrics.deliveries.labels(sub.channel, "delivered").inc()
+        now = self.clock()
+        created = notification.alert.get("created_at")
+        if created and not notification.alerts:
+            age = now - datetime.fromisoformat(created).timestamp()
+            self.metrics.delivery_latency.labels(sub.channel).observe(max(age, 0.0))
+        entry = self._log_entry(attempts, "delivered", receipt.status, receipt.detail, elapsed, None)
+        fields: dict[str, Any] = {
+            "last_status": receipt.status,
+            "last_error": "",
+            "delivered_at": f"{now:.3f}",
+            "updated_at": f"{now:.3f}",
+            "latency_ms": f"{elapsed * 1000:.1f}",
+        }
+        await self.queue.settle(
+            taken, taken.id, taken.endpoint, Outcome("delivered", attempts, None, entry, fields)
+        )
+
+    async def _failed(
+        self,
+        taken: Taken,
+        sub: Subscription,
+        record: Mapping[str, str],
+        attempts: int,
+        exc: DeliveryError,
+        started: float,
+    ) -> None:
+        elapsed = time.monotonic() - started
+        now = self.clock()
+        if isinstance(exc, PermanentError):
+            delay = None
+            if exc.disable:
+                await self.directory.disable(sub.id, str(exc))
+                log.warning("subscription %s disabled: %s", sub.id, exc)
+        else:
+            retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+            delay = self.policy.delay(attempts - int(record.get("round_base", "0")), retry_after)
+        status = "dead" if delay is None else "retrying"
+        next_at = None if delay is None else now + delay
+        self.metrics.deliveries.labels(sub.channel, status).inc()
+        entry = self._log_entry(attempts, status, exc.status, str(exc), elapsed, next_at)
+        fields: dict[str, Any] = {
+            "last_status": exc.status,
+            "last_error": str(exc)[:500],
+            "updated_at": f"{now:.3f}",
+            "latency_ms": f"{elapsed * 1000:.1f}",
+        }
+        await self.queue.settle(
+            taken, taken.id, taken.endpoint, Outcome(status, attempts, next_at, entry, fields)
+        )
+        log.warning(
+            "delivery %s attempt %d failed: %s (%s)",
+            taken.id,
+            attempts,
+            exc,
+            "dead-lettered" if delay is None else f"next in {delay:.0f}s",
+        )
+
+    def _log_entry(
+        self,
+        attempt: int,
+        outcome: str,
+        status: int | None,
+        detail: str,
+        elapsed: float,
+        next_at: float | None,
+    ) -> dict[str, Any]:
+        return {
+            "attempt": attempt,
+            "at": round(self.clock(), 3),
+            "outcome": outcome,
+            "status_code": status,
+            "detail": detail[:500],
+            "duration_ms": round(elapsed * 1000, 1),
+            "next_at": None if next_at is None else round(next_at, 3),
+        }
+
+
+def _why(sub: Subscription) -> str:
+    return f": {sub.disabled_reason}" if sub.disabled_reason else ""
+
+
+def _notification(delivery_id: str, record: Mapping[str, str], attempt: int) -> Notification:
+    if record.get("kind") == "digest":
+        alerts = json.loads(record["alerts"])
+        return Notification(
+            delivery_id, alerts[0] if alerts else {}, attempt, alerts=alerts, period=record.get("period", "")
+        )
+    return Notification(delivery_id, json.loads(record["alert"]), attempt)

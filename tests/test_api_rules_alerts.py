@@ -1,0 +1,94 @@
+"""``/v1/rules`` and ``/v1/alerts``: the rule library, a dry run on an article, and the alert history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from service.keys import Keys
+from tests.apikit import Api
+from tests.deliverykit import make_alert
+
+SUMMIT = {
+    "title": "Kim Jong Un meets Putin in Vladivostok",
+    "body": "The leaders held talks about artillery shells and a possible arms deal to supply missiles.",
+}
+
+
+async def test_the_rules_in_use_are_listed_and_each_can_be_read(api: Api) -> None:
+    status, listed = await api.call("GET", "/v1/rules")
+
+    assert status == 200
+    assert {r["id"] for r in listed["items"]} >= {"leader_summit", "arms_deal"}
+    assert listed["errors"] == []
+    status, rule = await api.call("GET", "/v1/rules/arms_deal")
+    assert status == 200
+    assert rule["severity"] == "high"
+    status, error = await api.call("GET", "/v1/rules/nope")
+    assert status == 404
+    assert "'nope'" in error["error"]["message"]
+
+
+async def test_an_article_can_be_tried_against_the_rules_with_evidence_back(api: Api) -> None:
+    status, result = await api.call("POST", "/v1/rules/test", SUMMIT)
+
+    assert status == 200
+    matched = {m["rule"]: m for m in result["matches"]}
+    assert set(matched) == {"leader_summit", "arms_deal"}
+    evidence = matched["leader_summit"]["evidence"]
+    assert evidence
+    assert {"part", "field", "text", "start", "end", "snippet"} <= set(evidence[0])
+
+
+async def test_trying_an_article_checks_its_fields(api: Api) -> None:
+    status, error = await api.call("POST", "/v1/rules/test", {"title": 42})
+    assert status == 422
+    assert error["error"]["fields"][0]["field"] == "title"
+
+
+async def _raise(redis: Redis, keys: Keys, n: int, rule: str) -> None:
+    alert = make_alert(n, rule=rule)
+    await redis.xadd(keys.alerts, {"data": alert.model_dump_json(), "rule": rule})
+
+
+async def test_alerts_page_newest_first_by_cursor(api: Api, redis: Redis, key_prefix: str) -> None:
+    keys = Keys(key_prefix)
+    for n in range(5):
+        await _raise(redis, keys, n, "leader_summit")
+
+    ids: list[str] = []
+    cursor = None
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        status, page = await api.call("GET", "/v1/alerts" + query)
+        assert status == 200
+        ids += [a["article"]["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert ids == [f"art-{n}" for n in reversed(range(5))]
+
+
+async def test_alerts_filter_by_rule_and_time(api: Api, redis: Redis, key_prefix: str) -> None:
+    keys = Keys(key_prefix)
+    for n in range(6):
+        await _raise(redis, keys, n, "arms_deal" if n % 2 else "leader_summit")
+
+    _, arms = await api.call("GET", "/v1/alerts?rule=arms_deal")
+    assert [a["rule"]["id"] for a in arms["items"]] == ["arms_deal"] * 3
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    _, none = await api.call("GET", "/v1/alerts", params={"since": future})
+    assert none == {"items": [], "next_cursor": None}
+
+
+async def test_bad_alert_queries_name_the_parameter(api: Api) -> None:
+    for query, field in [
+        ("?cursor=yesterday", "cursor"),
+        ("?limit=0", "limit"),
+        ("?since=2026-01-01T00:00:00", "since"),
+    ]:
+        status, error = await api.call("GET", "/v1/alerts" + query)
+        assert status == 422, query
+        assert error["error"]["fields"][0]["field"] == field

@@ -1,0 +1,198 @@
+"""``/v1/subscriptions``: subscribe, read, change and delete over HTTP, with errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.api.middlewares import listen_host
+from tests.apikit import Api, ApiFactory
+from tests.conftest import SettingsFactory
+from tests.helpers import WebhookReceiver
+
+WEBHOOK = {"name": "ops", "rules": ["leader_summit"], "webhook": {"url": "http://127.0.0.1:9/hook"}}
+
+
+async def test_a_webhook_subscription_is_created_with_its_signing_secret_shown_once(api: Api) -> None:
+    status, created = await api.call("POST", "/v1/subscriptions", WEBHOOK)
+
+    assert status == 201
+    assert created["id"].startswith("sub_")
+    assert created["secret"].startswith("whsec_")
+    assert created["channel"] == "webhook"
+    assert created["read_only"] is False
+    status, shown = await api.call("GET", f"/v1/subscriptions/{created['id']}")
+    assert status == 200
+    assert "secret" not in shown
+    assert shown["webhook"] == {"url": "http://127.0.0.1:9/hook"}
+
+
+async def test_an_email_digest_subscription_with_a_throttle(api: Api) -> None:
+    body = {
+        "name": "desk",
+        "rules": ["tag:diplomacy", "arms_deal"],
+        "min_severity": "high",
+        "email": {"to": ["desk@example.org"]},
+        "digest": "daily",
+        "throttle": {"period": 3600, "per": "rule"},
+    }
+    status, created = await api.call("POST", "/v1/subscriptions", body)
+
+    assert status == 201
+    assert created["secret"] is None
+    assert created["digest"] == "daily"
+    assert created["throttle"] == {"period": 3600, "per": "rule"}
+
+
+async def test_file_subscriptions_are_listed_read_only_and_cannot_be_changed(
+    start_api: ApiFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "subscriptions.yaml").write_text("subscriptions:\n  - name: terminal\n    console: {}\n")
+    api = await start_api()
+    await api.call("POST", "/v1/subscriptions", WEBHOOK)
+
+    status, listed = await api.call("GET", "/v1/subscriptions")
+
+    assert status == 200
+    by_name = {s["name"]: s for s in listed["items"]}
+    assert by_name["terminal"]["read_only"] is True
+    assert by_name["ops"]["read_only"] is False
+    for method in ("PATCH", "DELETE"):
+        status, error = await api.call(method, "/v1/subscriptions/terminal", {"enabled": False})
+        assert status == 409
+        assert "subscriptions.yaml" in error["error"]["message"]
+        assert "read-only" in error["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"name": "x", "rules": ["*"]}, "body", "exactly one channel"),
+        ({**WEBHOOK, "webhook": {"url": "ftp://example.org/x"}}, "webhook.url", "http:// or https://"),
+        (
+            {**WEBHOOK, "rules": ["leader_summit", "no_such_rule"]},
+            "rules[1]",
+            "no rule has the id 'no_such_rule'",
+        ),
+        ({**WEBHOOK, "rules": ["bad rule!"]}, "rules", "is not a rule id"),
+        ({"name": "x", "email": {"to": ["not-an-address"]}}, "email.to", "not an email address"),
+        ({**WEBHOOK, "digest": "hourly"}, "body", "only email subscriptions"),
+        ({**WEBHOOK, "min_severity": "apocalyptic"}, "min_severity", "Input should be"),
+        ({**WEBHOOK, "colour": "red"}, "colour", "Extra inputs are not permitted"),
+        (
+            {**WEBHOOK, "webhook": {"url": "http://127.0.0.1/", "secret": "whsec_c2hvcnQ="}},
+            "webhook.secret",
+            "24 to 64",
+        ),
+        ({**WEBHOOK, "throttle": {"period": 0}}, "throttle.period", "greater than or equal to 1"),
+    ],
+)
+async def test_bad_input_is_refused_naming_the_field(
+    api: Api, body: dict[str, object], field: str, says: str
+) -> None:
+    status, error = await api.call("POST", "/v1/subscriptions", body)
+
+    assert status == 422
+    fields = error["error"]["fields"]
+    assert any(f["field"] == field and says in f["message"] for f in fields), fields
+
+
+async def test_a_webhook_into_the_local_network_is_refused_by_default(start_api: ApiFactory) -> None:
+    api = await start_api(webhook_allow_cidrs="")
+    for url, says in [
+        ("http://127.0.0.1:8080/", "127.0.0.1 is loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+        ("http://localhost/", "resolves to 127.0.0.1 is loopback"),
+    ]:
+        status, error = await api.call("POST", "/v1/subscriptions", {**WEBHOOK, "webhook": {"url": url}})
+        assert status == 422
+        assert error["error"]["fields"][0]["field"] == "webhook.url"
+        assert says in error["error"]["fields"][0]["message"]
+
+
+async def test_a_subscription_is_changed_field_by_field(api: Api, receiver: WebhookReceiver) -> None:
+    _, created = await api.call("POST", "/v1/subscriptions", WEBHOOK)
+    path = f"/v1/subscriptions/{created['id']}"
+
+    status, changed = await api.call("PATCH", path, {"rules": ["arms_deal"], "min_severity": "critical"})
+    assert status == 200
+    assert changed["rules"] == ["arms_deal"]
+    assert changed["min_severity"] == "critical"
+    assert changed["name"] == "ops"
+    assert changed["secret"] is None  # unchanged, so not shown
+
+    status, moved = await api.call("PATCH", path, {"webhook": {"url": receiver.url}})
+    assert moved["webhook"] == {"url": receiver.url}
+    assert moved["secret"] is None  # the secret stays when only the URL moves
+
+    status, switched = await api.call("PATCH", path, {"email": {"to": ["a@example.org"]}})
+    assert switched["channel"] == "email"
+    assert switched["webhook"] is None
+
+    status, error = await api.call("PATCH", path, {"digest": "weekly"})
+    assert status == 422
+    assert error["error"]["fields"][0]["field"] == "digest"
+
+
+async def test_a_deleted_subscription_is_gone(api: Api) -> None:
+    _, created = await api.call("POST", "/v1/subscriptions", WEBHOOK)
+    path = f"/v1/subscriptions/{created['id']}"
+
+    assert (await api.call("DELETE", path))[0] == 204
+    status, error = await api.call("GET", path)
+    assert status == 404
+    assert created["id"] in error["error"]["message"]
+    assert (await api.call("DELETE", path))[0] == 404
+
+
+async def test_writes_need_the_bearer_token_and_reads_do_not_by_default(api: Api) -> None:
+    status, error = await api.call("POST", "/v1/subscriptions", WEBHOOK, auth=False)
+    assert status == 401
+    assert "Bearer" in error["error"]["message"]
+
+    status, _ = await api.call(
+        "POST", "/v1/subscriptions", WEBHOOK, auth=False, headers={"Authorization": "Bearer nope"}
+    )
+    assert status == 401
+    assert (await api.call("GET", "/v1/subscriptions", auth=False))[0] == 200
+
+
+async def test_reads_need_the_token_when_so_configured(start_api: ApiFactory) -> None:
+    api = await start_api(api_auth_reads=True)
+    assert (await api.call("GET", "/v1/subscriptions", auth=False))[0] == 401
+    assert (await api.call("GET", "/v1/subscriptions"))[0] == 200
+    assert (await api.call("GET", "/healthz", auth=False))[0] == 200  # probes stay open
+
+
+async def test_without_a_token_the_api_binds_loopback_only_and_says_so(
+    make_settings: SettingsFactory, start_api: ApiFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert listen_host(make_settings(http_host="0.0.0.0", api_token=None)) == "127.0.0.1"
+    assert "serves loopback clients only" in caplog.text
+    assert listen_host(make_settings(http_host="0.0.0.0", api_token="s3cret")) == "0.0.0.0"
+    api = await start_api(token=None)
+    assert (await api.call("POST", "/v1/subscriptions", WEBHOOK))[0] == 201  # a loopback client
+
+
+async def test_malformed_requests_get_json_errors(api: Api) -> None:
+    async with api.http.post(
+        api.base + "/v1/subscriptions",
+        data=b"{not json",
+        headers={"Authorization": "Bearer t0ken", "Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 400
+        assert "not valid JSON" in (await response.json())["error"]["message"]
+    async with api.http.post(
+        api.base + "/v1/subscriptions", data=b"name=x", headers={"Authorization": "Bearer t0ken"}
+    ) as response:
+        assert response.status == 415
+    big = {**WEBHOOK, "name": "x" * 100_000}
+    status, error = await api.call("POST", "/v1/subscriptions", big)
+    assert status == 413
+    assert "65536 bytes" in error["error"]["message"]
+    status, error = await api.call("GET", "/v1/nothing-here")
+    assert status == 404
+    assert error["error"]["message"] == "Not Found"
+    status, error = await api.call("PUT", "/v1/subscriptions")
+    assert status == 405
