@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.common import parser, write_json  # noqa: E402
 from service.embedded_redis import RedisServer, free_port  # noqa: E402
 from service.keys import Keys  # noqa: E402
 from service.metrics import Metrics  # noqa: E402
@@ -69,7 +70,7 @@ def as_article(doc: dict[str, Any], *, outlet: str | None = None, seed: int | No
     )
 
 
-async def run(docs: list[dict[str, Any]], redis: Redis, rewrites: int) -> None:
+async def run(docs: list[dict[str, Any]], redis: Redis, rewrites: int) -> dict[str, Any]:
     keys = Keys(f"bench:{uuid.uuid4().hex[:8]}:")
     # The dev set spans years: a window of a century puts every pair within reach, so only similarity decides.
     sink = ArticleSink(
@@ -116,7 +117,21 @@ async def run(docs: list[dict[str, Any]], redis: Redis, rewrites: int) -> None:
     )
     print(f"similarity between different dev articles: median {statistics.median(unrelated):.2f}, "
           f"max {max(unrelated):.2f}")  # fmt: skip
-    print(f"time: {elapsed / (len(docs) + total) * 1000:.2f} ms per article through the sink (one at a time)")
+    per_article_ms = elapsed / (len(docs) + total) * 1000
+    print(f"time: {per_article_ms:.2f} ms per article through the sink (one at a time)")
+    return {
+        "articles": len(docs),
+        "stories": stories,
+        "related_merged": {f"{a}/{b}": story_of[a] == story_of[b] for a, b in SAME_EVENT + NEIGHBOURS},
+        "rewrites": total,
+        "rewrite_duplicates": duplicates,
+        "recall": joined / total,
+        "wrong_joins": wrong,
+        "rewrite_similarity_min": min(copy_sims),
+        "rewrite_similarity_median": statistics.median(copy_sims),
+        "unrelated_similarity_max": max(unrelated),
+        "ms_per_article": per_article_ms,
+    }
 
 
 async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
@@ -129,7 +144,7 @@ async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
             url = server.url
         redis = Redis.from_url(url, decode_responses=True)
         try:
-            await run(docs, redis, args.rewrites)
+            write_json(args.json, "stories", await run(docs, redis, args.rewrites))
         finally:
             await redis.aclose()
             if server is not None:
@@ -137,10 +152,10 @@ async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--dev", default=str(ROOT.parent / "shared/eval/dev/articles.yaml"))
-    parser.add_argument("--rewrites", type=int, default=5)
-    arguments = parser.parse_args()
+    p = parser(__doc__ or "")
+    p.add_argument("--dev", default=str(ROOT.parent / "shared/eval/dev/articles.yaml"))
+    p.add_argument("--rewrites", type=int, default=5)
+    arguments = p.parse_args()
+    if arguments.quick:
+        arguments.rewrites = 1
     asyncio.run(main(arguments, yaml.safe_load(Path(arguments.dev).read_text(encoding="utf-8"))))

@@ -204,3 +204,16 @@ async def test_the_feeds_api_shows_each_feeds_state(
 
 async def _fetched(app: web.Application, name: str) -> bool:
     return (await app[INGEST].store.get(name)).last_fetch is not None
+
+
+async def test_stopping_lets_a_run_in_flight_finish(
+    server: FeedServer, make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    url = server.static("/slow.xml", rss(news_items(2)), delay=0.5)
+    settings = make_settings(poll_startup_spread=0)
+    settings.feeds_file.write_text(f"feeds:\n  - name: slow\n    url: {url}\n    interval: 3600\n")
+
+    async with running(create_app(settings, roles=["poller"])):
+        await wait_until(lambda: server.in_flight == 1)
+
+    assert await redis.xlen(f"{key_prefix}articles") == 2

@@ -336,15 +336,15 @@ class Poller:
 
     async def shutdown(self, timeout: float) -> None:
         """Start no more runs; let those in flight finish (up to ``timeout``), then cancel the rest."""
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        if not self._active:
+        if self.scheduler is None or not self.scheduler.running:
             return
-        _, late = await asyncio.wait(set(self._active), timeout=timeout)
-        for task in late:
-            log.warning("feed %s: run still going at shutdown; cancelling it", task.get_name())
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        # Pause first: shutting the scheduler down cancels the runs in flight at once.
+        self.scheduler.pause()
+        if self._active:
+            _, late = await asyncio.wait(set(self._active), timeout=timeout)
+            if late:
+                log.warning("%d feed runs still going at shutdown; cancelling them", len(late))
+        self.scheduler.shutdown(wait=False)
 
 
 def _in(seconds: float) -> datetime:
