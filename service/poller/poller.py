@@ -21,9 +21,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
 from service.metrics import Metrics
+from service.models import Article
 from service.poller.feeds import FeedConfig
 from service.poller.fetch import Fetcher, FetchError
 from service.poller.fulltext import FullText
+from service.poller.minhash import signature
 from service.poller.parse import ParsedFeed, ParseError, parse_feed
 from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore, now
@@ -88,6 +90,8 @@ class Poller:
 
     async def run(self, feed: FeedConfig) -> RunResult:
         """One scheduled run: poll the feed unless another poller holds its lease."""
+        # Held while we work: long enough for the feed's fetch and its pages' (each
+        # bounded by the total timeout), then shortened to the time until it is due.
         busy_for = max(feed.interval, self.fetcher.limits.total_timeout * 3)
         if not await self.store.acquire(feed.name, busy_for):
             self.metrics.feed_runs_skipped.labels("leased").inc()
@@ -167,10 +171,8 @@ class Poller:
         return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
 
     async def _with_full_text(
-        self, articles: list[Any], signatures: list[str | None]
-    ) -> tuple[list[Any], list[str | None]]:
-        from service.poller.minhash import signature
-
+        self, articles: list[Article], signatures: list[str | None]
+    ) -> tuple[list[Article], list[str | None]]:
         # Only pages of articles not yet ingested: a re-poll must not refetch twenty pages.
         fresh = await self.sink.unseen(articles)
         enriched = await self.fulltext.enrich([a for a, f in zip(articles, fresh, strict=True) if f])

@@ -55,15 +55,10 @@ class ArticleSink:
         self._publish = redis.register_script(PUBLISH_UNIQUE_SCRIPT)
 
     def _exact_keys(self, article: Article) -> tuple[list[str], list[str]]:
-        kinds, keys = [], []
-        for kind, value in identity_keys(article).items():
-            kinds.append(kind)
-            keys.append(
-                {"id": self.keys.seen_article, "url": self.keys.seen_url, "content": self.keys.seen_content}[
-                    kind
-                ](value)
-            )
-        return kinds, keys
+        """The kinds of the article's identities (id, url, content) and their Redis keys."""
+        key_of = {"id": self.keys.seen_article, "url": self.keys.seen_url, "content": self.keys.seen_content}
+        identities = identity_keys(article)
+        return list(identities), [key_of[kind](value) for kind, value in identities.items()]
 
     async def unseen(self, articles: Sequence[Article]) -> list[bool]:
         """For each article, whether its id is not yet ingested (a cheap look before costly work)."""
