@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -46,6 +45,7 @@ from service.poller.poller import Poller
 from service.poller.sink import ArticleSink
 from service.poller.state import FeedStore
 from service.poller.stories import StoryIndex
+from service.poller.workers import WorkerPool
 from service.streams import Trim
 from service.watched import WatchedFile
 
@@ -133,7 +133,7 @@ async def drop_leases(redis: Redis, prefix: str) -> None:
 
 
 async def one_run(
-    redis: Redis, base: str, feeds: int, executor: ProcessPoolExecutor, per_host: int
+    redis: Redis, base: str, feeds: int, workers: WorkerPool, per_host: int
 ) -> dict[str, float]:
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     keys = Keys(prefix)
@@ -145,13 +145,13 @@ async def one_run(
     async with Fetcher.new_session(limits) as session:
         poller = Poller(
             Feeds(configs), sink, Fetcher(session, limits), FeedStore(redis, keys, "bench"), Metrics(),
-            executor=executor,
+            workers=workers,
         )  # fmt: skip
-        cpu = await _cpu(redis, executor)
+        cpu = await _cpu(redis, workers)
         started = time.perf_counter()
         results = await poller.poll_all()
         out["full_s"] = time.perf_counter() - started
-        for name, used in (await _cpu(redis, executor)).items():
+        for name, used in (await _cpu(redis, workers)).items():
             out[f"cpu_{name}"] = used - cpu[name]
         new = sum(r.new for r in results)
         out["articles"] = await redis.xlen(keys.articles)
@@ -221,10 +221,10 @@ def _proc_cpu(pid: int) -> float:
 SERVER_PID = 0
 
 
-async def _cpu(redis: Redis, executor: ProcessPoolExecutor) -> dict[str, float]:
+async def _cpu(redis: Redis, pool: WorkerPool) -> dict[str, float]:
     """CPU seconds used so far by this process, the parse workers, Redis and the feed server (/proc)."""
     info = await redis.info("cpu")
-    workers = getattr(executor, "_processes", {}) or {}
+    workers = getattr(pool.executor, "_processes", {}) or {}
     return {
         "main": time.process_time(),
         "workers": sum(_proc_cpu(pid) for pid in workers),
@@ -259,15 +259,17 @@ async def main(args: argparse.Namespace) -> None:
         url = redis_server.url
     redis = Redis.from_url(url, decode_responses=True)
     base = f"http://127.0.0.1:{port}"
-    executor = ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn"))
+    workers = WorkerPool(args.processes)
+    executor = workers.executor
+    assert executor is not None
     try:
         await _wait_for(base)
         list(executor.map(_warm, range(args.processes * 3)))  # start the workers before the clock
         floor = _feedparser_floor(args.feeds, args.items)
-        runs = [await one_run(redis, base, args.feeds, executor, args.per_host) for _ in range(args.runs)]
+        runs = [await one_run(redis, base, args.feeds, workers, args.per_host) for _ in range(args.runs)]
         naive = [await naive_run(redis, base, args.feeds) for _ in range(args.naive_runs)]
     finally:
-        executor.shutdown()
+        workers.close()
         await redis.aclose()
         server.terminate()
         if redis_server is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from service.poller.minhash import signature
 from service.poller.parse import ParsedFeed, ParseError, parse_feed
 from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore, now
+from service.poller.workers import WorkerDied, WorkerPool
 from service.streams import TRANSIENT_ERRORS
 from service.watched import WatchedFile
 
@@ -69,14 +69,14 @@ class Poller:
         *,
         backoff: Backoff | None = None,
         timing: Timing | None = None,
-        executor: Executor | None = None,
+        workers: WorkerPool | None = None,
     ) -> None:
         self.feeds, self.sink, self.fetcher, self.store = feeds, sink, fetcher, store
         self.metrics = metrics
         self.backoff = backoff or Backoff()
         self.timing = timing or Timing()
-        self.executor = executor
-        self.fulltext = FullText(fetcher, executor)
+        self.workers = workers or WorkerPool()
+        self.fulltext = FullText(fetcher, self.workers)
         self.scheduler: AsyncIOScheduler | None = None
         # Runs in flight at once: each holds a Redis connection at times, and
         # the client's pool is finite; a thousand feeds due together must queue.
@@ -133,13 +133,10 @@ class Poller:
             )
             if fetched.not_modified:
                 return await self._not_modified(feed, started, fetched.etag, fetched.last_modified)
-            loop = asyncio.get_running_loop()
-            parsed = await loop.run_in_executor(
-                self.executor, _parse, fetched.body, feed.name, fetched.content_type
-            )
+            parsed = await self.workers.run(_parse, fetched.body, feed.name, fetched.content_type)
         except FetchError as exc:
             return await self._failed(feed, started, str(exc), exc.status, exc.retry_after)
-        except ParseError as exc:
+        except (ParseError, WorkerDied) as exc:
             return await self._failed(feed, started, str(exc), 200, None)
         articles, signatures = parsed.articles, parsed.signatures
         if feed.full_text and articles:
