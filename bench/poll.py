@@ -1,7 +1,9 @@
 """Polling benchmark: 1,000 feeds of 20 items on a local server.
 
 Prints, as medians over --runs runs (each on a fresh key prefix):
-- a full cycle: every feed new (200, 20 new articles each): seconds, articles/s into the stream;
+- a full cycle: every feed new (200, 20 new articles each): seconds, articles/s into the stream,
+  and the CPU seconds each process spent on it;
+- the sink alone (the push API's path: articles already parsed): articles/s into the stream;
 - an unchanged cycle: every feed answers 304: seconds, stream writes (must be 0);
 - a naive baseline for the full cycle: one feed at a time, parsed in-process, one Redis call per article.
 
@@ -40,7 +42,7 @@ from service.keys import Keys
 from service.metrics import Metrics
 from service.poller.feeds import FeedConfig
 from service.poller.fetch import Fetcher, FetchLimits
-from service.poller.parse import parse_feed
+from service.poller.parse import ParsedFeed, parse_feed
 from service.poller.poller import Poller
 from service.poller.sink import ArticleSink
 from service.poller.state import FeedStore
@@ -169,6 +171,26 @@ async def one_run(
     return out
 
 
+async def sink_run(redis: Redis, feeds: int, items: int) -> dict[str, float]:
+    """The sink alone (the push API's path): parsed articles, batches of a feed's size, into the stream."""
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    keys = Keys(prefix)
+    sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys))
+    batches = [parse_feed(feed_document(n, items), feed_name=f"f{n}", sign=True) for n in range(feeds)]
+    slots = asyncio.Semaphore(32)  # as many batches in flight as the poller has runs
+
+    async def add(batch: ParsedFeed) -> None:
+        async with slots:
+            await sink.add_many(batch.articles, batch.signatures)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(add(b) for b in batches))
+    elapsed = time.perf_counter() - started
+    written = await redis.xlen(keys.articles)
+    await _cleanup(redis, prefix)
+    return {"s": elapsed, "articles_per_s": written / elapsed}
+
+
 async def naive_run(redis: Redis, base: str, feeds: int) -> dict[str, float]:
     """One feed at a time: fetch, parse here, then one Redis call per article (the core's first poller)."""
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
@@ -267,6 +289,7 @@ async def main(args: argparse.Namespace) -> None:
         list(executor.map(_warm, range(args.processes * 3)))  # start the workers before the clock
         floor = _feedparser_floor(args.feeds, args.items)
         runs = [await one_run(redis, base, args.feeds, workers, args.per_host) for _ in range(args.runs)]
+        sink_only = [await sink_run(redis, args.feeds, args.items) for _ in range(args.runs)]
         naive = [await naive_run(redis, base, args.feeds) for _ in range(args.naive_runs)]
     finally:
         workers.close()
@@ -290,6 +313,8 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"  for scale: feedparser alone needs {floor:.2f} CPU seconds for these feeds (its own parse, nothing else)"
     )
+    print(f"sink alone:      median {median('s', sink_only):6.2f} s   "
+          f"{median('articles_per_s', sink_only):7.0f} articles/s   (already parsed: de-dup, stories, append)")  # fmt: skip
     print(f"unchanged cycle: median {median('unchanged_s', runs):6.2f} s   "
           f"304s {median('not_modified', runs):.0f}   stream writes {median('unchanged_writes', runs):.0f}")  # fmt: skip
     if naive:
@@ -303,6 +328,7 @@ async def main(args: argparse.Namespace) -> None:
         "full_cycle_s": summary([r["full_s"] for r in runs]),
         "articles_per_s": summary([r["articles_per_s"] for r in runs]),
         "unchanged_cycle_s": summary([r["unchanged_s"] for r in runs]),
+        "sink_articles_per_s": summary([r["articles_per_s"] for r in sink_only]),
         "unchanged_stream_writes": max(r["unchanged_writes"] for r in runs),
         "cpu_s": {k: median(f"cpu_{k}", runs) for k in ("main", "workers", "redis", "server")},
         "feedparser_alone_cpu_s": floor,
