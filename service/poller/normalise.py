@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.models import Article, stable_id, utcnow
@@ -170,9 +171,12 @@ def guid_scope(guid: str, feed: str) -> str:
     return f"url:{canonical}" if canonical else f"guid:{feed}:{guid.strip()}"
 
 
-def identity_keys(article: Article) -> dict[str, str]:
+IdentityKind = Literal["id", "url", "content"]
+
+
+def identity_keys(article: Article) -> dict[IdentityKind, str]:
     """The identities of an article for exact de-duplication: kind -> digest."""
-    keys = {"id": article.id}
+    keys: dict[IdentityKind, str] = {"id": article.id}
     if article.url:
         keys["url"] = digest(article.url)
     hashed = content_digest(article.title, article.body)
