@@ -302,3 +302,12 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+async def test_a_feeds_own_headers_are_sent_with_its_requests(server: FeedServer, poller: Poller) -> None:
+    url = server.static("/private.xml", rss(news_items(1)))
+
+    await poller.poll_feed(FeedConfig(name="private", url=url, headers={"Authorization": "Bearer s3cret"}))
+
+    assert server.headers_seen["/private.xml"]["Authorization"] == "Bearer s3cret"
+    assert server.headers_seen["/private.xml"]["User-Agent"].startswith("geoalert/")
