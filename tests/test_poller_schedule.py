@@ -217,3 +217,14 @@ async def test_stopping_lets_a_run_in_flight_finish(
         await wait_until(lambda: server.in_flight == 1)
 
     assert await redis.xlen(f"{key_prefix}articles") == 2
+
+
+async def test_a_slow_run_holds_the_lease_counted_from_its_start(
+    server: FeedServer, poller: Poller, redis: Redis, key_prefix: str
+) -> None:
+    url = server.static("/slow.xml", rss(news_items(1)), delay=1.0)
+
+    await poller.run(feed(url, interval=10))
+
+    # 0.85 of the interval from the start, so the poller's own next run (0.9 to 1.1 intervals on) is free.
+    assert await redis.pttl(f"{key_prefix}feed:wire:lease") <= 7_500

@@ -97,18 +97,20 @@ class Poller:
             self.metrics.feed_runs_skipped.labels("leased").inc()
             log.debug("feed %s: leased by another poller; skipping this run", feed.name)
             return RunResult(feed.name, "leased elsewhere")
+        started = asyncio.get_running_loop().time()
         try:
             result = await self.poll_feed(feed)
         except BaseException:
             await self.store.release(feed.name)
             raise
-        # Hold the lease until the feed is due (a little less, see Timing), so no
-        # other poller fetches it before then; a Retry-After is honoured to the second.
-        hold = (
-            result.delay
-            if result.outcome in ("error", "failing")
-            else result.delay * self.timing.lease_fraction
-        )
+        # Hold the lease until the feed is due, counted from the run's start (a
+        # little less, see Timing), so no other poller fetches it before then; a
+        # Retry-After or back-off is honoured in full.
+        elapsed = asyncio.get_running_loop().time() - started
+        if result.outcome in ("error", "failing"):
+            hold = result.delay
+        else:
+            hold = max(result.delay * self.timing.lease_fraction - elapsed, 1.0)
         await self.store.hold_until_due(feed.name, hold)
         if result.delay > feed.interval:
             self._reschedule(feed.name, result.delay)
