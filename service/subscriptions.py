@@ -195,6 +195,9 @@ class SubscriptionDirectory:
             out.append(sub)
         return out
 
+    async def by_id(self) -> dict[str, Subscription]:
+        return dict(await self._current())
+
     async def all(self) -> list[Subscription]:
         await self._current()
         return list(self._all)
