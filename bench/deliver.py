@@ -265,14 +265,31 @@ async def latency(
             elapsed = time.monotonic() - start
             got = await receiver.wait_for(http, total, timeout=60)
         finally:
-            await app[REDIS].delete(*[k async for k in app[REDIS].scan_iter(match=f"{settings.key_prefix}*")])
             await runner.cleanup()
-    lat = sorted((at - sent[article]) * 1000 for at, _, article in got if article in sent)
+            await _forget(redis_url, settings.key_prefix)
+    ordered = [(sent[article], (at - sent[article]) * 1000) for at, _, article in got if article in sent]
+    ordered.sort()
+    worst = sorted(ordered, key=lambda x: -x[1])[:12]
+    print(
+        "  slowest (seconds into the run, ms):",
+        ", ".join(f"{t - ordered[0][0]:.2f}s:{ms:.0f}" for t, ms in worst),
+    )
+    lat = sorted(ms for _, ms in ordered)
     p = statistics.quantiles(lat, n=100, method="inclusive")
     print(
         f"end-to-end: article appended -> signed webhook received, {total} articles at {total / elapsed:.0f}/s"
     )
     print(f"  p50 {p[49]:.1f} ms   p90 {p[89]:.1f} ms   p99 {p[98]:.1f} ms   max {lat[-1]:.1f} ms")
+
+
+async def _forget(redis_url: str, prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
+    if keys:
+        await redis.unlink(*keys)
+    await redis.aclose()
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -133,7 +133,7 @@ class DeliveryWorker:
         ]
         if self._in_flight:  # a finished attempt frees room for its endpoint
             waiters.append(
-                asyncio.ensure_future(asyncio.wait(self._in_flight, return_when="FIRST_COMPLETED"))
+                asyncio.ensure_future(asyncio.wait(set(self._in_flight), return_when="FIRST_COMPLETED"))
             )
         _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
