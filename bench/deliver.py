@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from notifiers.base import Notification  # noqa: E402
+from notifiers.ssrf import AddressPolicy, parse_cidrs  # noqa: E402
 from notifiers.webhook import new_secret, payload, sign  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -47,16 +48,30 @@ from service.dispatcher import Dispatcher  # noqa: E402
 from service.embedded_redis import RedisServer, free_port  # noqa: E402
 from service.keys import Keys  # noqa: E402
 from service.metrics import Metrics  # noqa: E402
-from service.models import Article, utcnow  # noqa: E402
+from service.models import Alert, Article, ArticleRef, Evidence, RuleRef, utcnow  # noqa: E402  # noqa: E402
 from service.poller.poller import ArticleSink  # noqa: E402
 from service.streams import Trim  # noqa: E402
 from service.subscription_store import SubscriptionStore  # noqa: E402
 from service.subscriptions import Subscription, SubscriptionDirectory  # noqa: E402
 from service.typedefs import REDIS  # noqa: E402
 from service.watched import WatchedFile  # noqa: E402
-from tests.deliverykit import LOOPBACK, make_alert  # noqa: E402
 
 SECRET = new_secret()
+LOOPBACK = AddressPolicy(parse_cidrs("127.0.0.0/8"))  # the receiver is local
+
+
+def make_alert(n: int, *, rule: str = "leader_summit") -> Alert:
+    return Alert(
+        id=f"bench-{uuid.uuid4().hex[:8]}-{n}",
+        rule=RuleRef(id=rule, title="Leaders' summit", severity="high"),
+        article=ArticleRef(
+            id=f"art-{n}", title=f"Leaders meet ({n})", url="https://news.example/", published=utcnow()
+        ),
+        evidence=[
+            Evidence(part="all[0]", field="body", term="Putin", text="Putin", start=0, end=5, snippet="Putin")
+        ],
+        story_id=f"story-{n}",
+    )
 
 
 # --- the receiver process ---------------------------------------------------

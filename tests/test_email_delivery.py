@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from redis.asyncio import Redis
 
+from service.config import load_settings
 from service.delivery.digest import Digests, period_start
+from service.errors import SettingsError
 from service.keys import Keys
 from service.subscription_store import SubscriptionStore
 from tests.apikit import ApiFactory
@@ -181,3 +184,8 @@ async def test_the_service_mails_an_api_subscription_and_sends_digests_that_came
     assert "2 alerts" in by_recipient["daily@example.org"].message["Subject"]
     assert "(7)" in by_recipient["now@example.org"].message["Subject"]
     assert now_sub["channel"] == "email"
+
+
+def test_a_login_over_plain_text_is_refused_at_start() -> None:
+    with pytest.raises(SettingsError, match="GEOALERT_SMTP_USERNAME is set with GEOALERT_SMTP_SECURITY=none"):
+        load_settings(smtp_security="none", smtp_username="alerts")
