@@ -13,7 +13,7 @@ import functools
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -58,6 +58,7 @@ class DeliveryWorker:
         self.clock = clock
         self.busy: Counter[str] = Counter()  # endpoint -> attempts in flight
         self._batch = max(1, concurrency // 8)
+        self._alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -174,7 +175,7 @@ class DeliveryWorker:
                 taken, taken.id, taken.endpoint, Outcome("dead", attempts - 1, None, entry, lost)
             )
             return
-        notification = _notification(taken.id, record, taken.alert, attempts)
+        notification = self._notification(taken, attempts)
         started = time.monotonic()
         try:
             receipt: Receipt = await asyncio.wait_for(
@@ -247,6 +248,21 @@ class DeliveryWorker:
             "dead-lettered" if delay is None else f"next in {delay:.0f}s",
         )
 
+    def _notification(self, taken: Taken, attempt: int) -> Notification:
+        record = taken.record
+        if record.get("kind") == "digest":
+            alerts = json.loads(record["alerts"])
+            first = alerts[0] if alerts else {}
+            return Notification(taken.id, first, attempt, alerts=alerts, period=record.get("period", ""))
+        # A fan-out hands the same alert to many attempts: parse it once (notifiers never change it).
+        alert_id = record.get("alert_id", "")
+        alert = self._alerts.get(alert_id)
+        if alert is None:
+            alert = self._alerts[alert_id] = json.loads(taken.alert or "{}")
+            if len(self._alerts) > 256:
+                self._alerts.popitem(last=False)
+        return Notification(taken.id, alert, attempt)
+
     def _log_entry(
         self,
         attempt: int,
@@ -269,14 +285,3 @@ class DeliveryWorker:
 
 def _why(sub: Subscription) -> str:
     return f": {sub.disabled_reason}" if sub.disabled_reason else ""
-
-
-def _notification(
-    delivery_id: str, record: Mapping[str, str], alert: str | None, attempt: int
-) -> Notification:
-    if record.get("kind") == "digest":
-        alerts = json.loads(record["alerts"])
-        return Notification(
-            delivery_id, alerts[0] if alerts else {}, attempt, alerts=alerts, period=record.get("period", "")
-        )
-    return Notification(delivery_id, json.loads(alert or "{}"), attempt)
