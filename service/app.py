@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
@@ -24,6 +25,8 @@ from notifiers.webhook import WebhookNotifier, webhook_session
 from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
+from service.connections import redis_client
+from service.consumer import ConsumerOptions, GroupConsumer
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
@@ -33,8 +36,13 @@ from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.poller.feeds import load_feeds_file
-from service.poller.poller import ArticleSink, Poller
-from service.streams import ConsumerOptions, GroupConsumer, Trim
+from service.poller.fetch import Fetcher, FetchLimits
+from service.poller.ingest import Ingest
+from service.poller.poller import Poller, Timing
+from service.poller.sink import ArticleSink
+from service.poller.state import Backoff, FeedStore
+from service.poller.stories import StoryIndex
+from service.streams import Trim
 from service.subscription_store import SubscriptionStore
 from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
 from service.typedefs import (
@@ -42,6 +50,7 @@ from service.typedefs import (
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
     HTTP,
+    INGEST,
     KEYS,
     METRICS,
     NETGUARD,
@@ -116,13 +125,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url, server = await asyncio.to_thread(start_embedded, settings.data_dir)
     else:
         url = settings.redis_url
-    app[REDIS] = Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=settings.read_block_ms / 1000 + 10,
-        health_check_interval=30,
-    )
+    app[REDIS] = redis_client(url, read_timeout=settings.read_block_ms / 1000 + 10)
     yield
     await app[REDIS].aclose()
     if server is not None:
@@ -155,6 +158,21 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Feeds, feed state and the article sink: shared by the poller and the push API."""
+    settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
+    stories = StoryIndex(
+        redis, keys, window=settings.story_window_seconds, threshold=settings.story_threshold
+    )
+    sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
+    app[INGEST] = Ingest(
+        feeds=WatchedFile(settings.feeds_file, load_feeds_file),
+        store=FeedStore(redis, keys, owner=settings.consumer_name),
+        sink=sink,
+    )
+    yield
+
+
 async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DELIVERY_QUEUE] = DeliveryQueue(
@@ -177,18 +195,51 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        max_bytes=settings.fetch_max_bytes,
+        connect_timeout=settings.fetch_connect_timeout,
+        total_timeout=settings.fetch_timeout,
+        max_redirects=settings.fetch_max_redirects,
+        per_host=settings.fetch_per_host,
+        concurrency=settings.fetch_concurrency,
+        user_agent=settings.user_agent,
+    )
+
+
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    feeds = WatchedFile(settings.feeds_file, load_feeds_file)
-    sink = ArticleSink(app[REDIS], app[KEYS], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
-    poller = app[POLLER] = Poller(feeds, sink, app[HTTP])
-    stage = Stage(settings)
-    poller.start()
-    stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
-    log.info("poller: %d feeds from %s", len(feeds.current), settings.feeds_file)
-    yield
-    poller.shutdown()
-    await stage.close()
+    settings, ingest = app[SETTINGS], app[INGEST]
+    limits = fetch_limits(settings)
+    # Parsing is CPU work: worker processes use every core and keep the event loop responsive.
+    executor = None
+    if settings.parse_processes:
+        executor = ProcessPoolExecutor(
+            settings.parse_processes, mp_context=multiprocessing.get_context("spawn")
+        )
+    async with Fetcher.new_session(limits) as session:
+        poller = app[POLLER] = Poller(
+            ingest.feeds,
+            ingest.sink,
+            Fetcher(session, limits),
+            ingest.store,
+            app[METRICS],
+            backoff=Backoff(
+                failing_after=settings.feed_failing_after,
+                max_delay=settings.feed_backoff_max,
+                failing_delay=settings.feed_failing_retry,
+            ),
+            timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
+            executor=executor,
+        )
+        stage = Stage(settings)
+        poller.start()
+        stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
+        log.info("poller: %d feeds from %s", len(ingest.feeds.current), settings.feeds_file)
+        yield
+        poller.shutdown()
+        await stage.close()
+    if executor is not None:
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -262,6 +313,22 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
+async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Measure how late the event loop wakes up: the best single sign of an overloaded process."""
+    stage = Stage(app[SETTINGS])
+    stage.spawn("loop-lag", lambda: _measure_loop_lag(app[METRICS], stage.stop))
+    yield
+    await stage.close()
+
+
+async def _measure_loop_lag(metrics: Metrics, stop: asyncio.Event, interval: float = 0.25) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        expected = loop.time() + interval
+        await sleep_or_stop(stop, interval)
+        metrics.event_loop_lag.observe(max(0.0, loop.time() - expected))
+
+
 async def _watch(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
     while not await sleep_or_stop(stop, interval):
         refresh()
@@ -279,6 +346,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}
     app[METRICS] = Metrics()
+    app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(http_ctx)
     if chosen & {"matcher", "api"}:
@@ -286,6 +354,8 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     if chosen & {"dispatcher", "api"}:
         app.cleanup_ctx.append(subscriptions_ctx)
         app.cleanup_ctx.append(delivery_queue_ctx)
+    if chosen & {"poller", "api"}:
+        app.cleanup_ctx.append(ingest_ctx)
     if "poller" in chosen:
         app.cleanup_ctx.append(poller_ctx)
     if "matcher" in chosen:

@@ -51,6 +51,8 @@ def _run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One line per scheduled poll is noise; the poller logs what matters.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     asyncio.run(serve(settings, roles))
     return 0
 

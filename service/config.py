@@ -87,6 +87,52 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         default=2.0, gt=0, description="seconds between checks of the rules, feeds and subscriptions files"
     )
+    fetch_connect_timeout: float = Field(
+        default=10.0, gt=0, description="seconds to connect to a feed's host"
+    )
+    fetch_timeout: float = Field(
+        default=30.0, gt=0, description="seconds for a whole feed or page fetch, body included"
+    )
+    fetch_max_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="largest feed or page body, after decompression"
+    )
+    fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
+    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_concurrency: int = Field(default=64, ge=1, description="concurrent requests in all")
+    user_agent: str = Field(
+        default="geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)",
+        min_length=1,
+        description="User-Agent of every feed and page request",
+    )
+    feed_failing_after: int = Field(
+        default=5, ge=1, description="consecutive failures after which a feed is marked failing"
+    )
+    feed_backoff_max: float = Field(
+        default=3600.0, gt=0, description="longest back-off, in seconds, of a feed that is not failing"
+    )
+    feed_failing_retry: float = Field(
+        default=6 * 3600.0, gt=0, description="seconds between tries of a failing feed"
+    )
+    poll_jitter: float = Field(
+        default=0.1, ge=0, le=0.5, description="fraction of a feed's interval added at random to each run"
+    )
+    poll_startup_spread: float = Field(
+        default=10.0, ge=0, description="seconds over which the feeds' first runs are spread"
+    )
+    parse_processes: int = Field(
+        default=0, ge=0, description="worker processes that parse feeds; 0 parses in threads of the service"
+    )
+    story_window_seconds: int = Field(
+        default=48 * 3600, gt=0, description="how far apart in time two copies of one story may be published"
+    )
+    story_threshold: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="estimated text similarity (Jaccard) from which two articles are one story",
+    )
+    push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
+    push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
 
     # --- HTTP API ---
@@ -159,7 +205,9 @@ class Settings(BaseSettings):
     def _schedule(cls, value: object) -> object:
         return parse_durations(value) if isinstance(value, str) else value
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="least severe log level shown"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -177,3 +225,38 @@ def load_settings(**overrides: object) -> Settings:
             shown = f"={value!r}" if value is not None else ""
             problems.append(f"invalid setting {name}{shown}: {err['msg']}")
         raise SettingsError("; ".join(problems)) from None
+
+
+def settings_table() -> str:
+    """The README's configuration table, made from the fields above so the two never drift."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "`<hostname>-<pid>`" if name == "consumer_name" else "(computed)"
+        elif field.default is None:
+            default = "unset"
+        else:
+            default = f"`{field.default}`"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+README_MARKERS = ("<!-- settings-table -->", "<!-- /settings-table -->")
+
+
+def update_readme(path: Path) -> None:
+    """Rewrite the table between the README's markers (``python -m service.config README.md``)."""
+    text = path.read_text()
+    start, end = README_MARKERS
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{start}\n{settings_table()}\n{end}{tail}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) > 1:
+        update_readme(Path(sys.argv[1]))
+    else:
+        print(settings_table())

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
+from service.consumer import Entry, Unprocessable
 from service.delivery.digest import Digests
 from service.delivery.queue import DeliveryQueue
 from service.metrics import Metrics
 from service.models import Alert
-from service.streams import Entry, Unprocessable
 from service.subscriptions import Subscription
 
 log = logging.getLogger(__name__)

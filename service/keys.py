@@ -35,6 +35,38 @@ class Keys:
         """Marks an alert (rule x story) as raised so a redelivered article raises nothing new."""
         return f"{self.prefix}seen:alert:{alert_id}"
 
+    def seen_url(self, url_digest: str) -> str:
+        """Marks a canonical article URL as ingested: the same page from two feeds, or re-pushed, is one article."""
+        return f"{self.prefix}seen:url:{url_digest}"
+
+    def seen_content(self, content_digest: str) -> str:
+        """Marks an article's normalised text as ingested: a copy under another GUID and URL is still a duplicate."""
+        return f"{self.prefix}seen:content:{content_digest}"
+
+    def story_band(self, band: int, value: str) -> str:
+        """Sorted set (by publication time) of ``story|article`` whose signature has ``value`` in ``band``.
+
+        Near-duplicate lookup: similar signatures share at least one band exactly,
+        so only those few candidates are compared.
+        """
+        return f"{self.prefix}story:band:{band}:{value}"
+
+    def story_signature(self, article_id: str) -> str:
+        """An article's MinHash signature, compared against when a later article may be the same story."""
+        return f"{self.prefix}story:sig:{article_id}"
+
+    def story_sources(self, story_id: str) -> str:
+        """Set of the sources that carried one story: later copies count as more sources, not alerts."""
+        return f"{self.prefix}story:sources:{story_id}"
+
+    def feed_state(self, feed: str) -> str:
+        """Hash: one feed's polling state (validators, status, errors, next run), shared by every poller."""
+        return f"{self.prefix}feed:{feed}"
+
+    def feed_lease(self, feed: str) -> str:
+        """Held by the poller that fetched a feed, until the feed is due again: one fetch per interval fleet-wide."""
+        return f"{self.prefix}feed:{feed}:lease"
+
     @property
     def rules_status(self) -> str:
         """Hash: the matchers' view of the rule set (version, errors), for the health endpoint."""

@@ -16,11 +16,18 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from service.aio import sleep_or_stop
+from service.consumer import Entry, Unprocessable
 from service.keys import Keys
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.models import Alert, Article
-from service.streams import TRANSIENT_ERRORS, Entry, Trim, Unprocessable, publish_once
+from service.streams import (
+    PUBLISH_UNIQUE_SCRIPT,
+    TRANSIENT_ERRORS,
+    Trim,
+    publish_unique_args,
+    published_from_reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,7 @@ class Matcher:
         self.trim = trim
         self.dedupe_ttl = dedupe_ttl
         self.metrics = metrics
+        self._publish = redis.register_script(PUBLISH_UNIQUE_SCRIPT)
 
     async def handle(self, entry: Entry) -> None:
         try:
@@ -44,17 +52,25 @@ class Matcher:
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
         self.metrics.articles_matched.inc()
-        for match in self.rules.rules.match(article):
-            alert = Alert.from_match(article, match)
-            added = await publish_once(
-                self.redis,
-                self.keys.alerts,
-                {"data": alert.model_dump_json(), "rule": alert.rule.id},
-                self.trim,
-                dedupe_key=self.keys.seen_alert(alert.id),
-                ttl_seconds=self.dedupe_ttl,
-            )
-            if added is not None:
+        matches = self.rules.rules.match(article)
+        log.debug("article %s: %d rules matched", article.id, len(matches))
+        if not matches:
+            return
+        alerts = [Alert.from_match(article, match) for match in matches]
+        # One round trip for all of an article's alerts; each append is still atomic with its dedupe key.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for alert in alerts:
+                keys, args = publish_unique_args(
+                    self.keys.alerts,
+                    {"data": alert.model_dump_json(), "rule": alert.rule.id},
+                    self.trim,
+                    dedupe_keys=[self.keys.seen_alert(alert.id)],
+                    ttl_seconds=self.dedupe_ttl,
+                )
+                await self._publish(keys=keys, args=args, client=pipe)
+            replies = await pipe.execute()
+        for alert, reply in zip(alerts, replies, strict=True):
+            if published_from_reply(reply, [self.keys.seen_alert(alert.id)]).entry_id is not None:
                 self.metrics.alerts_raised.labels(alert.rule.id).inc()
                 log.info("alert %s: %s for %r", alert.id, alert.rule.id, article.title[:80])
 

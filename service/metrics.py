@@ -26,6 +26,22 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.story_copies = Counter(
+            "geoalert_story_copies_total",
+            "New articles that joined an earlier story (another outlet's copy)",
+            registry=self.registry,
+        )
+        self.feed_runs_skipped = Counter(
+            "geoalert_feed_runs_skipped_total",
+            "Scheduled feed runs not started: overrun (still running), missed, or leased by another poller",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.feed_not_modified = Counter(
+            "geoalert_feed_not_modified_total",
+            "Feed fetches answered 304 Not Modified (nothing to ingest)",
+            registry=self.registry,
+        )
         self.articles_matched = Counter(
             "geoalert_articles_matched_total",
             "Articles run through the rules",
@@ -54,6 +70,12 @@ class Metrics:
             "geoalert_stream_lag",
             "Entries not yet delivered to a consumer group",
             ["stream"],
+            registry=self.registry,
+        )
+        self.event_loop_lag = Histogram(
+            "geoalert_event_loop_lag_seconds",
+            "How late the event loop runs a timer: time the process cannot react",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
         self.stream_pending = Gauge(

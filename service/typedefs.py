@@ -8,12 +8,13 @@ from redis.asyncio import Redis
 
 from notifiers.ssrf import AddressPolicy
 from service.config import Settings
+from service.consumer import GroupConsumer
 from service.delivery import DeliveryQueue, DeliveryWorker
 from service.keys import Keys
 from service.matching import RuleSource
 from service.metrics import Metrics
+from service.poller.ingest import Ingest
 from service.poller.poller import Poller
-from service.streams import GroupConsumer
 from service.subscriptions import SubscriptionDirectory
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,6 +26,7 @@ HTTP = web.AppKey("http_session", aiohttp.ClientSession)
 RULES = web.AppKey("rules", RuleSource)
 SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionDirectory)
 POLLER = web.AppKey("poller", Poller)
+INGEST = web.AppKey("ingest", Ingest)  # feeds, feed state and article sink: poller and push API
 CONSUMERS = web.AppKey("consumers", dict[str, GroupConsumer])  # stage name -> its consumer
 DELIVERY_QUEUE = web.AppKey("delivery_queue", DeliveryQueue)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)

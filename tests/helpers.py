@@ -35,6 +35,7 @@ async def wait_until(
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)
 
     @property
     def json(self) -> Any:
@@ -72,12 +73,13 @@ class WebhookReceiver:
             return self.replies.pop(0)
         return web.Response(status=self.status, text="ok")
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
+        """Listen on ``port`` (a free one by default; the same one again to come back after ``stop``)."""
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}/hook"

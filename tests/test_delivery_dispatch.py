@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from service.consumer import Entry
 from service.delivery.digest import period_start
-from service.streams import Entry
 from tests.deliverykit import T0, Kit, make_alert
 from tests.helpers import WebhookReceiver
 

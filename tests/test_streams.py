@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from service.consumer import ConsumerOptions, Entry, GroupConsumer, Unprocessable
 from service.embedded_redis import RedisServer
-from service.streams import ConsumerOptions, Entry, GroupConsumer, Trim, Unprocessable, publish, publish_once
+from service.streams import Trim, publish, publish_once
 from tests.helpers import wait_until
 
 TRIM = Trim("maxlen", 10_000)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.api import alerts, deliveries, health, metrics, openapi, rules, subscriptions
+from service.api import alerts, articles, deliveries, feeds, health, metrics, openapi, rules, subscriptions
 from service.api.framework import ApiRoutes
 from service.api.middlewares import setup_middlewares
 from service.api.schemas import HealthBody
 
 TABLES = [
+    articles.routes,
+    feeds.routes,
     subscriptions.routes,
     deliveries.routes,
     rules.routes,

@@ -1,9 +1,186 @@
-"""Command-line tools for rules: ``geoalert match`` and ``geoalert rules ...``."""
+"""Command-line tools for rules: ``geoalert match`` and ``geoalert rules ...``.
+
+geoalert match [--rules DIR] [FILE|-]              JSON lines in, one result line per article out
+geoalert rules check [DIR]                          validate every file, list every error
+geoalert rules test [DIR]                           run every rule's inline examples
+geoalert rules eval DATASET [--rules DIR] [--json]  precision / recall against labelled articles
+geoalert rules schema                               JSON Schema of rule and list files
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from service.matching.errors import RuleLoadError
+from service.matching.evaluation import GROUPS, DatasetError, evaluate, load_dataset
+from service.matching.examples import run_examples
+from service.matching.loader import load_rules
+from service.matching.ruleset import RuleSet
+from service.matching.schema import json_schema
+from service.models import Article
+
+DEFAULT_RULES = Path("rules")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the rule tools' subcommands to the ``geoalert`` parser."""
+    match = subparsers.add_parser("match", help="match articles (JSON lines) against the rules")
+    match.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="rules directory (default: rules)")
+    match.add_argument("input", nargs="?", default="-", help="JSON lines file, or - for stdin (default)")
+    match.set_defaults(func=match_command)
+
+    rules = subparsers.add_parser("rules", help="check, test, evaluate rules; print their JSON Schema")
+    tools = rules.add_subparsers(dest="rules_command", required=True)
+    check = tools.add_parser("check", help="validate every rule and list file")
+    check.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES)
+    check.set_defaults(func=check_command)
+    test = tools.add_parser("test", help="run every rule's inline examples")
+    test.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES)
+    test.set_defaults(func=test_command)
+    evaluation = tools.add_parser("eval", help="precision, recall and F1 against a labelled set")
+    evaluation.add_argument("dataset", type=Path)
+    evaluation.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    evaluation.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluation.set_defaults(func=eval_command)
+    schema = tools.add_parser("schema", help="print the JSON Schema of rule and list files")
+    schema.set_defaults(func=schema_command)
+
+
+def _load(directory: Path, out: TextIO) -> RuleSet | None:
+    try:
+        return load_rules(directory)
+    except RuleLoadError as exc:
+        for error in exc.errors:
+            print(error, file=out)
+        print(f"{len(exc.errors)} error(s)", file=sys.stderr)
+        return None
+
+
+def check_command(args: argparse.Namespace) -> int:
+    rules = _load(args.directory, sys.stdout)
+    if rules is None:
+        return 1
+    print(f"ok: {len(rules.rules)} rules in {args.directory}")
+    return 0
+
+
+def test_command(args: argparse.Namespace) -> int:
+    rules = _load(args.directory, sys.stdout)
+    if rules is None:
+        return 1
+    count, failures = run_examples(rules)
+    for failure in failures:
+        print(failure)
+    print(f"{count} examples, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    rules = _load(args.rules, sys.stderr)
+    if rules is None:
+        return 1
+    try:
+        dataset = load_dataset(args.dataset)
+    except DatasetError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    scores = evaluate(rules, dataset)
+    if args.json:
+        report = {
+            rule: {group: score.as_dict() for group, score in groups.items()}
+            for rule, groups in scores.items()
+        }
+        print(json.dumps({"dataset": str(args.dataset), "rules": report}, indent=2, ensure_ascii=False))
+        return 0
+    print(
+        f"{'rule':<28} {'set':<7} {'n':>4} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}"
+    )
+    for rule, groups in scores.items():
+        for group in GROUPS:
+            s = groups[group]
+            print(
+                f"{rule:<28} {group:<7} {s.articles:>4} {s.true_positives:>4} {s.false_positives:>4} "
+                f"{s.false_negatives:>4} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f}"
+            )
+        for group in ("en", "non_en"):
+            for label, items in (
+                ("missed", groups[group].misses),
+                ("false alarm", groups[group].false_alarms),
+            ):
+                for item in items:
+                    print(f"  {label} ({group}): {item}")
+    if not scores:
+        print("no rule id is used as a label in this dataset")
+    return 0
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+class _InputArticle(BaseModel):
+    """One line of ``geoalert match`` input: id, title and body are required."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    title: str
+    body: str
+
+
+def match_command(args: argparse.Namespace) -> int:
+    rules = _load(args.rules, sys.stderr)
+    if rules is None:
+        return 1
+    if args.input == "-":
+        return match_lines(rules, sys.stdin, sys.stdout, sys.stderr)
+    try:
+        with open(args.input, encoding="utf-8") as lines:
+            return match_lines(rules, lines, sys.stdout, sys.stderr)
+    except OSError as exc:
+        print(f"{args.input}: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def match_lines(rules: RuleSet, lines: Iterable[str], out: TextIO, err: TextIO) -> int:
+    """Match each JSON line; report malformed lines on ``err`` and return 1 if there were any."""
+    malformed = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw: Any = json.loads(line)
+            _InputArticle.model_validate(raw)
+            article = Article.model_validate(raw)
+        except (json.JSONDecodeError, ValidationError) as exc:
+            malformed += 1
+            print(f"line {number}: skipped: {_reason(exc)}", file=err)
+            continue
+        matches = [
+            {
+                "rule": m.rule,
+                "severity": m.severity,
+                "evidence": [e.model_dump(mode="json") for e in m.evidence],
+            }
+            for m in rules.match(article)
+        ]
+        print(json.dumps({"id": article.id, "matches": matches}, ensure_ascii=False), file=out, flush=True)
+    return 1 if malformed else 0
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "line"
+        return f"{where}: {first['msg']}" + (
+            f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        )
+    return f"invalid JSON: {exc}"

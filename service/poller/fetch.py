@@ -1,18 +1,42 @@
-"""Fetching a feed document: local files and http(s), within limits."""
+"""Fetching feed documents and article pages: local files and http(s), within limits.
+
+Every limit holds against a hostile server: connect and total timeouts, a
+redirect limit, a cap on the body *after* decompression (we decompress
+ourselves, a chunk at a time, never producing more than the cap), and a limit
+on concurrent requests per host that is taken before the clock starts, so a
+queue of feeds on one host never times out waiting for a slot.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+import contextlib
+import zlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
 USER_AGENT = "geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml,"
+    " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
-    """The document could not be fetched; ``reason`` says why in a few words."""
+    """The document could not be fetched; the message says why in a few words."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
 
 
 @dataclass(frozen=True)
@@ -21,14 +45,23 @@ class FetchLimits:
     connect_timeout: float = 10.0
     total_timeout: float = 30.0
     max_redirects: int = 5
+    per_host: int = 4
+    concurrency: int = 64
+    user_agent: str = USER_AGENT
 
 
 @dataclass
 class Fetched:
     url: str
-    body: bytes
+    body: bytes = b""
     status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 def local_path(url: str) -> Path | None:
@@ -43,39 +76,151 @@ def local_path(url: str) -> Path | None:
     return Path(url)
 
 
-async def fetch(
-    url: str,
-    session: aiohttp.ClientSession,
-    limits: FetchLimits,
-    headers: dict[str, str] | None = None,
-) -> Fetched:
-    path = local_path(url)
-    if path is not None:
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds from now: either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _Decoder:
+    """Content-Encoding decoding that never yields more than ``limit`` bytes in all."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._z = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, chunk: bytes) -> bytes:
+        room = self.limit + 1 - self.size
+        if self._z is None:
+            out = chunk[:room]
+        else:
+            try:
+                out = self._z.decompress(chunk, room)
+            except zlib.error as exc:
+                raise FetchError(f"corrupt compressed body: {exc}") from None
+            if self._z.unconsumed_tail:
+                out += b"x"  # there is more than fits: past the limit
+        self.size += len(out)
+        if self.size > self.limit:
+            raise FetchError(f"body larger than {self.limit} bytes (after decompression)")
+        return out
+
+
+class Fetcher:
+    """One shared HTTP session for every feed and page, with the limits above."""
+
+    def __init__(self, session: aiohttp.ClientSession, limits: FetchLimits) -> None:
+        self.session = session
+        self.limits = limits
+        self._all = asyncio.Semaphore(limits.concurrency)
+        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(limits.per_host)
+        )
+
+    @staticmethod
+    def new_session(limits: FetchLimits) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+        return aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # we decompress, under the size cap
+            headers={"User-Agent": limits.user_agent, "Accept-Encoding": "gzip, deflate"},
+            cookie_jar=aiohttp.DummyCookieJar(),  # feeds must not track us, nor each other
+        )
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, url: str) -> AsyncIterator[None]:
+        host = (urlsplit(url).hostname or "").lower()
+        async with self._hosts[host], self._all:
+            yield
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = ACCEPT,
+    ) -> Fetched:
+        path = local_path(url)
+        if path is not None:
+            return await asyncio.to_thread(self._read_file, url, path)
+        request_headers = {"Accept": accept, **(headers or {})}
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        async with self._slot(url):
+            try:
+                async with asyncio.timeout(self.limits.total_timeout):
+                    return await self._get(url, request_headers)
+            except TimeoutError:
+                raise FetchError(f"timed out after {self.limits.total_timeout:g}s") from None
+            except aiohttp.TooManyRedirects:
+                raise FetchError(f"more than {self.limits.max_redirects} redirects") from None
+            except aiohttp.ClientError as exc:
+                raise FetchError(f"{type(exc).__name__}: {exc}") from None
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.limits.connect_timeout, connect=self.limits.connect_timeout
+        )
+        async with self.session.get(
+            url, headers=headers, timeout=timeout, max_redirects=self.limits.max_redirects
+        ) as response:
+            if response.status == 304:
+                return Fetched(
+                    url=str(response.url),
+                    status=304,
+                    etag=response.headers.get("ETag"),
+                    last_modified=response.headers.get("Last-Modified"),
+                )
+            if response.status >= 400:
+                retry_after = None
+                if response.status in (429, 503):
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                raise FetchError(f"HTTP {response.status}", status=response.status, retry_after=retry_after)
+            if response.status >= 300:
+                raise FetchError(f"HTTP {response.status} without a usable Location", status=response.status)
+            length = response.content_length
+            if length is not None and length > self.limits.max_bytes:
+                raise FetchError(f"body larger than {self.limits.max_bytes} bytes (Content-Length {length})")
+            decoder = _Decoder(response.headers.get("Content-Encoding", ""), self.limits.max_bytes)
+            parts = [decoder.feed(chunk) async for chunk in response.content.iter_chunked(_CHUNK)]
+            return Fetched(
+                url=str(response.url),
+                body=b"".join(parts),
+                status=response.status,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                content_type=response.headers.get("Content-Type"),
+            )
+
+    def _read_file(self, url: str, path: Path) -> Fetched:
         try:
             with path.open("rb") as fh:
-                body = fh.read(limits.max_bytes + 1)
+                body = fh.read(self.limits.max_bytes + 1)
         except OSError as exc:
             raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
-        if len(body) > limits.max_bytes:
-            raise FetchError(f"document larger than {limits.max_bytes} bytes")
+        if len(body) > self.limits.max_bytes:
+            raise FetchError(f"body larger than {self.limits.max_bytes} bytes")
         return Fetched(url=url, body=body)
-    timeout = aiohttp.ClientTimeout(total=limits.total_timeout, sock_connect=limits.connect_timeout)
-    request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
-    try:
-        async with session.get(
-            url, headers=request_headers, timeout=timeout, max_redirects=limits.max_redirects
-        ) as response:
-            body = await response.content.read(limits.max_bytes + 1)
-            if len(body) > limits.max_bytes:
-                raise FetchError(f"document larger than {limits.max_bytes} bytes")
-            if response.status >= 400:
-                raise FetchError(f"HTTP {response.status}")
-            return Fetched(
-                url=str(response.url), body=body, status=response.status, headers=dict(response.headers)
-            )
-    except aiohttp.TooManyRedirects:
-        raise FetchError(f"more than {limits.max_redirects} redirects") from None
-    except aiohttp.ClientError as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc}") from None
-    except TimeoutError:
-        raise FetchError(f"timed out after {limits.total_timeout:.0f}s") from None

@@ -1,19 +1,79 @@
-"""Turn one parsed feed entry into an ``Article``: plain text, UTC times, a stable id."""
+"""Turn one feed item, whatever its format, into an ``Article``.
+
+Plain text from HTML, a canonical URL, a UTC time (or none), a language, and
+the identities exact de-duplication keys on: the GUID, the canonical URL and
+a hash of the text.
+"""
 
 from __future__ import annotations
 
-import calendar
+import hashlib
 import html
 import re
-import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from service.models import Article, stable_id
+from service.models import Article, stable_id, utcnow
+from service.poller.language import detect_language, primary_subtag
 
-_SKIP_TAGS = {"script", "style", "noscript", "template", "head"}
-_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section"}
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "iframe", "object", "svg"}
+_BLOCK_TAGS = {
+    "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
+    "article", "header", "footer", "ul", "ol", "table", "pre", "hr", "figure", "figcaption",
+}  # fmt: skip
+
+# Bounds on what one article may carry, so a hostile item cannot bloat the stream.
+MAX_TITLE_CHARS = 1_000
+MAX_TEXT_CHARS = 100_000
+# Clocks differ; a few minutes ahead is skew, more is a wrong date.
+FUTURE_SKEW = timedelta(minutes=10)
+# Feeds put 1970-01-01 (or worse) where they mean "unknown".
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+# Hashing only texts this long keeps "Live updates" items from different outlets apart.
+MIN_HASHED_TEXT = 64
+
+_TRACKING_PARAMS = frozenset(
+    [
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "ncid",
+        "ocid",
+        "smid",
+        "sr_share",
+        "spm",
+        "cid_source",
+    ]
+)
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "__hs", "oly_")
+
+
+@dataclass
+class RawItem:
+    """One item as a feed gave it: HTML where the format allows it, times already in UTC."""
+
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    link: str | None = None
+    guid: str | None = None
+    published: datetime | None = None
+    language: str | None = None
 
 
 class _TextExtractor(HTMLParser):
@@ -39,55 +99,123 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def html_to_text(markup: str) -> str:
-    """Readable plain text: tags dropped, entities decoded, whitespace folded, paragraphs kept."""
+    """Readable plain text: tags, scripts and styles dropped, entities decoded, whitespace folded."""
     if "<" not in markup and "&" not in markup:
         text = markup
     else:
         parser = _TextExtractor()
         parser.feed(markup)
         parser.close()
+        # Entities the parser left (e.g. inside odd markup) are decoded here.
         text = html.unescape("".join(parser.parts))
-    paragraphs = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", p).strip() for p in re.split(r"\n\s*\n|\n", text))
+    text = _CONTROL.sub("", text)
+    paragraphs = (_INLINE_SPACE.sub(" ", p).strip() for p in text.split("\n"))
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def entry_time(entry: Any, now: float | None = None) -> datetime | None:
-    """The entry's publication time in UTC; a time in the future is taken as now."""
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not parsed:
+def canonical_url(url: str | None) -> str | None:
+    """The URL without tracking parameters or fragment, host lowercased; None unless absolute http(s)."""
+    if not url:
         return None
-    seconds = calendar.timegm(parsed)
-    now = time.time() if now is None else now
-    return datetime.fromtimestamp(min(seconds, now), tz=UTC)
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    if parts.username or parts.password:
+        return None  # credentials in a feed link are a mistake at best; never keep them
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _TRACKING_PARAMS and not k.lower().startswith(_TRACKING_PREFIXES)
+    ]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query, doseq=True), ""))
 
 
-def _content(entry: Any) -> str:
-    contents = entry.get("content") or []
-    if contents:
-        return str(max(contents, key=lambda c: len(c.get("value", ""))).get("value", ""))
-    return ""
+def utc_time(value: datetime | None, now: datetime) -> datetime | None:
+    """A publication time in UTC: none if missing or implausibly old; now if in the future."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    if value < EARLIEST:
+        return None
+    return min(value, now) if value > now + FUTURE_SKEW else value
 
 
-def normalise(entry: Any, *, feed_name: str, source: str | None, language: str | None) -> Article | None:
-    """An Article from a feedparser entry, or None when the entry carries no text at all."""
-    title = html_to_text(str(entry.get("title", "")))
-    summary = html_to_text(str(entry.get("summary", "")))
-    body = html_to_text(_content(entry)) or summary
-    link = entry.get("link") or None
-    guid = entry.get("id") or link
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def content_digest(title: str, body: str) -> str | None:
+    """A hash of the text as a reader sees it (case and spacing ignored); None for very short texts."""
+    folded = " ".join(f"{title}\n{body}".casefold().split())
+    return digest(folded) if len(folded) >= MIN_HASHED_TEXT else None
+
+
+def guid_scope(guid: str, feed: str) -> str:
+    """GUIDs that are URLs are global; others ("1", "item-2") mean something only within their feed."""
+    canonical = canonical_url(guid)
+    return f"url:{canonical}" if canonical else f"guid:{feed}:{guid.strip()}"
+
+
+def identity_keys(article: Article) -> dict[str, str]:
+    """The identities of an article for exact de-duplication: kind -> digest."""
+    keys = {"id": article.id}
+    if article.url:
+        keys["url"] = digest(article.url)
+    hashed = content_digest(article.title, article.body)
+    if hashed:
+        keys["content"] = hashed
+    return keys
+
+
+def normalise(
+    item: RawItem,
+    *,
+    feed: str,
+    source: str | None,
+    feed_language: str | None = None,
+    now: datetime | None = None,
+) -> Article | None:
+    """An Article, or None when the item carries no text at all."""
+    now = now or utcnow()
+    title = html_to_text(item.title)[:MAX_TITLE_CHARS]
+    summary = html_to_text(item.summary)[:MAX_TEXT_CHARS]
+    body = (html_to_text(item.content) if item.content else "")[:MAX_TEXT_CHARS] or summary
     if not (title or body):
         return None
-    published = entry_time(entry)
-    identity = guid or f"{title}\x1f{body[:500]}"
+    url = canonical_url(item.link) or (canonical_url(item.guid) if item.guid else None)
+    guid = item.guid.strip() if item.guid and item.guid.strip() else None
+    if guid:
+        identity = guid_scope(guid, feed)
+    elif url:
+        identity = f"url:{url}"
+    else:
+        identity = f"text:{title}\x1f{body[:2000]}"
+    language = (
+        primary_subtag(item.language) or primary_subtag(feed_language) or detect_language(f"{title}\n{body}")
+    )
     return Article(
-        id=stable_id("article", str(identity)),
+        id=stable_id("article", identity),
         title=title,
         summary=summary if summary != body else "",
         body=body,
-        url=str(link) if link else None,
-        source=source or feed_name,
-        feed=feed_name,
-        published=published,
+        url=url,
+        source=source or feed,
+        feed=feed,
+        published=utc_time(item.published, now),
         language=language,
     )

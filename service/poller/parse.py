@@ -1,46 +1,142 @@
-"""Parse fetched bytes as a feed. feedparser never fetches anything itself here."""
+"""Parse fetched bytes as a feed: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed ourselves.
+
+feedparser is only ever given a file object over bytes we fetched: given a
+string it would treat it as a path or URL and open it itself. Everything here
+is a pure function of its arguments, so it can run in a worker process.
+"""
 
 from __future__ import annotations
 
+import calendar
 import io
-import logging
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import feedparser
 
-from service.models import Article
-from service.poller.normalise import normalise
+from service.models import Article, utcnow
+from service.poller.jsonfeed import JSONFeedError, looks_like_json, parse_json_feed
+from service.poller.minhash import signature
+from service.poller.normalise import RawItem, normalise
+from service.poller.xmlguard import UnsafeXML, check_entities
 
-log = logging.getLogger(__name__)
+# A feed is a window on recent items; thousands at once is a dump or an attack.
+MAX_ITEMS = 1_000
 
 
 class ParseError(Exception):
-    """The document is not a feed we can read."""
+    """The document is not a feed we can read; the message says why."""
 
 
 @dataclass
 class ParsedFeed:
     title: str | None
+    language: str | None
     articles: list[Article] = field(default_factory=list)
-    warning: str | None = None
+    items: int = 0  # items in the document, including those without any text
+    warning: str | None = None  # the document was malformed but still gave items
+    signatures: list[str | None] = field(default_factory=list)  # MinHash, one per article, when asked for
 
 
-def parse_feed(body: bytes, *, feed_name: str, content_type: str | None = None) -> ParsedFeed:
+def _struct_time(value: Any) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _entry_language(entry: Any) -> str | None:
+    for key in ("title_detail", "summary_detail"):
+        detail = entry.get(key)
+        if detail and detail.get("language"):
+            return str(detail["language"])
+    for content in entry.get("content") or []:
+        if content.get("language"):
+            return str(content["language"])
+    return None
+
+
+def _raw_item(entry: Any) -> RawItem:
+    # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a warning.
+    contents = entry.get("content") or []
+    content = max((str(c.get("value") or "") for c in contents), key=len, default="")
+    guid = entry.get("id") or entry.get("guid")
+    return RawItem(
+        title=str(entry.get("title") or ""),
+        summary=str(entry.get("summary") or ""),
+        content=content,
+        link=str(entry["link"]) if entry.get("link") else None,
+        guid=str(guid) if guid else None,
+        published=_struct_time(dict.get(entry, "published_parsed"))
+        or _struct_time(dict.get(entry, "updated_parsed")),
+        language=_entry_language(entry),
+    )
+
+
+def _reason(exc: Any) -> str:
+    text = str(exc) if exc else "unknown error"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def parse_xml_feed(
+    body: bytes, content_type: str | None
+) -> tuple[str | None, str | None, list[RawItem], str | None]:
+    try:
+        check_entities(body)
+    except UnsafeXML as exc:
+        raise ParseError(str(exc)) from None
     headers = {"content-type": content_type} if content_type else None
-    # A file object, never bytes or str: feedparser would treat those as a
-    # path or URL and open it itself.
     doc = feedparser.parse(
-        io.BytesIO(body), response_headers=headers, sanitize_html=True, resolve_relative_uris=False
+        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
     meta = doc.get("feed", {})
-    if not doc.entries and doc.get("bozo"):
-        raise ParseError(f"not a feed: {doc.get('bozo_exception')}")
-    language = meta.get("language") or None
-    title = meta.get("title") or None
+    bozo = doc.get("bozo_exception") if doc.get("bozo") else None
+    if not doc.entries:
+        if not doc.get("version"):
+            head = body[:512].lstrip().lower()
+            if head.startswith((b"<!doctype html", b"<html")):
+                raise ParseError("not a feed: an HTML page")
+            raise ParseError("not a feed: no RSS, Atom or RDF" + (f" ({_reason(bozo)})" if bozo else ""))
+        if bozo:
+            raise ParseError(f"malformed feed: {_reason(bozo)}")
+    items = [_raw_item(e) for e in doc.entries[:MAX_ITEMS]]
+    return meta.get("title") or None, meta.get("language") or None, items, _reason(bozo) if bozo else None
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    feed_name: str,
+    content_type: str | None = None,
+    now: datetime | None = None,
+    sign: bool = False,
+) -> ParsedFeed:
+    """The articles of one fetched document; raises ParseError (only) when it is not a readable feed."""
+    now = now or utcnow()
+    warning = None
+    if looks_like_json(body, content_type):
+        try:
+            title, language, items = parse_json_feed(body)
+        except JSONFeedError as exc:
+            raise ParseError(str(exc)) from None
+        items = items[:MAX_ITEMS]
+    else:
+        title, language, items, warning = parse_xml_feed(body, content_type)
     articles = [
-        a
-        for entry in doc.entries
-        if (a := normalise(entry, feed_name=feed_name, source=title, language=language)) is not None
+        article
+        for item in items
+        if (article := normalise(item, feed=feed_name, source=title, feed_language=language, now=now))
     ]
-    warning = str(doc.get("bozo_exception")) if doc.get("bozo") else None
-    return ParsedFeed(title=title, articles=articles, warning=warning)
+    signatures = [signature(a.title, a.body) for a in articles] if sign else []
+    return ParsedFeed(
+        title=title,
+        language=language,
+        articles=articles,
+        items=len(items),
+        warning=warning,
+        signatures=signatures,
+    )

@@ -1,148 +1,328 @@
-"""The poller stage: one scheduled job per feed; new articles go to the articles stream."""
+"""The poller stage: one scheduled job per feed; new articles go to the articles stream.
+
+A run of a feed: take its lease (or skip: another poller has it), fetch it
+conditionally, parse it in a worker, fetch full texts if asked, ingest, and
+record the state and when it is due again. Failures back off; the scheduler's
+own skips (a run still going, a run missed) are logged and counted.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from redis.asyncio import Redis
 
 from service.aio import sleep_or_stop
-from service.keys import Keys
 from service.metrics import Metrics
-from service.models import Article
 from service.poller.feeds import FeedConfig
-from service.poller.fetch import FetchError, FetchLimits, fetch
-from service.poller.parse import ParseError, parse_feed
-from service.streams import TRANSIENT_ERRORS, Trim, publish_once
+from service.poller.fetch import Fetcher, FetchError
+from service.poller.fulltext import FullText
+from service.poller.parse import ParsedFeed, ParseError, parse_feed
+from service.poller.sink import ArticleSink
+from service.poller.state import Backoff, FeedStore, now
+from service.streams import TRANSIENT_ERRORS
 from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class FeedState:
-    name: str
-    last_fetch: float | None = None
-    status: str = "never fetched"
-    items_seen: int = 0
-    new_articles: int = 0
-    consecutive_errors: int = 0
-    last_error: str | None = None
+@dataclass(frozen=True)
+class Timing:
+    jitter: float = 0.1  # of the interval, added at random to each run so feeds drift apart
+    startup_spread: float = 10.0  # seconds over which the first runs are spread
+    lease_fraction: float = (
+        0.85  # of the delay until due: below 1 - jitter, so our own next run is never locked out
+    )
 
 
-class ArticleSink:
-    """Appends articles to the stream once each, fleet-wide (de-duplicated by id)."""
-
-    def __init__(self, redis: Redis, keys: Keys, trim: Trim, dedupe_ttl: int, metrics: Metrics) -> None:
-        self.redis, self.keys, self.trim, self.dedupe_ttl = redis, keys, trim, dedupe_ttl
-        self.metrics = metrics
-
-    async def add(self, article: Article) -> str | None:
-        """The stream entry id, or None when the article was seen before."""
-        entry_id = await publish_once(
-            self.redis,
-            self.keys.articles,
-            {"data": article.model_dump_json()},
-            self.trim,
-            dedupe_key=self.keys.seen_article(article.id),
-            ttl_seconds=self.dedupe_ttl,
-        )
-        source = article.feed or "push"
-        if entry_id is None:
-            self.metrics.articles_duplicate.labels(source).inc()
-        else:
-            self.metrics.articles_ingested.labels(source).inc()
-        return entry_id
+@dataclass(frozen=True)
+class RunResult:
+    feed: str
+    outcome: str  # ok | not modified | error | failing | leased elsewhere
+    items: int = 0
+    new: int = 0
+    delay: float = 0.0  # seconds until the feed is due again
+    reason: str | None = None
 
 
-@dataclass
+def _parse(body: bytes, feed_name: str, content_type: str | None) -> ParsedFeed:
+    return parse_feed(body, feed_name=feed_name, content_type=content_type, sign=True)
+
+
 class Poller:
-    feeds: WatchedFile[list[FeedConfig]]
-    sink: ArticleSink
-    session: aiohttp.ClientSession
-    limits: FetchLimits = field(default_factory=FetchLimits)
-    states: dict[str, FeedState] = field(default_factory=dict)
-    scheduler: AsyncIOScheduler | None = None
+    def __init__(
+        self,
+        feeds: WatchedFile[list[FeedConfig]],
+        sink: ArticleSink,
+        fetcher: Fetcher,
+        store: FeedStore,
+        metrics: Metrics,
+        *,
+        backoff: Backoff | None = None,
+        timing: Timing | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.feeds, self.sink, self.fetcher, self.store = feeds, sink, fetcher, store
+        self.metrics = metrics
+        self.backoff = backoff or Backoff()
+        self.timing = timing or Timing()
+        self.executor = executor
+        self.fulltext = FullText(fetcher, executor)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
+        self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds.current if f.name == name), None)
+
+    async def run(self, feed: FeedConfig) -> RunResult:
+        """One scheduled run: poll the feed unless another poller holds its lease."""
+        busy_for = max(feed.interval, self.fetcher.limits.total_timeout * 3)
+        if not await self.store.acquire(feed.name, busy_for):
+            self.metrics.feed_runs_skipped.labels("leased").inc()
+            log.debug("feed %s: leased by another poller; skipping this run", feed.name)
+            return RunResult(feed.name, "leased elsewhere")
+        try:
+            result = await self.poll_feed(feed)
+        except BaseException:
+            await self.store.release(feed.name)
+            raise
+        # Hold the lease until the feed is due (a little less, see Timing), so no
+        # other poller fetches it before then; a Retry-After is honoured to the second.
+        hold = (
+            result.delay
+            if result.outcome in ("error", "failing")
+            else result.delay * self.timing.lease_fraction
+        )
+        await self.store.hold_until_due(feed.name, hold)
+        if result.delay > feed.interval:
+            self._reschedule(feed.name, result.delay)
+        return result
 
     async def poll(self, feed: FeedConfig) -> int:
-        """Fetch, parse and ingest one feed now; returns the number of new articles."""
-        state = self.states.setdefault(feed.name, FeedState(feed.name))
-        state.last_fetch = asyncio.get_running_loop().time()
-        try:
-            fetched = await fetch(feed.url, self.session, self.limits, feed.headers)
-            parsed = parse_feed(
-                fetched.body, feed_name=feed.name, content_type=fetched.headers.get("Content-Type")
-            )
-        except (FetchError, ParseError) as exc:
-            self.sink.metrics.feed_polls.labels("error").inc()
-            state.consecutive_errors += 1
-            state.status, state.last_error = "error", str(exc)
-            log.warning("feed %s: %s", feed.name, exc)
-            return 0
-        self.sink.metrics.feed_polls.labels("ok").inc()
-        new = 0
-        for article in parsed.articles:
-            if await self.sink.add(article) is not None:
-                new += 1
-        state.items_seen += len(parsed.articles)
-        state.new_articles += new
-        state.consecutive_errors, state.status, state.last_error = 0, "ok", parsed.warning
-        if new:
-            log.info("feed %s: %d new of %d items", feed.name, new, len(parsed.articles))
-        return new
+        """Fetch, parse and ingest one feed now (no lease); the number of new articles."""
+        return (await self.poll_feed(feed)).new
 
-    async def _job(self, feed: FeedConfig) -> None:
+    async def poll_feed(self, feed: FeedConfig) -> RunResult:
+        """Fetch, parse and ingest one feed now (no lease); record its state."""
+        state = await self.store.get(feed.name)
+        started = now()
+        # Validators belong to a URL: after the feeds file changes it, fetch afresh.
+        same_url = state.url == feed.url
         try:
-            await self.poll(feed)
+            fetched = await self.fetcher.fetch(
+                feed.url,
+                headers=feed.headers,
+                etag=state.etag if same_url else None,
+                last_modified=state.last_modified if same_url else None,
+            )
+            if fetched.not_modified:
+                return await self._not_modified(feed, started, fetched.etag, fetched.last_modified)
+            loop = asyncio.get_running_loop()
+            parsed = await loop.run_in_executor(
+                self.executor, _parse, fetched.body, feed.name, fetched.content_type
+            )
+        except FetchError as exc:
+            return await self._failed(feed, started, str(exc), exc.status, exc.retry_after)
+        except ParseError as exc:
+            return await self._failed(feed, started, str(exc), 200, None)
+        articles, signatures = parsed.articles, parsed.signatures
+        if feed.full_text and articles:
+            articles, signatures = await self._with_full_text(articles, signatures)
+        ingested = await self.sink.add_many(articles, signatures)
+        new = sum(1 for i in ingested if not i.duplicate)
+        self.metrics.feed_polls.labels("ok").inc()
+        delay = self.backoff.delay(feed.interval, 0)
+        await self.store.record(
+            feed.name,
+            fields={
+                "status": "ok",
+                "url": feed.url,
+                "http_status": 200,
+                "last_fetch": started,
+                "last_success": started,
+                "etag": fetched.etag,
+                "last_modified": fetched.last_modified,
+                "consecutive_errors": 0,
+                "last_error": None,
+                "warning": parsed.warning,
+                "next_run": started + delay,
+            },
+            items=parsed.items,
+            new=new,
+        )
+        if new:
+            log.info("feed %s: %d new of %d items", feed.name, new, parsed.items)
+        return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
+
+    async def _with_full_text(
+        self, articles: list[Any], signatures: list[str | None]
+    ) -> tuple[list[Any], list[str | None]]:
+        from service.poller.minhash import signature
+
+        # Only pages of articles not yet ingested: a re-poll must not refetch twenty pages.
+        fresh = await self.sink.unseen(articles)
+        enriched = await self.fulltext.enrich([a for a, f in zip(articles, fresh, strict=True) if f])
+        it = iter(enriched)
+        articles = [next(it) if f else a for a, f in zip(articles, fresh, strict=True)]
+        signatures = [
+            signature(a.title, a.body) if f else s
+            for a, s, f in zip(articles, signatures, fresh, strict=True)
+        ]
+        return articles, signatures
+
+    async def _not_modified(
+        self, feed: FeedConfig, started: float, etag: str | None, last_modified: str | None
+    ) -> RunResult:
+        self.metrics.feed_polls.labels("not_modified").inc()
+        self.metrics.feed_not_modified.inc()
+        delay = self.backoff.delay(feed.interval, 0)
+        fields: dict[str, str | int | float | None] = {
+            "status": "not modified",
+            "http_status": 304,
+            "last_fetch": started,
+            "last_success": started,
+            "consecutive_errors": 0,
+            "last_error": None,
+            "next_run": started + delay,
+        }
+        # A 304 may carry fresher validators; keep them, never erase the ones we sent.
+        if etag:
+            fields["etag"] = etag
+        if last_modified:
+            fields["last_modified"] = last_modified
+        await self.store.record(feed.name, fields=fields)
+        return RunResult(feed.name, "not modified", delay=delay)
+
+    async def _failed(
+        self, feed: FeedConfig, started: float, reason: str, status: int | None, retry_after: float | None
+    ) -> RunResult:
+        self.metrics.feed_polls.labels("error").inc()
+        errors = await self.store.count_error(feed.name)
+        failing = self.backoff.failing(errors)
+        delay = self.backoff.delay(feed.interval, errors, retry_after)
+        outcome = "failing" if failing else "error"
+        await self.store.record(
+            feed.name,
+            fields={
+                "status": outcome,
+                "url": feed.url,
+                "http_status": status,
+                "last_fetch": started,
+                "last_error": reason,
+                "next_run": started + delay,
+            },
+        )
+        level = logging.ERROR if failing and errors == self.backoff.failing_after else logging.WARNING
+        log.log(
+            level,
+            "feed %s (%s): %s; %s, next try in %.0fs",
+            feed.name,
+            feed.url,
+            reason,
+            f"failing after {errors} consecutive errors" if failing else f"error {errors} in a row",
+            delay,
+        )
+        return RunResult(feed.name, outcome, delay=delay, reason=reason)
+
+    async def poll_all(self) -> list[RunResult]:
+        """Run every enabled feed once, now (with leases): a full cycle."""
+        feeds = [f for f in self.feeds.current if f.enabled]
+        return list(await asyncio.gather(*(self._job(f.name) for f in feeds)))
+
+    async def _job(self, name: str) -> RunResult:
+        feed = self.feed(name)
+        if feed is None or not feed.enabled:
+            return RunResult(name, "removed")
+        try:
+            return await self.run(feed)
         except TRANSIENT_ERRORS as exc:
-            log.warning("feed %s: Redis unreachable (%s); next run will retry", feed.name, exc)
+            log.warning("feed %s: Redis unreachable (%s); the next run will retry", name, exc)
+            return RunResult(name, "error", reason=f"Redis unreachable: {exc}")
+        except Exception:
+            # A bug on one feed must not stop the others; the next run tries again.
+            log.exception("feed %s: run failed", name)
+            return RunResult(name, "error", reason="internal error")
+
+    # -- scheduling -------------------------------------------------------
 
     def start(self) -> None:
-        self.scheduler = AsyncIOScheduler()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_listener(self._on_skip, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self.scheduler.start()
         self.sync_jobs()
+
+    def _on_skip(self, event: JobEvent) -> None:
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.metrics.feed_runs_skipped.labels("overrun").inc()
+            log.warning("feed %s: run skipped, the previous run is still going", event.job_id)
+        else:
+            self.metrics.feed_runs_skipped.labels("missed").inc()
+            log.warning("feed %s: run missed its time (the process was busy or asleep)", event.job_id)
 
     def sync_jobs(self) -> None:
         """One job per enabled feed, matching the feeds file as it is now."""
         assert self.scheduler is not None
+        self._synced = self.feeds.current
         wanted = {f.name: f for f in self.feeds.current if f.enabled}
-        for job in self.scheduler.get_jobs():
-            if job.id not in wanted:
+        current = {job.id: job for job in self.scheduler.get_jobs()}
+        for name, job in current.items():
+            if name not in wanted:
                 job.remove()
+                self._intervals.pop(name, None)
+                log.info("feed %s: no longer polled", name)
         for name, feed in wanted.items():
+            if name in current and self._intervals.get(name) == feed.interval:
+                continue  # unchanged schedule: keep its phase (a changed URL is read at run time)
+            spread = min(feed.interval * self.timing.jitter, self.timing.startup_spread)
             self.scheduler.add_job(
                 self._job,
                 "interval",
-                args=[feed],
+                args=[name],
                 seconds=feed.interval,
-                # Spread feeds over their interval so they do not all poll in lockstep.
-                jitter=max(1, int(feed.interval * 0.1)),
+                jitter=max(feed.interval * self.timing.jitter, 0.001),
                 id=name,
+                name=name,
                 replace_existing=True,
                 max_instances=1,
                 coalesce=True,
-                next_run_time=_soon(),
+                misfire_grace_time=max(int(feed.interval), 1),
+                next_run_time=_in(random.uniform(0, spread)),
             )
+            self._intervals[name] = feed.interval
+
+    def _reschedule(self, name: str, delay: float) -> None:
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        job = self.scheduler.get_job(name)
+        if job is not None:
+            job.modify(next_run_time=_in(delay))
+
+    def next_run(self, name: str) -> datetime | None:
+        if self.scheduler is None:
+            return None
+        job = self.scheduler.get_job(name)
+        return job.next_run_time if job is not None else None
 
     async def watch(self, stop: asyncio.Event, interval: float) -> None:
         while not await sleep_or_stop(stop, interval):
-            if self.feeds.refresh():
+            self.feeds.refresh()
+            # Compared by identity, not by refresh()'s answer: the API may have
+            # been the one to notice the change.
+            if self.feeds.current is not self._synced:
                 self.sync_jobs()
 
     def shutdown(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    def describe(self) -> list[dict[str, Any]]:
-        return [vars(s) for s in self.states.values()]
 
-
-def _soon() -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=random.uniform(0, 0.2))
+def _in(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -1,0 +1,168 @@
+"""``POST /v1/articles``: other systems push articles in, one or a batch, like polled ones.
+
+The body is one article object, or ``{"items": [article, ...]}``. Pushed
+articles are normalised and de-duplicated exactly as polled items are, and
+the answer (202) says for each whether it was accepted or a duplicate, and
+of what. Errors: 413 too large, 415 not JSON, 400 unreadable, 422 invalid
+(with the field of each problem, e.g. ``items[0].title``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from service.api.framework import ApiError, ApiRoutes, invalid
+from service.models import Article, utcnow
+from service.poller.minhash import signature
+from service.poller.normalise import RawItem, canonical_url, normalise
+from service.typedefs import INGEST, SETTINGS
+
+routes = ApiRoutes("articles")
+
+
+class PushedArticle(BaseModel):
+    """One pushed article. HTML in summary or body is reduced to text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=200, description="the outlet or system the article is from")
+    title: str = Field(default="", max_length=1_000)
+    summary: str = Field(default="", max_length=100_000)
+    body: str = Field(default="", max_length=1_000_000)
+    url: str | None = Field(default=None, max_length=4_000, description="absolute http(s) URL of the article")
+    guid: str | None = Field(default=None, max_length=1_000, description="the sender's id of the article")
+    published: datetime | None = None
+    language: str | None = Field(default=None, max_length=35)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None and canonical_url(value) is None:
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _has_text(self) -> PushedArticle:
+        if not (self.title.strip() or self.summary.strip() or self.body.strip()):
+            raise ValueError("an article needs a title, a summary or a body")
+        return self
+
+
+class PushBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[PushedArticle] = Field(min_length=1)
+
+
+class PushBody(RootModel[PushedArticle | PushBatch]):
+    """One article, or ``{"items": [...]}`` for a batch."""
+
+
+class PushItem(BaseModel):
+    id: str
+    status: Literal["accepted", "duplicate"]
+    duplicate_of: str | None = Field(default=None, description="the article this one repeats")
+    duplicate_by: str | None = Field(default=None, description="what matched: guid, url or content")
+    story_id: str | None = None
+    story_sources: int | None = Field(default=None, description="outlets that carried the story so far")
+
+
+class PushResult(BaseModel):
+    accepted: int
+    duplicates: int
+    items: list[PushItem]
+
+
+def _normalise(item: PushedArticle, now: datetime) -> tuple[Article | None, str | None]:
+    raw = RawItem(
+        title=item.title,
+        summary=item.summary,
+        content=item.body,
+        link=item.url,
+        guid=item.guid,
+        published=item.published,
+        language=item.language,
+    )
+    # GUIDs are scoped to the sender, as a feed's GUIDs are to the feed.
+    article = normalise(raw, feed=f"push/{item.source}", source=item.source, now=now)
+    if article is None:
+        return None, None
+    article = article.model_copy(update={"feed": None})
+    return article, signature(article.title, article.body)
+
+
+async def _read_json(request: web.Request, limit: int) -> Any:
+    # Read here rather than through the app's client_max_size: batches may be larger than other bodies.
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"body of {request.content_length} bytes exceeds the limit of {limit}")
+    if request.content_type != "application/json":
+        raise ApiError(415, f"send JSON with Content-Type: application/json (got {request.content_type!r})")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"body exceeds the limit of {limit} bytes")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+
+
+@routes.route(
+    "POST",
+    "/v1/articles",
+    summary="Push one article or a batch; normalised and de-duplicated like polled ones",
+    body=PushBody,
+    responses={202: ("accepted or reported as duplicates, in order", PushResult)},
+)
+async def push_articles(request: web.Request) -> web.Response:
+    settings, ingest = request.app[SETTINGS], request.app[INGEST]
+    doc = await _read_json(request, settings.push_max_bytes)
+    batch = isinstance(doc, dict) and "items" in doc
+    if batch and isinstance(doc["items"], list) and len(doc["items"]) > settings.push_max_items:
+        raise ApiError(
+            413, f"batch of {len(doc['items'])} articles exceeds the limit of {settings.push_max_items}"
+        )
+    try:
+        items = PushBatch.model_validate(doc).items if batch else [PushedArticle.model_validate(doc)]
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    now = utcnow()
+    normalised = await asyncio.to_thread(lambda: [_normalise(i, now) for i in items])
+    empty = [
+        (f"items[{n}]" if batch else "body", "no text left once markup is removed")
+        for n, (article, _) in enumerate(normalised)
+        if article is None
+    ]
+    if empty:
+        raise ApiError(422, "invalid article" + ("s" if batch else ""), empty)
+    articles = [a for a, _ in normalised if a is not None]
+    results = await ingest.sink.add_many(articles, [s for _, s in normalised])
+    out = [
+        PushItem(
+            id=r.article_id,
+            status="duplicate" if r.duplicate else "accepted",
+            duplicate_of=r.duplicate_of if r.duplicate else None,
+            duplicate_by=r.duplicate_by if r.duplicate else None,
+            story_id=r.story_id or None,
+            story_sources=r.story_sources if r.story_id else None,
+        )
+        for r in results
+    ]
+    accepted = sum(1 for r in results if not r.duplicate)
+    result = PushResult(accepted=accepted, duplicates=len(results) - accepted, items=out)
+    return web.Response(
+        status=202, text=result.model_dump_json(exclude_none=True), content_type="application/json"
+    )

@@ -1,0 +1,488 @@
+"""Validated rule and list files -> the compiled form the matcher runs.
+
+Everything that can be wrong in a rules directory beyond its schema is found
+here, each error located in its file: unknown list or part names, bad term
+syntax, conditions that do not parse, lists that include themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from service.matching.condition import (
+    And,
+    AtLeast,
+    ConditionError,
+    Near,
+    Node,
+    Not,
+    Or,
+    Ref,
+    Sentence,
+    parse_condition,
+    references,
+)
+from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.errors import RuleError
+from service.matching.info import RuleInfo
+from service.matching.scanner import Scanner
+from service.matching.schema import (
+    EntityListFile,
+    ExampleArticle,
+    Part,
+    RuleFile,
+    Term,
+    TermListFile,
+    TermObject,
+)
+from service.matching.terms import ListRef, LiteralTerm, ParsedTerm, RegexTerm, TermSyntaxError, parse_term
+from service.matching.yaml_marks import MarkedDocument, Path
+from service.models import Article, ArticleField
+
+
+@dataclass(frozen=True)
+class CompiledPart:
+    name: str
+    literal_ids: tuple[int, ...] = ()
+    literal_groups: tuple[int, ...] = ()
+    regex_ids: tuple[int, ...] = ()
+    regex_groups: tuple[int, ...] = ()
+    required: int = 1  # distinct groups (or entities, or attribute values) needed
+    entity_list: str | None = None
+    where: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()
+    in_office: bool = False
+    distinct: str | None = None
+    fields: frozenset[ArticleField] = frozenset()
+    year_before_published: bool = False
+
+
+@dataclass(frozen=True)
+class RuleExample:
+    expect_match: bool
+    number: int  # 1-based, within its kind
+    article: Article
+    line: int
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    info: RuleInfo
+    parts: tuple[CompiledPart, ...]
+    part_index: Mapping[str, int]
+    condition: Node
+    examples: tuple[RuleExample, ...]
+
+
+@dataclass(frozen=True)
+class EntityListUse:
+    compiled: CompiledEntityList
+    meanings: Mapping[int, tuple[AliasMeaning, ...]]  # literal term id -> what it names
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    rules: tuple[CompiledRule, ...]
+    lists: Mapping[str, EntityListUse]
+    scanner: Scanner
+    literal_displays: tuple[str, ...]
+    regex_displays: tuple[str, ...]
+    anchors: Mapping[int, tuple[int, ...]]  # literal term id -> indexes of rules it can trigger
+    regex_anchors: Mapping[int, tuple[int, ...]]
+    always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
+
+
+Located = tuple[MarkedDocument, Path]
+
+
+@dataclass
+class Compiler:
+    errors: list[RuleError] = field(default_factory=list)
+    literals: list[LiteralTerm] = field(default_factory=list)
+    regexes: list[RegexTerm] = field(default_factory=list)
+    _literal_ids: dict[LiteralTerm, int] = field(default_factory=dict)
+    _regex_ids: dict[RegexTerm, int] = field(default_factory=dict)
+    _term_lists: dict[str, tuple[TermListFile, MarkedDocument]] = field(default_factory=dict)
+    _entity_lists: dict[str, EntityListUse] = field(default_factory=dict)
+    _expanded: dict[str, list[LiteralTerm | RegexTerm]] = field(default_factory=dict)
+    _entity_names: set[str] = field(default_factory=set)
+
+    def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
+        doc, loc = at
+        self.errors.append(doc.error(loc, message, at_key=at_key, offset=offset))
+
+    def compile(
+        self,
+        term_lists: list[tuple[TermListFile, MarkedDocument]],
+        entity_lists: list[tuple[EntityListFile, MarkedDocument]],
+        rules: list[tuple[RuleFile, MarkedDocument]],
+    ) -> CompiledRules:
+        known: dict[str, str] = {}
+        self._entity_names = {model.name for model, _ in entity_lists}
+        all_lists: list[tuple[TermListFile | EntityListFile, MarkedDocument]] = [*term_lists, *entity_lists]
+        for source, doc in all_lists:
+            if source.name in known:
+                self.fail(
+                    (doc, ("list",)), f"list '{source.name}' is already defined in {known[source.name]}"
+                )
+                continue
+            known[source.name] = doc.path
+            if isinstance(source, TermListFile):
+                self._term_lists[source.name] = (source, doc)
+        for name in self._term_lists:
+            self._expand(name, ())
+        entity_models = [(m, d) for m, d in entity_lists if known.get(m.name) == d.path]
+        for entity_list, doc in entity_models:
+            self._compile_entity_list(entity_list, doc, {m.name: m for m, _ in entity_models})
+        compiled_rules: list[CompiledRule] = []
+        seen_ids: dict[str, str] = {}
+        for model, doc in rules:
+            if model.id in seen_ids:
+                self.fail((doc, ("id",)), f"rule id '{model.id}' is already used in {seen_ids[model.id]}")
+                continue
+            seen_ids[model.id] = doc.path
+            rule = self._compile_rule(model, doc)
+            if rule is not None:
+                compiled_rules.append(rule)
+        return self._finish(compiled_rules)
+
+    # -- terms -----------------------------------------------------------
+
+    def _parse(self, term: Term, at: Located, *, allow_weak: bool = False) -> ParsedTerm | None:
+        text, case = (term, False) if isinstance(term, str) else (term.text, term.case_sensitive)
+        if isinstance(term, TermObject) and term.weak and not allow_weak:
+            self.fail(at, "'weak' applies only to entity aliases")
+        try:
+            return parse_term(text, case_sensitive=case)
+        except TermSyntaxError as exc:
+            self.fail(at, str(exc))
+            return None
+
+    def _expand(self, name: str, chain: tuple[str, ...]) -> list[LiteralTerm | RegexTerm]:
+        if name in self._expanded:
+            return self._expanded[name]
+        model, doc = self._term_lists[name]
+        terms: list[LiteralTerm | RegexTerm] = []
+        for index, term in enumerate(model.terms):
+            at = (doc, ("terms", index))
+            parsed = self._parse(term, at)
+            if isinstance(parsed, ListRef):
+                terms.extend(self._resolve_ref(parsed, at, (*chain, name)))
+            elif parsed is not None:
+                terms.append(parsed)
+        self._expanded[name] = terms
+        return terms
+
+    def _resolve_ref(
+        self, ref: ListRef, at: Located, chain: tuple[str, ...]
+    ) -> list[LiteralTerm | RegexTerm]:
+        if ref.name in chain:
+            self.fail(at, f"list '{ref.name}' includes itself: {' -> '.join((*chain, ref.name))}")
+            return []
+        if ref.name in self._entity_names or ref.name not in self._term_lists:
+            if ref.name in self._entity_names:
+                self.fail(at, f"'@{ref.name}' is an entity list; use a part with 'entity: {ref.name}'")
+            else:
+                self.fail(at, f"unknown list '@{ref.name}'{_suggest(ref.name, self._term_lists)}")
+            return []
+        return self._expand(ref.name, chain)
+
+    def _literal_id(self, term: LiteralTerm) -> int:
+        if term not in self._literal_ids:
+            self._literal_ids[term] = len(self.literals)
+            self.literals.append(term)
+        return self._literal_ids[term]
+
+    def _regex_id(self, term: RegexTerm) -> int:
+        if term not in self._regex_ids:
+            self._regex_ids[term] = len(self.regexes)
+            self.regexes.append(term)
+        return self._regex_ids[term]
+
+    # -- entity lists ------------------------------------------------------
+
+    def _compile_entity_list(
+        self, model: EntityListFile, doc: MarkedDocument, entity_models: Mapping[str, EntityListFile]
+    ) -> None:
+        compiled = compile_entities(model)
+        meanings: dict[int, list[AliasMeaning]] = {}
+        seen: set[str] = set()
+        for index, entity in enumerate(model.entities):
+            if entity.id in seen:
+                self.fail((doc, ("entities", index, "id")), f"duplicate entity id '{entity.id}'")
+            seen.add(entity.id)
+        for (text, case, meaning), at in zip(compiled.aliases, _alias_locations(model, doc), strict=True):
+            self._add_alias(text, case, meaning, at, meanings)
+        if model.titles is not None:
+            places = self._places(model, doc, entity_models)
+            for index, entity in enumerate(model.entities):
+                for number, office in enumerate(entity.offices):
+                    at = (doc, ("entities", index, "offices", number))
+                    if office.role not in model.titles.roles:
+                        self.fail(
+                            (doc, (*at[1], "role")),
+                            f"unknown role '{office.role}'{_suggest(office.role, model.titles.roles)}",
+                        )
+                    country = office.country or entity.attributes.get("country")
+                    if not isinstance(country, str):
+                        self.fail(at, "an office needs a 'country', or the entity a 'country' attribute")
+                    elif places is not None and country not in places.ids:
+                        self.fail(at, f"unknown country '{country}' (not in list '{places.name}')")
+            if places is not None:
+                for text, meaning in title_aliases(model.titles, places, compiled.offices):
+                    self._add_alias(text, False, meaning, (doc, ("titles", "templates")), meanings)
+        self._entity_lists[model.name] = EntityListUse(compiled, {k: tuple(v) for k, v in meanings.items()})
+
+    def _places(
+        self, model: EntityListFile, doc: MarkedDocument, entity_models: Mapping[str, EntityListFile]
+    ) -> CompiledEntityList | None:
+        assert model.titles is not None
+        name = model.titles.places
+        if name == model.name:
+            return compile_entities(model)
+        if name in self._entity_lists:
+            return self._entity_lists[name].compiled
+        if name in entity_models:
+            return compile_entities(entity_models[name])
+        self.fail((doc, ("titles", "places")), f"unknown entity list '{name}'{_suggest(name, entity_models)}")
+        return None
+
+    def _add_alias(
+        self,
+        text: str,
+        case: bool,
+        meaning: AliasMeaning,
+        at: Located,
+        meanings: dict[int, list[AliasMeaning]],
+    ) -> None:
+        try:
+            parsed = parse_term(text, case_sensitive=case)
+        except TermSyntaxError as exc:
+            self.fail(at, str(exc))
+            return
+        if not isinstance(parsed, LiteralTerm):
+            self.fail(at, f"alias '{text}' must be a phrase, not a regex or list reference")
+            return
+        meanings.setdefault(self._literal_id(parsed), []).append(meaning)
+
+    # -- rules -------------------------------------------------------------
+
+    def _compile_rule(self, model: RuleFile, doc: MarkedDocument) -> CompiledRule | None:
+        errors_before = len(self.errors)
+        parts = tuple(self._compile_part(name, part, model, doc) for name, part in model.parts.items())
+        part_index = {part.name: index for index, part in enumerate(parts)}
+        condition = self._compile_condition(model, doc, part_index)
+        if condition is None or len(self.errors) > errors_before:
+            return None
+        info = RuleInfo(
+            id=model.id,
+            title=model.title,
+            severity=model.severity,
+            tags=list(model.tags),
+            description=model.description.strip(),
+            path=doc.path,
+        )
+        return CompiledRule(info, parts, part_index, condition, _examples(model, doc))
+
+    def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
+        base: Path = ("parts", name)
+        fields = frozenset(part.fields or rule.fields)
+        year = part.year == "before_published"
+        if part.entity is not None:
+            return self._entity_part(name, part, (doc, base), fields, year)
+        terms = part.any if part.any is not None else part.all or []
+        literal_ids: list[int] = []
+        literal_groups: list[int] = []
+        regex_ids: list[int] = []
+        regex_groups: list[int] = []
+        key = "any" if part.any is not None else "all"
+        for group, term in enumerate(terms):
+            at = (doc, (*base, key, group))
+            parsed = self._parse(term, at)
+            expanded = self._resolve_ref(parsed, at, ()) if isinstance(parsed, ListRef) else [parsed]
+            for item in expanded:
+                if isinstance(item, LiteralTerm):
+                    literal_ids.append(self._literal_id(item))
+                    literal_groups.append(group)
+                elif isinstance(item, RegexTerm):
+                    regex_ids.append(self._regex_id(item))
+                    regex_groups.append(group)
+        required = len(terms) if part.all is not None else part.min
+        if required > len(terms):
+            self.fail((doc, (*base, "min")), f"min is {required} but the part has only {len(terms)} terms")
+        return CompiledPart(
+            name,
+            tuple(literal_ids),
+            tuple(literal_groups),
+            tuple(regex_ids),
+            tuple(regex_groups),
+            required,
+            fields=fields,
+            year_before_published=year,
+        )
+
+    def _entity_part(
+        self, name: str, part: Part, at: Located, fields: frozenset[ArticleField], year: bool
+    ) -> CompiledPart:
+        doc, base = at
+        assert part.entity is not None
+        use = self._entity_lists.get(part.entity)
+        if use is None:
+            hint = (
+                " (it is a term list; use any: ['@" + part.entity + "'])"
+                if part.entity in self._term_lists
+                else _suggest(part.entity, self._entity_lists)
+            )
+            self.fail((doc, (*base, "entity")), f"unknown entity list '{part.entity}'{hint}")
+        else:
+            attributes = use.compiled.attribute_names()
+            for attribute in [*(part.where or {}), *([part.distinct] if part.distinct else [])]:
+                if attribute not in attributes and attribute != "id":
+                    self.fail(
+                        (doc, base),
+                        f"no entity in list '{part.entity}' has an attribute '{attribute}'"
+                        f"{_suggest(attribute, attributes)}",
+                    )
+            if part.in_office and not use.compiled.has_offices:
+                self.fail((doc, (*base, "in_office")), f"list '{part.entity}' records no offices")
+        where = tuple(
+            (key, tuple(value) if isinstance(value, list) else value)
+            for key, value in (part.where or {}).items()
+        )
+        return CompiledPart(
+            name,
+            required=part.min,
+            entity_list=part.entity,
+            where=where,
+            in_office=part.in_office,
+            distinct=part.distinct,
+            fields=fields,
+            year_before_published=year,
+        )
+
+    def _compile_condition(
+        self, model: RuleFile, doc: MarkedDocument, parts: Mapping[str, int]
+    ) -> Node | None:
+        at = (doc, ("condition",))
+        # a one-line condition maps character offsets to columns; a block one to its first line
+        inline = "\n" not in model.condition.strip()
+        try:
+            condition = parse_condition(model.condition)
+        except ConditionError as exc:
+            self.fail(at, f"condition: {exc}", offset=exc.position if inline else 0)
+            return None
+        used = set()
+        for ref in references(condition):
+            used.add(ref.name)
+            if ref.name not in parts:
+                self.fail(
+                    at,
+                    f"condition: unknown part '{ref.name}'{_suggest(ref.name, parts)}",
+                    offset=ref.position if inline else 0,
+                )
+        for name in parts:
+            if name not in used:
+                self.fail((doc, ("parts", name)), f"part '{name}' is not used in the condition", at_key=True)
+        return condition
+
+    # -- candidate selection -----------------------------------------------
+
+    def _finish(self, rules: list[CompiledRule]) -> CompiledRules:
+        anchors: dict[int, list[int]] = {}
+        regex_anchors: dict[int, list[int]] = {}
+        always: list[int] = []
+        for index, rule in enumerate(rules):
+            chosen = self._anchor(rule.condition, rule)
+            if chosen is None:
+                always.append(index)
+                continue
+            for part_index in sorted(chosen):
+                part = rule.parts[part_index]
+                literal_ids = part.literal_ids
+                if part.entity_list is not None and part.entity_list in self._entity_lists:
+                    literal_ids = tuple(self._entity_lists[part.entity_list].meanings)
+                for term_id in literal_ids:
+                    anchors.setdefault(term_id, []).append(index)
+                for regex_id in part.regex_ids:
+                    regex_anchors.setdefault(regex_id, []).append(index)
+        return CompiledRules(
+            rules=tuple(rules),
+            lists=dict(self._entity_lists),
+            scanner=Scanner(self.literals, self.regexes),
+            literal_displays=tuple(term.display for term in self.literals),
+            regex_displays=tuple(term.display for term in self.regexes),
+            anchors={k: tuple(sorted(set(v))) for k, v in anchors.items()},
+            regex_anchors={k: tuple(sorted(set(v))) for k, v in regex_anchors.items()},
+            always=tuple(always),
+        )
+
+    def _anchor(self, node: Node, rule: CompiledRule) -> frozenset[int] | None:
+        """Parts of which at least one must occur for the rule to match; None if none is needed."""
+        if isinstance(node, Ref):
+            return frozenset({rule.part_index[node.name]})
+        if isinstance(node, Not):
+            return None
+        subs = [self._anchor(operand, rule) for operand in node.operands]
+        if isinstance(node, (And, Sentence, Near)):
+            known = [sub for sub in subs if sub is not None]
+            return max(known, key=lambda s: self._rarity(s, rule)) if known else None
+        assert isinstance(node, (Or, AtLeast))
+        if any(sub is None for sub in subs):
+            return None
+        return frozenset().union(*(sub for sub in subs if sub is not None))
+
+    def _rarity(self, parts: frozenset[int], rule: CompiledRule) -> int:
+        # longer literal forms occur less often; an anchor is only as rare as its commonest form
+        def shortest(part: CompiledPart) -> int:
+            if part.entity_list is not None:
+                use = self._entity_lists.get(part.entity_list)
+                ids = tuple(use.meanings) if use else ()
+            else:
+                ids = part.literal_ids
+            lengths = [len(v) for i in ids for v in self.literals[i].variants]
+            return min(lengths, default=1)
+
+        return min(shortest(rule.parts[index]) for index in parts)
+
+
+def _alias_locations(model: EntityListFile, doc: MarkedDocument) -> list[Located]:
+    locations: list[Located] = []
+    for index, entity in enumerate(model.entities):
+        locations.append((doc, ("entities", index, "name")))
+        locations.extend((doc, ("entities", index, "aliases", n)) for n in range(len(entity.aliases)))
+    return locations
+
+
+def _examples(model: RuleFile, doc: MarkedDocument) -> tuple[RuleExample, ...]:
+    examples: list[RuleExample] = []
+    for expect, key in ((True, "match"), (False, "no_match")):
+        for index, example in enumerate(getattr(model.examples, key)):
+            line = doc.locate(("examples", key, index)).line
+            examples.append(
+                RuleExample(expect, index + 1, _example_article(model.id, key, index, example), line)
+            )
+    return tuple(examples)
+
+
+def _example_article(rule_id: str, key: str, index: int, example: str | ExampleArticle) -> Article:
+    article_id = f"{rule_id}:{key}:{index + 1}"
+    if isinstance(example, str):
+        return Article(id=article_id, body=example)
+    published = example.published
+    if isinstance(published, dt.date) and not isinstance(published, dt.datetime):
+        published = dt.datetime.combine(published, dt.time(12), tzinfo=dt.UTC)
+    return Article(
+        id=article_id,
+        title=example.title,
+        summary=example.summary,
+        body=example.body,
+        published=published,
+        language=example.language,
+    )
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f", did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,210 @@
+"""The condition expression of a rule, parsed into a small tree.
+
+    condition := or
+    or        := and ("or" and)*
+    and       := unary ("and" unary)*
+    unary     := "not" unary | atom
+    atom      := "(" condition ")"
+               | NUMBER "of" "(" condition ("," condition)* ")"
+               | "sentence" "(" condition ("," condition)* ")"
+               | "near" "(" condition ("," condition)+ "," NUMBER ")"
+               | PART_NAME
+
+``sentence(a, b, not c)`` holds when one sentence has a and b and no c;
+``near(a, b, 5)`` when b is within 5 words of a. Their first argument is
+where the search starts, so it must not be negated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class ConditionError(ValueError):
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class And:
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    count: int
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Near:
+    operands: tuple[Node, ...]
+    words: int
+
+
+Node = Ref | Not | And | Or | AtLeast | Sentence | Near
+
+_TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),])|(?P<bad>\S))")
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # number, name, keyword, punct, end
+    text: str
+    position: int
+
+
+_KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "near"})
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind is None:
+            continue
+        value = match.group(kind)
+        position = match.start(kind)
+        if kind == "bad":
+            raise ConditionError(f"unexpected character '{value}'", position)
+        if kind == "name" and value.lower() in _KEYWORDS:
+            tokens.append(_Token("keyword", value.lower(), position))
+        else:
+            tokens.append(_Token(kind, value, position))
+    tokens.append(_Token("end", "", len(text.rstrip())))
+    return tokens
+
+
+def parse_condition(text: str) -> Node:
+    parser = _Parser(_tokenize(text))
+    node = parser.expression()
+    parser.expect("end", "end of condition")
+    return node
+
+
+class _Parser:
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.index = 0
+
+    @property
+    def current(self) -> _Token:
+        return self.tokens[self.index]
+
+    def accept(self, kind: str, text: str | None = None) -> _Token | None:
+        token = self.current
+        if token.kind == kind and (text is None or token.text == text):
+            self.index += 1
+            return token
+        return None
+
+    def expect(self, kind: str, what: str, text: str | None = None) -> _Token:
+        token = self.accept(kind, text)
+        if token is None:
+            found = self.current.text or "end of condition"
+            raise ConditionError(f"expected {what}, found '{found}'", self.current.position)
+        return token
+
+    def expression(self) -> Node:
+        operands = [self.conjunction()]
+        while self.accept("keyword", "or"):
+            operands.append(self.conjunction())
+        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+
+    def conjunction(self) -> Node:
+        operands = [self.unary()]
+        while self.accept("keyword", "and"):
+            operands.append(self.unary())
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
+
+    def unary(self) -> Node:
+        if self.accept("keyword", "not"):
+            return Not(self.unary())
+        return self.atom()
+
+    def atom(self) -> Node:
+        token = self.current
+        if self.accept("punct", "("):
+            node = self.expression()
+            self.expect("punct", "')'", ")")
+            return node
+        if self.accept("number"):
+            count = int(token.text)
+            self.expect("keyword", "'of' after a number", "of")
+            operands = self.arguments()
+            if not 1 <= count <= len(operands):
+                raise ConditionError(f"'{count} of' needs between 1 and {len(operands)}", token.position)
+            return AtLeast(count, tuple(operands))
+        if self.accept("keyword", "sentence"):
+            operands = self.arguments()
+            _check_anchor(operands, token)
+            return Sentence(tuple(operands))
+        if self.accept("keyword", "near"):
+            return self.near(token)
+        if self.accept("name"):
+            return Ref(token.text, token.position)
+        found = token.text or "end of condition"
+        raise ConditionError(f"expected a part name, 'not' or '(', found '{found}'", token.position)
+
+    def arguments(self) -> list[Node]:
+        self.expect("punct", "'('", "(")
+        operands = [self.expression()]
+        while self.accept("punct", ","):
+            operands.append(self.expression())
+        self.expect("punct", "')'", ")")
+        return operands
+
+    def near(self, keyword: _Token) -> Node:
+        self.expect("punct", "'('", "(")
+        operands = [self.expression()]
+        words: int | None = None
+        while self.accept("punct", ","):
+            number = self.accept("number")
+            if number is not None:
+                words = int(number.text)
+                break
+            operands.append(self.expression())
+        self.expect("punct", "')'", ")")
+        if words is None or len(operands) < 2:
+            raise ConditionError(
+                "near() needs two or more conditions and a word count: near(a, b, 5)", keyword.position
+            )
+        _check_anchor(operands, keyword)
+        return Near(tuple(operands), words)
+
+
+def _check_anchor(operands: list[Node], keyword: _Token) -> None:
+    if isinstance(operands[0], Not):
+        raise ConditionError(f"the first argument of {keyword.text}() cannot be negated", keyword.position)
+
+
+def references(node: Node) -> list[Ref]:
+    """Every part reference in the tree, in reading order."""
+    if isinstance(node, Ref):
+        return [node]
+    if isinstance(node, Not):
+        return references(node.operand)
+    return [ref for operand in node.operands for ref in references(operand)]

@@ -1,0 +1,88 @@
+"""One article prepared for matching: its fields folded into one searchable text.
+
+The title, summary and body are folded and joined with a separator that no
+term can match, so a single automaton pass covers every field; offsets in
+that joined text map back to a field and to the field's original characters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+
+from service.matching.schema import ALL_FIELDS
+from service.matching.text import FoldedText, Tokens, sentence_starts, snippet
+from service.models import Article, ArticleField
+
+SEPARATOR = "\x00"
+
+
+class Document:
+    __slots__ = ("_sentences", "_tokens", "day", "field_starts", "fields", "text")
+
+    def __init__(self, article: Article, now: dt.datetime) -> None:
+        published = article.published or now
+        if published.tzinfo is not None:
+            published = published.astimezone(dt.UTC)
+        self.day: dt.date = published.date()
+        self.fields: list[tuple[ArticleField, FoldedText]] = []
+        self.field_starts: list[int] = []
+        pieces: list[str] = []
+        offset = 0
+        for name in ALL_FIELDS:
+            folded = FoldedText(article.text(name))
+            self.fields.append((name, folded))
+            self.field_starts.append(offset)
+            pieces.append(folded.folded)
+            offset += len(folded.folded) + len(SEPARATOR)
+        self.text = SEPARATOR.join(pieces)
+        self._sentences: list[int] | None = None
+        self._tokens: Tokens | None = None
+
+    def field_index(self, offset: int) -> int:
+        return bisect_right(self.field_starts, offset) - 1
+
+    def field_name(self, offset: int) -> ArticleField:
+        return self.fields[self.field_index(offset)][0]
+
+    def field_span(self, offset: int) -> tuple[int, int]:
+        index = self.field_index(offset)
+        start = self.field_starts[index]
+        return start, start + len(self.fields[index][1].folded)
+
+    def original(self, start: int, end: int) -> tuple[ArticleField, str, int, int]:
+        """The field, its original text, and the original offsets of a span of the joined text."""
+        index = self.field_index(start)
+        name, folded = self.fields[index]
+        base = self.field_starts[index]
+        return name, folded.original, folded.to_original(start - base), folded.to_original(end - base)
+
+    def original_text(self, start: int, end: int) -> str:
+        _, text, first, last = self.original(start, end)
+        return text[first:last]
+
+    def snippet(self, start: int, end: int) -> str:
+        _, text, first, last = self.original(start, end)
+        return snippet(text, first, last)
+
+    @property
+    def sentences(self) -> list[int]:
+        """Start offsets of every sentence in the joined text; each field starts a sentence."""
+        if self._sentences is None:
+            starts: list[int] = []
+            for (_, folded), base in zip(self.fields, self.field_starts, strict=True):
+                starts.extend(base + folded.from_original(s) for s in sentence_starts(folded.original))
+            self._sentences = starts
+        return self._sentences
+
+    def sentence_span(self, offset: int) -> tuple[int, int]:
+        starts = self.sentences
+        index = bisect_right(starts, offset) - 1
+        end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
+        return starts[index], end
+
+    @property
+    def tokens(self) -> Tokens:
+        if self._tokens is None:
+            self._tokens = Tokens(self.text)
+        return self._tokens

@@ -1,0 +1,155 @@
+"""Entity lists compiled for matching: aliases, attributes, and who held which office when.
+
+A person's mentions are their name and aliases. A title such as "the Russian
+president" is generated from the list's title templates and means whoever held
+that office on the article's publication date, so an article from 2019 and one
+from 2026 resolve the same words to different people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.matching.schema import EntityListFile, Titles
+
+OfficeKey = tuple[str, str]  # (country id, role)
+LEADER_ROLE = "leader"
+
+
+@dataclass(frozen=True)
+class Tenure:
+    key: OfficeKey
+    start: dt.date
+    end: dt.date | None
+    leader: bool
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class CompiledEntity:
+    id: str
+    name: str
+    attributes: Mapping[str, Any]
+    tenures: tuple[Tenure, ...]
+
+    def in_office(self, day: dt.date) -> bool:
+        return any(tenure.covers(day) for tenure in self.tenures)
+
+
+@dataclass(frozen=True)
+class AliasMeaning:
+    """What a matched alias stands for: an entity, or the holder of an office."""
+
+    entity: int | None
+    office: OfficeKey | None = None
+    weak: bool = False
+
+
+class OfficeIndex:
+    """Who held each office on a given day."""
+
+    def __init__(self, entities: list[CompiledEntity]) -> None:
+        spans: dict[OfficeKey, list[tuple[dt.date, dt.date | None, int]]] = {}
+        for index, entity in enumerate(entities):
+            for tenure in entity.tenures:
+                spans.setdefault(tenure.key, []).append((tenure.start, tenure.end, index))
+                if tenure.leader:
+                    spans.setdefault((tenure.key[0], LEADER_ROLE), []).append(
+                        (tenure.start, tenure.end, index)
+                    )
+        self._spans = {key: sorted(value) for key, value in spans.items()}
+        self._starts = {key: [span[0] for span in value] for key, value in self._spans.items()}
+
+    def keys(self) -> set[OfficeKey]:
+        return set(self._spans)
+
+    def holder(self, key: OfficeKey, day: dt.date) -> int | None:
+        spans = self._spans.get(key)
+        if not spans:
+            return None
+        # on a handover day both tenures cover the day: the newer holder wins
+        for position in range(bisect_right(self._starts[key], day) - 1, -1, -1):
+            _, end, entity = spans[position]
+            if end is None or day <= end:
+                return entity
+        return None
+
+
+@dataclass
+class CompiledEntityList:
+    name: str
+    entities: list[CompiledEntity]
+    ids: dict[str, int]
+    offices: OfficeIndex
+    # alias text -> meaning, for the compiler to register in the automaton
+    aliases: list[tuple[str, bool, AliasMeaning]] = field(default_factory=list)
+    skip_after: frozenset[str] = frozenset()
+
+    @property
+    def has_offices(self) -> bool:
+        return bool(self.offices.keys())
+
+    def attribute_names(self) -> set[str]:
+        return {name for entity in self.entities for name in entity.attributes}
+
+
+def compile_entities(source: EntityListFile) -> CompiledEntityList:
+    entities: list[CompiledEntity] = []
+    ids: dict[str, int] = {}
+    aliases: list[tuple[str, bool, AliasMeaning]] = []
+    for index, entry in enumerate(source.entities):
+        country = entry.attributes.get("country")
+        tenures = tuple(
+            Tenure((office.country or str(country), office.role), office.start, office.end, office.leader)
+            for office in entry.offices
+        )
+        entities.append(CompiledEntity(entry.id, entry.name, dict(entry.attributes), tenures))
+        ids.setdefault(entry.id, index)
+        aliases.append((entry.name, False, AliasMeaning(index)))
+        for alias in entry.aliases:
+            if isinstance(alias, str):
+                aliases.append((alias, False, AliasMeaning(index)))
+            else:
+                aliases.append((alias.text, alias.case_sensitive, AliasMeaning(index, weak=alias.weak)))
+    skip = frozenset(word.lower() for word in source.titles.skip_after) if source.titles else frozenset()
+    return CompiledEntityList(source.name, entities, ids, OfficeIndex(entities), aliases, skip)
+
+
+def title_aliases(
+    titles: Titles, places: CompiledEntityList, offices: OfficeIndex
+) -> list[tuple[str, AliasMeaning]]:
+    """Aliases such as 'Russian president' or 'Japan's prime minister', one per office and wording."""
+    generated: list[tuple[str, AliasMeaning]] = []
+    for key in sorted(offices.keys()):
+        country_id, role = key
+        place_index = places.ids.get(country_id)
+        if place_index is None or role not in titles.roles:
+            continue
+        place = places.entities[place_index]
+        demonyms = _strings(place.attributes.get("demonyms"))
+        names = [place.name, *_strings(place.attributes.get("names"))]
+        for title in titles.roles[role]:
+            for template in titles.templates:
+                for text in _fill(template, title, demonyms, names):
+                    generated.append((text, AliasMeaning(None, office=key)))
+    return generated
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)] if isinstance(value, str) else []
+
+
+def _fill(template: str, title: str, demonyms: list[str], names: list[str]) -> list[str]:
+    results = [template.replace("{title}", title)]
+    for placeholder, values in (("{demonym}", demonyms), ("{country}", names)):
+        if any(placeholder in text for text in results):
+            results = [text.replace(placeholder, value) for text in results for value in values]
+    return results

@@ -1,0 +1,80 @@
+"""Read a rules directory: every rule and list file, every error collected."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from service.matching.compiler import Compiler
+from service.matching.diagnostics import validation_errors
+from service.matching.errors import RuleError, RuleLoadError
+from service.matching.ruleset import RuleSet
+from service.matching.schema import EntityListFile, RuleFile, TermListFile
+from service.matching.yaml_marks import MarkedDocument, load_marked
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def rule_files(directory: Path) -> list[Path]:
+    """Every rule and list file under ``directory``, in a stable order."""
+    return sorted(
+        path
+        for path in directory.rglob("*")
+        if path.suffix in SUFFIXES and path.is_file() and not any(p.startswith(".") for p in path.parts)
+    )
+
+
+def load_rules(directory: Path) -> RuleSet:
+    """Load and compile every file under ``directory``; raise ``RuleLoadError`` listing every problem."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RuleLoadError([RuleError(str(directory), 1, 1, "not a directory")])
+    errors: list[RuleError] = []
+    term_lists: list[tuple[TermListFile, MarkedDocument]] = []
+    entity_lists: list[tuple[EntityListFile, MarkedDocument]] = []
+    rules: list[tuple[RuleFile, MarkedDocument]] = []
+    digest = hashlib.sha256()
+    for path in rule_files(directory):
+        raw = path.read_bytes()
+        digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
+        try:
+            doc = load_marked(raw.decode("utf-8"), str(path))
+        except UnicodeDecodeError as exc:
+            errors.append(RuleError(str(path), 1, 1, f"not UTF-8 text: {exc.reason}"))
+            continue
+        except RuleLoadError as exc:
+            errors.extend(exc.errors)
+            continue
+        if not isinstance(doc.data, dict):
+            errors.append(doc.error((), "expected a mapping: a rule (id, title, parts, condition) or a list"))
+            continue
+        model_type = _model_for(doc.data)
+        model = _validate(model_type, doc, errors)
+        if isinstance(model, RuleFile):
+            rules.append((model, doc))
+        elif isinstance(model, TermListFile):
+            term_lists.append((model, doc))
+        elif isinstance(model, EntityListFile):
+            entity_lists.append((model, doc))
+    compiler = Compiler()
+    compiled = compiler.compile(term_lists, entity_lists, rules)
+    errors.extend(compiler.errors)
+    if errors:
+        raise RuleLoadError(sorted(errors, key=lambda e: (e.path, e.line, e.col)))
+    return RuleSet(compiled, version=digest.hexdigest()[:16])
+
+
+def _model_for(data: dict[object, object]) -> type[BaseModel]:
+    if "list" not in data:
+        return RuleFile
+    return EntityListFile if "entities" in data or "titles" in data else TermListFile
+
+
+def _validate(model_type: type[BaseModel], doc: MarkedDocument, errors: list[RuleError]) -> BaseModel | None:
+    try:
+        return model_type.model_validate(doc.data)
+    except ValidationError as exc:
+        errors.extend(validation_errors(exc, model_type, doc))
+        return None

@@ -1,0 +1,58 @@
+"""A loaded, immutable set of rules: what the matcher stage calls per article."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from service.matching.compiler import CompiledRule, CompiledRules, Compiler
+from service.matching.document import Document
+from service.matching.evaluate import ArticleMatcher
+from service.matching.info import RuleInfo
+from service.models import Article, Match
+
+
+class RuleSet:
+    """Compiled rules. ``match`` is pure and keeps no state, so threads may share one set."""
+
+    def __init__(self, compiled: CompiledRules | None = None, version: str = "") -> None:
+        self._compiled = compiled or Compiler().compile([], [], [])
+        self._by_id = {rule.info.id: rule for rule in self._compiled.rules}
+        self.version = version
+
+    @property
+    def rules(self) -> list[RuleInfo]:
+        return [rule.info for rule in self._compiled.rules]
+
+    @property
+    def compiled(self) -> tuple[CompiledRule, ...]:
+        return self._compiled.rules
+
+    def get(self, rule_id: str) -> RuleInfo | None:
+        rule = self._by_id.get(rule_id)
+        return rule.info if rule else None
+
+    def match(self, article: Article, *, now: dt.datetime | None = None) -> list[Match]:
+        """The rules that match ``article``, each with its evidence.
+
+        Office checks use the article's publication date, or ``now`` (default:
+        the current time) when it has none.
+        """
+        doc = Document(article, now or dt.datetime.now(dt.UTC))
+        matcher = ArticleMatcher(self._compiled, doc)
+        matches: list[Match] = []
+        for index in matcher.candidates():
+            rule = self._compiled.rules[index]
+            evidence = matcher.evaluate(rule)
+            if evidence is None:
+                continue
+            info = rule.info
+            matches.append(
+                Match(
+                    rule=info.id,
+                    title=info.title,
+                    severity=info.severity,
+                    tags=list(info.tags),
+                    evidence=evidence,
+                )
+            )
+        return matches

@@ -1,0 +1,84 @@
+"""Find every term of every rule and list in an article in one pass.
+
+All literal forms go into one Aho-Corasick automaton, so the cost of a scan
+grows with the length of the text and the number of occurrences, not with the
+number of rules. Regular-expression terms are screened together with one RE2
+set; only those that match somewhere are then run alone to find positions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Protocol
+
+import ahocorasick
+import re2
+
+from service.matching.terms import LiteralTerm, RegexTerm, compile_regex, left_ok, re2_options, right_end
+from service.matching.text import fold_keep_case
+
+Span = tuple[int, int]
+Hits = dict[int, list[Span]]
+
+
+class Scanner:
+    def __init__(self, literals: list[LiteralTerm], regexes: list[RegexTerm]) -> None:
+        entries: dict[str, list[tuple[int, str | None, bool]]] = defaultdict(list)
+        for term_id, term in enumerate(literals):
+            cased = term.cased or (None,) * len(term.variants)
+            for variant, cased_form in zip(term.variants, cased, strict=True):
+                entries[variant].append((term_id, cased_form, term.prefix))
+        self._automaton: ahocorasick.Automaton | None = None
+        if entries:
+            automaton = ahocorasick.Automaton()
+            for key, targets in entries.items():
+                automaton.add_word(key, (len(key), tuple(targets)))
+            automaton.make_automaton()
+            self._automaton = automaton
+        self._regexes = [compile_regex(regex.pattern) for regex in regexes]
+        self._regex_set: re2.Set | None = None
+        if regexes:
+            regex_set = re2.Set.SearchSet(re2_options())
+            for regex in regexes:
+                regex_set.Add(regex.pattern)
+            regex_set.Compile()
+            self._regex_set = regex_set
+
+    def literal_hits(self, text: str, original: OriginalSource) -> Hits:
+        hits: Hits = defaultdict(list)
+        if self._automaton is None:
+            return hits
+        for last, (length, targets) in self._automaton.iter(text):
+            start = last + 1 - length
+            if not left_ok(text, start):
+                continue
+            for term_id, cased, prefix in targets:
+                end = right_end(text, last + 1, prefix=prefix)
+                if end < 0:
+                    continue
+                if cased is not None and not fold_keep_case(original.original_text(start, end)).startswith(
+                    cased
+                ):
+                    continue
+                hits[term_id].append((start, end))
+        return hits
+
+    def regex_hits(self, text: str) -> Hits:
+        hits: Hits = {}
+        if self._regex_set is None:
+            return hits
+        for regex_id in self._regex_set.Match(text) or ():
+            spans = [
+                match.span()
+                for match in self._regexes[regex_id].finditer(text)
+                if match.end() > match.start()
+            ]
+            if spans:
+                hits[regex_id] = spans
+        return hits
+
+
+class OriginalSource(Protocol):
+    """Gives back the original characters of a span, to check case-sensitive terms."""
+
+    def original_text(self, start: int, end: int) -> str: ...

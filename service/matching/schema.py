@@ -1,0 +1,202 @@
+"""The rule language's file formats, as pydantic models.
+
+The same models validate files at load time (unknown keys are errors) and
+produce the JSON Schema that editors use to autocomplete rule files
+(``geoalert rules schema``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, model_validator
+
+from service.models import ArticleField, Severity
+
+ALL_FIELDS: tuple[ArticleField, ...] = ("title", "summary", "body")
+KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "near"})
+
+# Dates may be written quoted; YAML already types everything else.
+LaxDate = Annotated[dt.date, Strict(False)]
+LaxDateTime = Annotated[dt.datetime, Strict(False)]
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TermObject(_Strict):
+    """A term with options; a plain string is the same term with every option off."""
+
+    text: str = Field(min_length=1, description="the term, in the same syntax as a plain string term")
+    case_sensitive: bool = Field(
+        False,
+        description="match only with this capitalisation (e.g. 'Moon', 'US'); accents are still ignored",
+    )
+    weak: bool = Field(
+        False,
+        description="entity aliases only: counts only if the same entity is also named by a strong alias "
+        "in the article (surnames such as 'Kim')",
+    )
+
+
+Term = Annotated[
+    str | TermObject,
+    Field(
+        description="'phrase' (word boundaries, case and accents ignored); '~word' adds inflections; "
+        "'word*' matches word prefixes; '/regex/' is an RE2 regex; '@name' includes a term list"
+    ),
+]
+
+
+class Part(_Strict):
+    """A named selection: which terms or entities to look for, and how many."""
+
+    any: list[Term] | None = Field(None, min_length=1, description="matches if any of these terms occurs")
+    all: list[Term] | None = Field(
+        None, min_length=1, description="matches if every one of these terms occurs"
+    )
+    entity: Identifier | None = Field(None, description="name of an entity list whose entries to look for")
+    where: dict[str, str | bool | list[str]] | None = Field(
+        None,
+        description="entity parts: keep entries whose attributes equal (or, for a list, are among) these",
+    )
+    in_office: bool = Field(
+        False, description="entity parts: keep only entries in office on the article's publication date"
+    )
+    min: int = Field(1, ge=1, description="how many distinct terms (or entities) must occur together")
+    distinct: str | None = Field(
+        None, description="entity parts: count distinct values of this attribute (e.g. 'country') for 'min'"
+    )
+    fields: list[ArticleField] | None = Field(None, min_length=1, description="article fields to search")
+    year: Literal["before_published"] | None = Field(
+        None, description="keep matches that contain a year earlier than the article's publication year"
+    )
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Part:
+        kinds = [name for name in ("any", "all", "entity") if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a part needs exactly one of 'any', 'all' or 'entity'")
+        if self.entity is None and (self.where or self.in_office or self.distinct):
+            raise ValueError("'where', 'in_office' and 'distinct' apply only to 'entity' parts")
+        return self
+
+
+class ExampleArticle(_Strict):
+    """An article written inline in a rule, as its own test case."""
+
+    title: str = ""
+    summary: str = ""
+    body: str = ""
+    published: LaxDateTime | LaxDate | None = Field(
+        None, description="publication date; office checks use it (default: today)"
+    )
+    language: str | None = None
+    note: str = Field("", description="why this example matters")
+
+
+Example = Annotated[str | ExampleArticle, Field(description="an article body, or an article with fields")]
+
+
+class Examples(_Strict):
+    match: list[Example] = Field(default_factory=list, description="articles the rule must match")
+    no_match: list[Example] = Field(default_factory=list, description="articles the rule must not match")
+
+
+class RuleFile(_Strict):
+    """One rule: named parts combined by a condition."""
+
+    id: Identifier
+    title: str = Field(min_length=1)
+    description: str = ""
+    severity: Severity = "medium"
+    tags: list[str] = Field(default_factory=list)
+    fields: list[ArticleField] = Field(
+        default_factory=lambda: list(ALL_FIELDS), min_length=1, description="default fields for every part"
+    )
+    parts: dict[Identifier, Part] = Field(min_length=1)
+    condition: str = Field(
+        min_length=1,
+        description="boolean expression over part names: and, or, not, parentheses, 'N of (a, b, ...)', "
+        "'sentence(a, b, not c)' (all in one sentence), 'near(a, b, 5)' (within 5 words)",
+    )
+    examples: Examples = Field(default_factory=Examples)
+
+    @model_validator(mode="after")
+    def _names_are_not_keywords(self) -> RuleFile:
+        clashes = sorted(KEYWORDS.intersection(self.parts))
+        if clashes:
+            raise ValueError(f"part names cannot be condition keywords: {', '.join(clashes)}")
+        return self
+
+
+class TermListFile(_Strict):
+    """A named list of terms that rules include with '@name'."""
+
+    name: Identifier = Field(alias="list", description="the name rules use to include it: '@name'")
+    description: str = ""
+    as_of: LaxDate | None = Field(None, description="the date the list's facts were last checked")
+    terms: list[Term] = Field(min_length=1)
+
+
+class Office(_Strict):
+    """A period in which an entity held an office."""
+
+    role: str = Field(min_length=1, description="a key of the list's 'titles.roles', e.g. 'president'")
+    country: str | None = Field(
+        None, description="country entity id; default: the entity's 'country' attribute"
+    )
+    start: LaxDate = Field(alias="from")
+    end: LaxDate | None = Field(None, alias="to", description="last day in office; omitted while in office")
+    leader: bool = Field(False, description="the country's leader while holding this office")
+    note: str = ""
+
+
+class Entity(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="full name; always an alias")
+    aliases: list[Term] = Field(default_factory=list)
+    attributes: dict[str, str | int | bool | list[str]] = Field(default_factory=dict)
+    offices: list[Office] = Field(default_factory=list)
+    note: str = ""
+
+
+class Titles(_Strict):
+    """Generated aliases such as 'the Russian president', resolved to the office holder by date."""
+
+    places: Identifier = Field(description="entity list of countries, with 'demonyms' and 'names' attributes")
+    roles: dict[str, list[str]] = Field(
+        description="office role -> words for it; the role 'leader' stands for whoever leads the country"
+    )
+    templates: list[str] = Field(
+        min_length=1, description="patterns using {title}, {demonym} and {country}, e.g. '{demonym} {title}'"
+    )
+    skip_after: list[str] = Field(
+        default_factory=list, description="a title preceded by one of these words is ignored (former, deputy)"
+    )
+
+
+class EntityListFile(_Strict):
+    """A named list of entities (people, countries, weapon systems) with aliases and attributes."""
+
+    name: Identifier = Field(alias="list", description="the name parts use: 'entity: name'")
+    description: str = ""
+    as_of: LaxDate | None = Field(None, description="the date the list's facts were last checked")
+    entities: list[Entity] = Field(min_length=1)
+    titles: Titles | None = None
+
+
+AnyFile = RuleFile | TermListFile | EntityListFile
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of every file in a rules directory."""
+    schema = TypeAdapter(AnyFile).json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "geoalert rule or list file"
+    return schema

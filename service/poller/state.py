@@ -1,0 +1,141 @@
+"""Each feed's polling state, in Redis so that every poller (and the API) shares it.
+
+The state is a hash per feed; the lease is a key held by the poller that
+fetched the feed until the feed is due again, so a fleet of pollers fetches
+each feed once per interval (or once per back-off delay after a failure).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from service.keys import Keys
+
+# Extend or shorten a lease only if we still hold it: it may have expired
+# during a slow fetch and been taken by another poller.
+_RESET_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """When to poll a feed again after a run."""
+
+    failing_after: int = 5  # consecutive failures that mark a feed failing
+    max_delay: float = 3600.0  # the longest back-off of a feed that is not failing
+    failing_delay: float = 6 * 3600.0  # how rarely a failing feed is still tried
+
+    def delay(self, interval: float, consecutive_errors: int, retry_after: float | None = None) -> float:
+        if consecutive_errors == 0:
+            return interval
+        if retry_after is not None:
+            # The server said when; honour it (bounded, a hostile value must not park a feed for ever).
+            return max(interval, min(retry_after, self.failing_delay))
+        if consecutive_errors >= self.failing_after:
+            return max(interval, self.failing_delay)
+        return max(interval, min(interval * 2.0**consecutive_errors, self.max_delay))
+
+    def failing(self, consecutive_errors: int) -> bool:
+        return consecutive_errors >= self.failing_after
+
+
+@dataclass
+class FeedState:
+    name: str
+    status: str = "never fetched"  # ok | not modified | error | failing
+    url: str | None = None  # the URL last fetched (validators belong to it)
+    last_fetch: float | None = None
+    last_success: float | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    items_seen: int = 0  # items read over all fetches
+    new_articles: int = 0  # of which were new (not duplicates)
+    consecutive_errors: int = 0
+    last_error: str | None = None
+    warning: str | None = None
+    next_run: float | None = None
+
+    _INTS = ("http_status", "items_seen", "new_articles", "consecutive_errors")
+    _FLOATS = ("last_fetch", "last_success", "next_run")
+
+    @classmethod
+    def from_hash(cls, name: str, raw: dict[str, str]) -> FeedState:
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in cls._INTS:
+                values[key] = int(value)
+            elif key in cls._FLOATS:
+                values[key] = float(value)
+            elif key in cls.__dataclass_fields__ and key != "name":
+                values[key] = value
+        return cls(name=name, **values)
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_")}
+
+
+class FeedStore:
+    def __init__(self, redis: Redis, keys: Keys, owner: str) -> None:
+        self.redis, self.keys, self.owner = redis, keys, owner
+        self._reset = redis.register_script(_RESET_LEASE)
+
+    async def get(self, name: str) -> FeedState:
+        raw = await self.redis.hgetall(self.keys.feed_state(name))
+        return FeedState.from_hash(name, {str(k): str(v) for k, v in raw.items()})
+
+    async def get_many(self, names: list[str]) -> list[FeedState]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self.keys.feed_state(name))
+            raws = await pipe.execute()
+        return [FeedState.from_hash(n, r) for n, r in zip(names, raws, strict=True)]
+
+    async def acquire(self, name: str, hold: float) -> bool:
+        """Take the feed's lease for ``hold`` seconds; False when another poller holds it."""
+        ms = max(int(hold * 1000), 1)
+        return bool(await self.redis.set(self.keys.feed_lease(name), self.owner, nx=True, px=ms))
+
+    async def hold_until_due(self, name: str, seconds: float) -> None:
+        await self._reset(keys=[self.keys.feed_lease(name)], args=[self.owner, max(int(seconds * 1000), 1)])
+
+    async def release(self, name: str) -> None:
+        await self._reset(keys=[self.keys.feed_lease(name)], args=[self.owner, 1])
+
+    async def record(
+        self,
+        name: str,
+        *,
+        fields: dict[str, str | int | float | None],
+        items: int = 0,
+        new: int = 0,
+    ) -> None:
+        """Update the feed's state: set ``fields`` (None deletes), add to the counters."""
+        key = self.keys.feed_state(name)
+        setting = {k: str(v) for k, v in fields.items() if v is not None}
+        clearing = [k for k, v in fields.items() if v is None]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if setting:
+                pipe.hset(key, mapping=setting)  # type: ignore[arg-type]
+            if clearing:
+                pipe.hdel(key, *clearing)
+            if items:
+                pipe.hincrby(key, "items_seen", items)
+            if new:
+                pipe.hincrby(key, "new_articles", new)
+            await pipe.execute()
+
+    async def count_error(self, name: str) -> int:
+        return int(await self.redis.hincrby(self.keys.feed_state(name), "consecutive_errors", 1))
+
+
+def now() -> float:
+    return time.time()

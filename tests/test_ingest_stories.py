@@ -1,0 +1,119 @@
+"""Near-duplicate stories: rewrites of one story by several outlets share a story_id; others do not."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from service.consumer import Entry
+from service.keys import Keys
+from service.matcher import Matcher
+from service.matching import RuleSource
+from service.metrics import Metrics
+from service.models import Article, stable_id, utcnow
+from service.poller.minhash import signature, similarity
+from service.poller.sink import ArticleSink
+from service.poller.stories import StoryIndex
+from service.streams import Trim
+from tests.conftest import ROOT
+from tests.storygen import load_stories, rewrite
+
+TRIM = Trim("maxlen", 10_000)
+
+
+def sink_for(redis: Redis, prefix: str, window: int = 48 * 3600) -> ArticleSink:
+    keys = Keys(prefix)
+    return ArticleSink(redis, keys, TRIM, 3600, Metrics(), StoryIndex(redis, keys, window=window))
+
+
+def article(story: dict[str, Any], outlet: str, seed: int | None = None, **fields: Any) -> Article:
+    title, body = (
+        (story["title"], story["body"]) if seed is None else rewrite(story["title"], story["body"], seed)
+    )
+    values: dict[str, Any] = {
+        "id": stable_id("test", story["id"], outlet, str(seed)),
+        "title": title,
+        "body": body,
+        "source": outlet,
+        "url": f"https://{outlet}.example/{story['id']}",
+        "published": utcnow() - timedelta(hours=1),
+    }
+    values.update(fields)
+    return Article(**values)
+
+
+def test_rewrites_are_similar_and_different_stories_are_not() -> None:
+    stories = load_stories()
+    sigs = {s["id"]: signature(s["title"], s["body"]) for s in stories}
+    for story in stories:
+        for seed in range(5):
+            copy = signature(*rewrite(story["title"], story["body"], seed))
+            assert copy is not None
+            assert similarity(sigs[story["id"]] or "", copy) >= 0.3, (story["id"], seed)
+    for a, b in itertools.combinations(stories, 2):
+        assert similarity(sigs[a["id"]] or "", sigs[b["id"]] or "") < 0.1, (a["id"], b["id"])
+
+
+async def test_copies_from_other_outlets_join_the_first_story_and_count_as_sources(
+    redis: Redis, key_prefix: str
+) -> None:
+    [summit] = [s for s in load_stories() if s["id"] == "summit"]
+    sink = sink_for(redis, key_prefix)
+
+    first = await sink.add(article(summit, "wire"))
+    copies = await sink.add_many([article(summit, f"outlet{i}", seed=i) for i in range(3)])
+
+    assert first.story_id == first.article_id
+    assert [c.story_id for c in copies] == [first.story_id] * 3
+    assert [c.story_sources for c in copies] == [2, 3, 4]
+    assert await redis.xlen(f"{key_prefix}articles") == 4  # each copy is still an article
+
+
+async def test_different_stories_on_one_topic_stay_apart(redis: Redis, key_prefix: str) -> None:
+    sink = sink_for(redis, key_prefix)
+
+    results = await sink.add_many([article(s, "wire") for s in load_stories()])
+
+    assert len({r.story_id for r in results}) == len(results)
+
+
+async def test_a_copy_published_outside_the_window_starts_a_new_story(redis: Redis, key_prefix: str) -> None:
+    [floods] = [s for s in load_stories() if s["id"] == "floods"]
+    sink = sink_for(redis, key_prefix, window=3600)
+    old = await sink.add(article(floods, "wire", published=utcnow() - timedelta(hours=5)))
+
+    late = await sink.add(article(floods, "late", seed=1))
+
+    assert late.story_id != old.story_id
+
+
+async def test_the_same_article_again_adds_no_source(redis: Redis, key_prefix: str) -> None:
+    [drones] = [s for s in load_stories() if s["id"] == "drones"]
+    sink = sink_for(redis, key_prefix)
+    first = await sink.add(article(drones, "wire"))
+    await sink.add(article(drones, "outlet", seed=3))
+
+    again = await sink.add(article(drones, "outlet", seed=3))
+
+    assert again.duplicate
+    assert first.story_id is not None
+    assert await StoryIndex(redis, Keys(key_prefix)).sources(first.story_id) == {"wire", "outlet"}
+
+
+async def test_an_alert_fires_once_for_a_story_however_many_outlets_carry_it(
+    redis: Redis, key_prefix: str
+) -> None:
+    [summit] = [s for s in load_stories() if s["id"] == "summit"]
+    sink = sink_for(redis, key_prefix)
+    keys = Keys(key_prefix)
+    matcher = Matcher(redis, keys, RuleSource(ROOT / "rules"), TRIM, 3600, Metrics())
+    await sink.add_many([article(summit, "wire"), *(article(summit, f"o{i}", seed=i) for i in range(3))])
+
+    for entry_id, fields in await redis.xrange(keys.articles):
+        await matcher.handle(Entry(entry_id, fields))
+
+    alerts = await redis.xrange(keys.alerts)
+    assert [f["rule"] for _, f in alerts] == ["leader_summit"]
