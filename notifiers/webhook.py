@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +29,7 @@ from notifiers.base import Notification, PermanentError, Receipt, RetryableError
 from notifiers.ssrf import AddressPolicy, GuardedResolver, UnsafeAddress, parse_url
 
 SECRET_PREFIX = "whsec_"
+BODY_CACHE_SIZE = 256  # alerts whose request body is kept while they fan out
 MAX_RESPONSE_BYTES = 4096  # enough for an error message; a receiver cannot make us buffer more
 
 
@@ -148,6 +150,19 @@ class WebhookNotifier:
         self._policy = policy
         self._timeout = timeout or aiohttp.ClientTimeout(total=15, sock_connect=5)
         self._clock = clock
+        # One alert fans out to many endpoints with the same body: serialise it once.
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+
+    def _body(self, notification: Notification) -> bytes:
+        key = str(notification.alert.get("id", ""))
+        body = self._bodies.get(key) if key else None
+        if body is None:
+            body = payload(notification)
+            if key:
+                self._bodies[key] = body
+                if len(self._bodies) > BODY_CACHE_SIZE:
+                    self._bodies.popitem(last=False)
+        return body
 
     async def send(self, notification: Notification, target: WebhookTarget) -> Receipt:
         if target.secret is None:
@@ -157,7 +172,7 @@ class WebhookNotifier:
             self._policy.check_literal(url.raw_host or "")
         except UnsafeAddress as exc:
             raise PermanentError(str(exc)) from None
-        body = payload(notification)
+        body = self._body(notification)
         # A fresh timestamp (and so signature) per attempt: receivers reject
         # stale timestamps to stop replays, and a retry may come hours later.
         timestamp = int(self._clock())

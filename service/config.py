@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from notifiers.ssrf import IPNetwork, parse_cidrs
@@ -189,6 +189,14 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0, description="seconds for one SMTP conversation")
     email_domain: str = Field(default="geoalert.local", description="right-hand side of Message-IDs")
 
+    @model_validator(mode="after")
+    def _no_plain_text_login(self) -> Settings:
+        if self.smtp_security == "none" and self.smtp_username:
+            raise ValueError(
+                "GEOALERT_SMTP_USERNAME is set with GEOALERT_SMTP_SECURITY=none: the password would travel in plain text"
+            )
+        return self
+
     @field_validator("webhook_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
@@ -211,6 +219,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
+            if not err["loc"]:  # a rule across settings: its message names them
+                problems.append(f"invalid settings: {err['msg'].removeprefix('Value error, ')}")
+                continue
             name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
             value = os.environ.get(name)
             shown = f"={value!r}" if value is not None else ""

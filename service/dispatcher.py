@@ -51,7 +51,7 @@ class Dispatcher:
         """Queue ``alert`` for every subscription that wants it; returns deliveries created."""
         wanting = [s for s in await self.subscriptions() if s.wants(alert.rule)]
         immediate = [s for s in wanting if s.digest == "immediate" or self.digests is None]
-        results = await self.queue.enqueue_many(alert, immediate)
+        results = await self.queue.enqueue_many(alert, immediate, on_chunk=self.wake)
         created = sum(1 for r in results if r == 1)
         for sub, result in zip(immediate, results, strict=True):
             if result == -1:
@@ -60,6 +60,4 @@ class Dispatcher:
             for sub in wanting:
                 if sub.digest != "immediate" and await self.digests.gather(alert, sub) == -1:
                     self.metrics.deliveries.labels(sub.channel, "throttled").inc()
-        if created:
-            self.wake()
         return created

@@ -94,6 +94,10 @@ class Keys:
         """Hash: one delivery of one alert (or digest) to one subscription: status, counts, last outcome."""
         return f"{self.prefix}delivery:{delivery_id}"
 
+    def alert_payload(self, alert_id: str) -> str:
+        """An alert's JSON, stored once for all its deliveries (expires with the delivery log)."""
+        return f"{self.prefix}alert:{alert_id}"
+
     def delivery_attempts(self, delivery_id: str) -> str:
         """List: the delivery log of one delivery, one JSON entry per attempt (capped)."""
         return f"{self.prefix}delivery:{delivery_id}:attempts"

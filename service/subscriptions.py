@@ -134,6 +134,12 @@ class SubscriptionsFile(BaseModel):
         for sub in self.subscriptions:
             if sub.id in seen:
                 raise ValueError(f"two subscriptions share the id {sub.id!r}")
+            if sub.webhook is not None and sub.webhook.secret is None:
+                # Nothing could sign its deliveries: refuse the file now rather than dead-letter later.
+                raise ValueError(
+                    f"subscription {sub.id!r}: webhook.secret is required in the file"
+                    " (generate one: python -c 'from notifiers.webhook import new_secret; print(new_secret())')"
+                )
             seen.add(sub.id)
             sub.source = "file"
         return self
@@ -194,6 +200,9 @@ class SubscriptionDirectory:
                 sub = sub.model_copy(update={"enabled": False, "disabled_reason": override[1]})
             out.append(sub)
         return out
+
+    async def by_id(self) -> dict[str, Subscription]:
+        return dict(await self._current())
 
     async def all(self) -> list[Subscription]:
         await self._current()

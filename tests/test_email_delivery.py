@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from service.delivery.digest import period_start
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from service.config import load_settings
+from service.delivery.digest import Digests, period_start
+from service.errors import SettingsError
+from service.keys import Keys
+from service.subscription_store import SubscriptionStore
+from tests.apikit import ApiFactory
 from tests.deliverykit import T0, Kit, make_alert
+from tests.helpers import wait_until
 from tests.smtpkit import SmtpServer
 
 
@@ -129,3 +140,52 @@ async def test_a_digest_arrives_as_one_mail_listing_the_periods_alerts(
     body = text.get_content()
     for n in range(3):
         assert f"Leaders meet in Vladivostok ({n})" in body
+
+
+async def test_the_service_mails_an_api_subscription_and_sends_digests_that_came_due_while_it_was_down(
+    start_api: ApiFactory, smtp_starttls: SmtpServer, redis: Redis, key_prefix: str
+) -> None:
+    smtp = smtp_starttls.config()
+    api = await start_api(
+        roles=("api",),
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_ca_file=smtp.ca_file,
+        smtp_from="alerts@geoalert.test",
+    )
+    _, now_sub = await api.call(
+        "POST", "/v1/subscriptions", {"name": "now", "email": {"to": ["now@example.org"]}}
+    )
+    _, daily = await api.call(
+        "POST",
+        "/v1/subscriptions",
+        {"name": "daily", "email": {"to": ["daily@example.org"]}, "digest": "daily"},
+    )
+    # Yesterday, while the dispatcher was down, two alerts were gathered for the daily digest.
+    keys = Keys(key_prefix)
+    store = SubscriptionStore(redis, keys)
+    digests = Digests(redis, keys, store.get)
+    sub = await store.get(daily["id"])
+    assert sub is not None
+    for n in range(2):
+        await digests.gather(make_alert(n), sub, now=time.time() - 86400)
+
+    await start_api(
+        roles=("dispatcher",),
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_ca_file=smtp.ca_file,
+        smtp_from="alerts@geoalert.test",
+    )
+    await redis.xadd(keys.alerts, {"data": make_alert(7).model_dump_json(), "rule": "leader_summit"})
+
+    await wait_until(lambda: len(smtp_starttls.recorder.mails) == 2)
+    by_recipient = {m.recipients[0]: m for m in smtp_starttls.recorder.mails}
+    assert "2 alerts" in by_recipient["daily@example.org"].message["Subject"]
+    assert "(7)" in by_recipient["now@example.org"].message["Subject"]
+    assert now_sub["channel"] == "email"
+
+
+def test_a_login_over_plain_text_is_refused_at_start() -> None:
+    with pytest.raises(SettingsError, match="GEOALERT_SMTP_USERNAME is set with GEOALERT_SMTP_SECURITY=none"):
+        load_settings(smtp_security="none", smtp_username="alerts")

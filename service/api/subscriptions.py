@@ -25,7 +25,7 @@ from service.api.schemas import (
 )
 from service.subscription_store import new_subscription_id
 from service.subscriptions import Subscription
-from service.typedefs import NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
+from service.typedefs import DELIVERY_QUEUE, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = ApiRoutes("subscriptions")
 
@@ -51,6 +51,7 @@ async def _check(request: web.Request, rules: list[str] | None, url: str | None)
 
 
 async def _find(request: web.Request) -> Subscription:
+    request.app[SUBSCRIPTIONS].refresh()  # the api role may run alone: pick up file edits here too
     sub = await request.app[SUBSCRIPTIONS].get(request.match_info["id"])
     if sub is None:
         raise ApiError(404, f"no subscription has the id {request.match_info['id']!r}")
@@ -97,6 +98,7 @@ async def create_subscription(request: web.Request) -> web.Response:
     responses={200: ("the subscriptions", SubscriptionList)},
 )
 async def list_subscriptions(request: web.Request) -> web.Response:
+    request.app[SUBSCRIPTIONS].refresh()
     subs = await request.app[SUBSCRIPTIONS].all()
     return json_of(SubscriptionList(items=[SubscriptionOut.of(s) for s in subs]))
 
@@ -171,4 +173,6 @@ async def delete_subscription(request: web.Request) -> web.Response:
     store = request.app[SUBSCRIPTIONS].store
     assert store is not None
     await store.delete(sub.id)
+    # Its pending deliveries are cancelled when next due; its delivery log goes now.
+    await request.app[DELIVERY_QUEUE].drop_index([sub.id])
     return web.Response(status=204)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from service.models import Alert, stable_id
 from service.subscriptions import Subscription
 
 FINAL_STATUSES = frozenset({"delivered", "dead", "cancelled"})
+ENQUEUE_CHUNK = 200  # deliveries per pipelined round trip when fanning out
 DEAD_LETTER_MAXLEN = 10_000
 
 
@@ -45,6 +46,8 @@ class Taken:
     id: str
     endpoint: str
     lease: str  # the lease token: the attempt's outcome only counts while it still holds
+    record: dict[str, str]  # the delivery as it was when taken (empty if it is gone)
+    alert: str | None = None  # the alert's JSON (None for digests, which carry their alerts)
 
 
 @dataclass(frozen=True)
@@ -83,44 +86,50 @@ class DeliveryQueue:
         }
 
     async def enqueue_many(
-        self, alert: Alert, subscriptions: Sequence[Subscription], *, now: float | None = None
+        self,
+        alert: Alert,
+        subscriptions: Sequence[Subscription],
+        *,
+        now: float | None = None,
+        on_chunk: Callable[[], None] | None = None,
     ) -> list[int]:
         """Create the deliveries of ``alert``: per subscription 1 created, 0 existed, -1 throttled.
 
-        One pipelined round trip however many subscriptions there are.
+        The alert itself is stored once, beside the deliveries that refer to it.
+        Deliveries are created in pipelined chunks, and ``on_chunk`` runs after
+        each, so a large fan-out starts delivering before it is fully queued.
         """
         if not subscriptions:
             return []
         now = time.time() if now is None else now
-        alert_json = alert.model_dump_json()
         cutoff = f"{now - self.retention:.3f}"
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for sub in subscriptions:
-                delivery_id = delivery_id_for(alert.id, sub.id)
-                record = self._record(
-                    delivery_id,
-                    sub,
-                    now,
-                    kind="alert",
-                    alert_id=alert.id,
-                    rule=alert.rule.id,
-                    alert=alert_json,
-                )
-                period = sub.throttle.period if sub.throttle else 0
-                scope = throttle_scope(sub, alert) if sub.throttle else "-"
-                await self._enqueue(
-                    keys=[
-                        self.keys.delivery(delivery_id),
-                        self.keys.deliveries_due,
-                        self.keys.delivery_lane(sub.endpoint),
-                        self.keys.subscription_deliveries(sub.id),
-                        self.keys.throttle(sub.id, scope),
-                    ],
-                    args=[f"{now:.3f}", delivery_id, sub.endpoint, str(period), cutoff, *_flat(record)],
-                    client=pipe,
-                )
-            results = await pipe.execute()
-        return [int(r) for r in results]
+        # Kept as long as a finished delivery, so redelivering one still finds its alert.
+        await self.redis.set(self.keys.alert_payload(alert.id), alert.model_dump_json(), ex=self.retention)
+        results: list[int] = []
+        for start in range(0, len(subscriptions), ENQUEUE_CHUNK):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for sub in subscriptions[start : start + ENQUEUE_CHUNK]:
+                    delivery_id = delivery_id_for(alert.id, sub.id)
+                    record = self._record(
+                        delivery_id, sub, now, kind="alert", alert_id=alert.id, rule=alert.rule.id
+                    )
+                    period = sub.throttle.period if sub.throttle else 0
+                    scope = throttle_scope(sub, alert) if sub.throttle else "-"
+                    await self._enqueue(
+                        keys=[
+                            self.keys.delivery(delivery_id),
+                            self.keys.deliveries_due,
+                            self.keys.delivery_lane(sub.endpoint),
+                            self.keys.subscription_deliveries(sub.id),
+                            self.keys.throttle(sub.id, scope),
+                        ],
+                        args=[f"{now:.3f}", delivery_id, sub.endpoint, str(period), cutoff, *_flat(record)],
+                        client=pipe,
+                    )
+                results += [int(r) for r in await pipe.execute()]
+            if on_chunk is not None and 1 in results[start:]:
+                on_chunk()
+        return results
 
     async def enqueue(self, alert: Alert, sub: Subscription, *, now: float | None = None) -> str | None:
         """Create one delivery; its id, or None if it existed already or was throttled."""
@@ -149,11 +158,15 @@ class DeliveryQueue:
                 str(per_endpoint),
                 self.keys.delivery_lane(""),
                 self.keys.delivery(""),
+                self.keys.alert_payload(""),
                 *quota,
             ],
         )
-        items = [str(x) for x in reply]
-        return [Taken(items[i], items[i + 1], until) for i in range(0, len(items), 2)]
+        out = []
+        for delivery_id, endpoint, flat, alert in reply:
+            record = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+            out.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
+        return out
 
     async def next_due_in(self, *, now: float | None = None) -> float | None:
         now = time.time() if now is None else now

@@ -54,15 +54,16 @@ return 1
 )
 
 # KEYS: lanes
-# ARGV: now, lease until, limit, per-endpoint limit, lane prefix, delivery prefix,
+# ARGV: now, lease until, limit, per-endpoint limit, lane prefix, delivery prefix, alert prefix,
 #       then endpoint/free-slot pairs for endpoints with attempts in flight.
-# Returns id, endpoint, id, endpoint, ... ; each taken id is leased until ARGV[2].
+# Returns {id, endpoint, record, alert JSON or false}, ... ; each taken id is leased until ARGV[2].
+# Records and alerts come along so that an attempt needs no further read.
 TAKE = (
     _RELANE
     + """
 local limit, per = tonumber(ARGV[3]), tonumber(ARGV[4])
 local quota, listed = {}, 0
-for i = 7, #ARGV, 2 do quota[ARGV[i]] = tonumber(ARGV[i + 1]); listed = listed + 1 end
+for i = 8, #ARGV, 2 do quota[ARGV[i]] = tonumber(ARGV[i + 1]); listed = listed + 1 end
 local lanes = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, limit + listed)
 local out, taken = {}, 0
 for _, ep in ipairs(lanes) do
@@ -74,9 +75,14 @@ for _, ep in ipairs(lanes) do
     for _, id in ipairs(ids) do
       redis.call('ZADD', lane, ARGV[2], id)
       local key = ARGV[6] .. id
-      if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'leased_until', ARGV[2]) end
-      out[#out + 1] = id
-      out[#out + 1] = ep
+      local record, alert = {}, false
+      if redis.call('EXISTS', key) == 1 then
+        redis.call('HSET', key, 'leased_until', ARGV[2])
+        record = redis.call('HGETALL', key)
+        local alert_id = redis.call('HGET', key, 'alert_id')
+        if alert_id and alert_id ~= '' then alert = redis.call('GET', ARGV[7] .. alert_id) end
+      end
+      out[#out + 1] = {id, ep, record, alert}
       taken = taken + 1
     end
     relane(KEYS[1], lane, ep)
@@ -95,6 +101,9 @@ SETTLE = (
     _RELANE
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[1]); relane(KEYS[2], KEYS[3], ARGV[2]); return 'gone'
+end
+if ARGV[5] == 'gone' then  -- finished already: only take it out of its lane
   redis.call('ZREM', KEYS[3], ARGV[1]); relane(KEYS[2], KEYS[3], ARGV[2]); return 'gone'
 end
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[6]); redis.call('LTRIM', KEYS[4], -50, -1) end

@@ -13,7 +13,7 @@ import functools
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class Directory(Protocol):
-    async def get(self, subscription_id: str) -> Subscription | None: ...
+    async def by_id(self) -> Mapping[str, Subscription]: ...
     async def disable(self, subscription_id: str, reason: str) -> None: ...
 
 
@@ -57,6 +57,8 @@ class DeliveryWorker:
         self.idle_poll = idle_poll
         self.clock = clock
         self.busy: Counter[str] = Counter()  # endpoint -> attempts in flight
+        self._batch = max(1, concurrency // 8)
+        self._alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -67,7 +69,10 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                if not await self._take():
+                if self._in_flight and self.concurrency - len(self._in_flight) < self._batch:
+                    # Take in batches: one queue round trip per few finished attempts, not per each.
+                    await self._sleep(stop, self.idle_poll)  # returns as soon as an attempt finishes
+                elif not await self._take():
                     await self._sleep(stop)
             except TRANSIENT_ERRORS as exc:
                 log.warning("delivery queue: Redis unreachable (%s); retrying", exc)
@@ -83,25 +88,28 @@ class DeliveryWorker:
                 return done
             done += took
             if self._in_flight:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
 
     async def drain(self) -> None:
         """Let attempts in flight finish; their leases cover any that cannot."""
         if self._in_flight:
-            await asyncio.wait(self._in_flight)
+            await asyncio.wait(set(self._in_flight))
 
     async def _take(self) -> int:
         free = self.concurrency - len(self._in_flight)
         if free <= 0:
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 0
         busy = {ep: n for ep, n in self.busy.items() if n > 0}
         taken = await self.queue.take_due(
             free, self.policy.lease_seconds, per_endpoint=self.per_endpoint, busy=busy, now=self.clock()
         )
+        if not taken:
+            return 0
+        # One look at the subscriptions per batch, not per attempt.
+        subscriptions = await self.directory.by_id()
         for item in taken:
             self.busy[item.endpoint] += 1
-            task = asyncio.create_task(self.attempt(item))
+            task = asyncio.create_task(self.attempt(item, subscriptions))
             self._in_flight.add(task)
             task.add_done_callback(functools.partial(self._finished, endpoint=item.endpoint))
         return len(taken)
@@ -126,30 +134,30 @@ class DeliveryWorker:
         ]
         if self._in_flight:  # a finished attempt frees room for its endpoint
             waiters.append(
-                asyncio.ensure_future(asyncio.wait(self._in_flight, return_when="FIRST_COMPLETED"))
+                asyncio.ensure_future(asyncio.wait(set(self._in_flight), return_when="FIRST_COMPLETED"))
             )
         _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
         self._wake.clear()
 
-    async def attempt(self, taken: Taken) -> None:
+    async def attempt(self, taken: Taken, subscriptions: Mapping[str, Subscription]) -> None:
         try:
-            await self._attempt(taken)
+            await self._attempt(taken, subscriptions)
         except TRANSIENT_ERRORS as exc:
             # The outcome could not be written; the lease makes it due again.
             log.warning("delivery %s: outcome not recorded (%s); will retry", taken.id, exc)
         except Exception:
             log.exception("delivery %s: unexpected failure; will retry after the lease", taken.id)
 
-    async def _attempt(self, taken: Taken) -> None:
-        record = await self.queue.get(taken.id)
+    async def _attempt(self, taken: Taken, subscriptions: Mapping[str, Subscription]) -> None:
+        record = taken.record
         if not record or record.get("status") in FINAL_STATUSES:
             await self.queue.settle(taken, taken.id, taken.endpoint, Outcome("gone", 0, None, None, {}))
             return
         attempts = int(record.get("attempts", "0")) + 1
         channel = record.get("channel", "")
-        sub = await self.directory.get(record["subscription"])
+        sub = subscriptions.get(record["subscription"])
         if sub is None or not sub.enabled:
             reason = "subscription removed" if sub is None else f"subscription disabled{_why(sub)}"
             self.metrics.deliveries.labels(channel, "cancelled").inc()
@@ -159,7 +167,15 @@ class DeliveryWorker:
                 taken, taken.id, taken.endpoint, Outcome("cancelled", attempts - 1, None, entry, cancel)
             )
             return
-        notification = _notification(taken.id, record, attempts)
+        if record.get("kind") != "digest" and taken.alert is None:
+            reason = "the alert is no longer stored (past the delivery log's retention)"
+            entry = self._log_entry(attempts - 1, "dead", None, reason, 0.0, None)
+            lost = {"last_error": reason, "updated_at": f"{self.clock():.3f}"}
+            await self.queue.settle(
+                taken, taken.id, taken.endpoint, Outcome("dead", attempts - 1, None, entry, lost)
+            )
+            return
+        notification = self._notification(taken, attempts)
         started = time.monotonic()
         try:
             receipt: Receipt = await asyncio.wait_for(
@@ -232,6 +248,21 @@ class DeliveryWorker:
             "dead-lettered" if delay is None else f"next in {delay:.0f}s",
         )
 
+    def _notification(self, taken: Taken, attempt: int) -> Notification:
+        record = taken.record
+        if record.get("kind") == "digest":
+            alerts = json.loads(record["alerts"])
+            first = alerts[0] if alerts else {}
+            return Notification(taken.id, first, attempt, alerts=alerts, period=record.get("period", ""))
+        # A fan-out hands the same alert to many attempts: parse it once (notifiers never change it).
+        alert_id = record.get("alert_id", "")
+        alert = self._alerts.get(alert_id)
+        if alert is None:
+            alert = self._alerts[alert_id] = json.loads(taken.alert or "{}")
+            if len(self._alerts) > 256:
+                self._alerts.popitem(last=False)
+        return Notification(taken.id, alert, attempt)
+
     def _log_entry(
         self,
         attempt: int,
@@ -254,12 +285,3 @@ class DeliveryWorker:
 
 def _why(sub: Subscription) -> str:
     return f": {sub.disabled_reason}" if sub.disabled_reason else ""
-
-
-def _notification(delivery_id: str, record: Mapping[str, str], attempt: int) -> Notification:
-    if record.get("kind") == "digest":
-        alerts = json.loads(record["alerts"])
-        return Notification(
-            delivery_id, alerts[0] if alerts else {}, attempt, alerts=alerts, period=record.get("period", "")
-        )
-    return Notification(delivery_id, json.loads(record["alert"]), attempt)
