@@ -74,7 +74,12 @@ class _AnchorChooser:
     def _rarity(self, parts: frozenset[int], rule: CompiledRule) -> int:
         # longer literal forms occur less often; a set of parts is only as rare as its commonest form
         def shortest(part: CompiledPart) -> int:
-            lengths = [len(v) for i in self.literal_ids(part) for v in self._literals[i].variants]
+            lengths = [_weight(v) for i in self.literal_ids(part) for v in self._literals[i].variants]
             return min(lengths, default=1)
 
         return min(shortest(rule.parts[index]) for index in parts)
+
+
+def _weight(text: str) -> int:
+    # a Chinese character or a Korean syllable says about as much as a short Latin word
+    return sum(3 if ord(char) >= 0x2E80 else 1 for char in text)

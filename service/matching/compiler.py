@@ -101,9 +101,9 @@ class Compiler:
 
     # -- terms -----------------------------------------------------------
 
-    def _parse(self, term: Term, at: Located, *, allow_weak: bool = False) -> ParsedTerm | None:
+    def _parse(self, term: Term, at: Located) -> ParsedTerm | None:
         text, case = (term, False) if isinstance(term, str) else (term.text, term.case_sensitive)
-        if isinstance(term, TermObject) and term.weak and not allow_weak:
+        if isinstance(term, TermObject) and term.weak:
             self.fail(at, "'weak' applies only to entity aliases")
         try:
             return parse_term(text, case_sensitive=case)

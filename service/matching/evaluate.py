@@ -84,7 +84,11 @@ class ArticleMatcher:
             inside = self._part_inside(part, start, end)
             return None if inside is None else [(part.name, hit, False) for hit in inside]
         if isinstance(node, Not):
-            return [] if self._holds(node.operand, rule, start, end) is None else None
+            operand = node.operand
+            if isinstance(operand, Ref):
+                missing = self._part_inside(rule.parts[rule.part_index[operand.name]], start, end) is None
+                return [] if missing else None
+            return [] if self._holds(operand, rule, start, end) is None else None
         if isinstance(node, And):
             return self._all(node.operands, rule, start, end)
         if isinstance(node, Or):

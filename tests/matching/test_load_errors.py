@@ -149,3 +149,11 @@ def test_hidden_files_are_ignored_but_a_hidden_parent_directory_is_not(tmp_path:
     (directory / "good.yaml").write_text(GOOD_RULE)
     (directory / ".drafts" / "broken.yaml").write_text("id: [\n")
     assert [info.id for info in load_rules(directory).rules] == ["good"]
+
+
+def test_weak_is_only_for_entity_aliases(write_rules: RuleWriter) -> None:
+    directory = write_rules(
+        {"r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: [{text: x, weak: true}]}\ncondition: a\n"}
+    )
+    [error] = errors_of(directory)
+    assert error.message == "'weak' applies only to entity aliases"
