@@ -103,11 +103,13 @@ class DeliveryQueue:
             return []
         now = time.time() if now is None else now
         cutoff = f"{now - self.retention:.3f}"
-        # Kept as long as a finished delivery, so redelivering one still finds its alert.
-        await self.redis.set(self.keys.alert_payload(alert.id), alert.model_dump_json(), ex=self.retention)
         results: list[int] = []
         for start in range(0, len(subscriptions), ENQUEUE_CHUNK):
             async with self.redis.pipeline(transaction=False) as pipe:
+                if start == 0:
+                    # Kept as long as a finished delivery, so redelivering one still finds its alert;
+                    # sent ahead of the deliveries in the same round trip, so none is due without it.
+                    pipe.set(self.keys.alert_payload(alert.id), alert.model_dump_json(), ex=self.retention)
                 for sub in subscriptions[start : start + ENQUEUE_CHUNK]:
                     delivery_id = delivery_id_for(alert.id, sub.id)
                     record = self._record(
@@ -126,7 +128,8 @@ class DeliveryQueue:
                         args=[f"{now:.3f}", delivery_id, sub.endpoint, str(period), cutoff, *_flat(record)],
                         client=pipe,
                     )
-                results += [int(r) for r in await pipe.execute()]
+                replies = await pipe.execute()
+                results += [int(r) for r in (replies[1:] if start == 0 else replies)]
             if on_chunk is not None and 1 in results[start:]:
                 on_chunk()
         return results
