@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -42,6 +40,7 @@ from service.poller.poller import Poller, Timing
 from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore
 from service.poller.stories import StoryIndex
+from service.poller.workers import WorkerPool
 from service.streams import Trim
 from service.subscription_store import SubscriptionStore
 from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
@@ -210,12 +209,7 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, ingest = app[SETTINGS], app[INGEST]
     limits = fetch_limits(settings)
-    # Parsing is CPU work: worker processes use every core and keep the event loop responsive.
-    executor = None
-    if settings.parse_processes:
-        executor = ProcessPoolExecutor(
-            settings.parse_processes, mp_context=multiprocessing.get_context("spawn")
-        )
+    workers = WorkerPool(settings.parse_processes)
     async with Fetcher.new_session(limits) as session:
         poller = app[POLLER] = Poller(
             ingest.feeds,
@@ -229,17 +223,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
                 failing_delay=settings.feed_failing_retry,
             ),
             timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
-            executor=executor,
+            workers=workers,
         )
         stage = Stage(settings)
         poller.start()
         stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
         log.info("poller: %d feeds from %s", len(ingest.feeds.current), settings.feeds_file)
         yield
-        poller.shutdown()
+        await poller.shutdown(settings.shutdown_timeout)
         await stage.close()
-    if executor is not None:
-        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+    await asyncio.to_thread(workers.close)
 
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:

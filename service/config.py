@@ -98,7 +98,9 @@ class Settings(BaseSettings):
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
     fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
-    fetch_concurrency: int = Field(default=64, ge=1, description="concurrent requests in all")
+    fetch_concurrency: int = Field(
+        default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
+    )
     user_agent: str = Field(
         default="geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)",
         min_length=1,

@@ -49,7 +49,12 @@ class Keys:
         Near-duplicate lookup: similar signatures share at least one band exactly,
         so only those few candidates are compared.
         """
-        return f"{self.prefix}story:band:{band}:{value}"
+        return f"{self.story_band_prefix}{band}:{value}"
+
+    @property
+    def story_band_prefix(self) -> str:
+        """The start of every ``story_band`` key: the story script builds them from a signature."""
+        return f"{self.prefix}story:band:"
 
     def story_signature(self, article_id: str) -> str:
         """An article's MinHash signature, compared against when a later article may be the same story."""

@@ -12,7 +12,8 @@ from tests.deliverykit import make_alert
 
 SUMMIT = {
     "title": "Kim Jong Un meets Putin in Vladivostok",
-    "body": "The leaders held talks about artillery shells and a possible arms deal to supply missiles.",
+    "body": "Russian President Vladimir Putin and North Korean leader Kim Jong Un met in Vladivostok on Wednesday "
+    "and discussed North Korea supplying artillery shells and missiles to Russia for its war in Ukraine.",
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,10 +19,11 @@ from service.app import create_app
 from service.models import Article
 from service.poller.feeds import FeedConfig
 from service.poller.poller import Poller
-from service.typedefs import INGEST, POLLER
+from service.poller.workers import WorkerPool
+from service.typedefs import INGEST, METRICS, POLLER
 from tests.conftest import SettingsFactory
 from tests.feedserver import FeedServer, news_items, rss
-from tests.helpers import running
+from tests.helpers import running, wait_until
 
 
 @pytest.fixture
@@ -262,3 +266,48 @@ async def test_the_same_text_under_another_guid_and_url_is_a_duplicate(
 
 def test_json_feed_fixture_is_valid_json() -> None:
     assert json.loads(json.dumps(JSON_FEED))["items"][0]["id"] == "1"
+
+
+async def test_a_parse_worker_that_dies_fails_one_feed_and_is_replaced(
+    server: FeedServer, app: web.Application, redis: Redis, key_prefix: str
+) -> None:
+    workers = WorkerPool(1)
+    poller = Poller(
+        app[INGEST].feeds,
+        app[INGEST].sink,
+        app[POLLER].fetcher,
+        app[INGEST].store,
+        app[METRICS],
+        workers=workers,
+    )
+    try:
+        await poller.poll_feed(feed(server.static("/a.xml", rss(news_items(1, prefix="a"))), name="a"))
+        [pid] = list(getattr(workers.executor, "_processes", {}))
+        os.kill(pid, signal.SIGKILL)
+        await wait_until(lambda: not Path(f"/proc/{pid}").exists() or _is_zombie(pid))
+
+        died = await poller.poll_feed(feed(server.static("/b.xml", rss(news_items(1, prefix="b"))), name="b"))
+        after = await poller.poll_feed(
+            feed(server.static("/c.xml", rss(news_items(1, prefix="c"))), name="c")
+        )
+    finally:
+        await asyncio.to_thread(workers.close)
+
+    assert (died.outcome, died.reason) == ("error", "the worker process died while handling this document")
+    assert (after.outcome, after.new) == ("ok", 1)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+async def test_a_feeds_own_headers_are_sent_with_its_requests(server: FeedServer, poller: Poller) -> None:
+    url = server.static("/private.xml", rss(news_items(1)))
+
+    await poller.poll_feed(FeedConfig(name="private", url=url, headers={"Authorization": "Bearer s3cret"}))
+
+    assert server.headers_seen["/private.xml"]["Authorization"] == "Bearer s3cret"
+    assert server.headers_seen["/private.xml"]["User-Agent"].startswith("geoalert/")

@@ -164,6 +164,7 @@ async def test_feeds_from_the_file_are_polled_and_a_reload_adds_new_ones(
             f"  - name: two\n    url: {two}\n    interval: 3600\n"
         )
         await wait_until(lambda: server.hits["/two.xml"] == 1)
+    # Stopping let the run of "two" finish: its article is in.
 
     assert server.hits["/one.xml"] == 1
     assert await redis.xlen(f"{key_prefix}articles") == 2
@@ -183,8 +184,8 @@ async def test_the_feeds_api_shows_each_feeds_state(
     )
     app = create_app(settings, roles=["poller", "api"])
     async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
-        await wait_until(lambda: server.hits["/ok.xml"] == 1 and server.hits["/bad.xml"] == 1)
-        await wait_until(lambda: _recorded(app, "broken"))
+        await wait_until(lambda: _fetched(app, "good"))
+        await wait_until(lambda: _fetched(app, "broken"))
         async with client.get(f"{base}/v1/feeds") as response:
             feeds = {f["name"]: f for f in (await response.json())["feeds"]}
 
@@ -201,5 +202,29 @@ async def test_the_feeds_api_shows_each_feeds_state(
     assert (off["status"], off["next_run"]) == ("disabled", None)
 
 
-async def _recorded(app: web.Application, name: str) -> bool:
-    return (await app[INGEST].store.get(name)).consecutive_errors > 0
+async def _fetched(app: web.Application, name: str) -> bool:
+    return (await app[INGEST].store.get(name)).last_fetch is not None
+
+
+async def test_stopping_lets_a_run_in_flight_finish(
+    server: FeedServer, make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    url = server.static("/slow.xml", rss(news_items(2)), delay=0.5)
+    settings = make_settings(poll_startup_spread=0)
+    settings.feeds_file.write_text(f"feeds:\n  - name: slow\n    url: {url}\n    interval: 3600\n")
+
+    async with running(create_app(settings, roles=["poller"])):
+        await wait_until(lambda: server.in_flight == 1)
+
+    assert await redis.xlen(f"{key_prefix}articles") == 2
+
+
+async def test_a_slow_run_holds_the_lease_counted_from_its_start(
+    server: FeedServer, poller: Poller, redis: Redis, key_prefix: str
+) -> None:
+    url = server.static("/slow.xml", rss(news_items(1)), delay=1.0)
+
+    await poller.run(feed(url, interval=10))
+
+    # 0.85 of the interval from the start, so the poller's own next run (0.9 to 1.1 intervals on) is free.
+    assert await redis.pttl(f"{key_prefix}feed:wire:lease") <= 7_500

@@ -76,7 +76,10 @@ class PushItem(BaseModel):
     id: str
     status: Literal["accepted", "duplicate"]
     duplicate_of: str | None = Field(default=None, description="the article this one repeats")
-    duplicate_by: str | None = Field(default=None, description="what matched: guid, url or content")
+    duplicate_by: Literal["id", "url", "content"] | None = Field(
+        default=None,
+        description="what matched: id (same GUID, or same URL when there is no GUID), url (canonical) or content",
+    )
     story_id: str | None = None
     story_sources: int | None = Field(default=None, description="outlets that carried the story so far")
 

@@ -12,8 +12,10 @@ Public interface used by the rest of the service:
 Inside the package, files follow the path of a rule from text to match:
 ``yaml_marks`` and ``schema`` read files, ``diagnostics`` locates schema errors,
 ``terms``, ``inflect``, ``condition`` and ``entities`` parse the language,
-``compiler`` builds the compiled form, ``text``, ``document`` and ``scanner``
-prepare and search an article, and ``evaluate`` decides and explains.
+``compiler`` builds the ``compiled`` form and ``anchors`` picks each rule's
+trigger terms, ``text``, ``document`` and ``scanner`` prepare and search an
+article, and ``evaluate`` decides and explains. ``loader`` and ``source`` read
+directories; ``cli``, ``examples`` and ``evaluation`` are the tools.
 """
 
 from service.matching.errors import RuleError, RuleLoadError

@@ -7,24 +7,15 @@ syntax, conditions that do not parse, lists that include themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from service.matching.condition import (
-    And,
-    AtLeast,
-    ConditionError,
-    Near,
-    Node,
-    Not,
-    Or,
-    Ref,
-    Sentence,
-    parse_condition,
-    references,
-)
+from service.matching.anchors import candidate_index
+from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules, EntityListUse, RuleExample
+from service.matching.condition import ConditionError, Node, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
 from service.matching.errors import RuleError
 from service.matching.info import RuleInfo
@@ -42,58 +33,6 @@ from service.matching.terms import ListRef, LiteralTerm, ParsedTerm, RegexTerm, 
 from service.matching.yaml_marks import MarkedDocument, Path
 from service.models import Article, ArticleField
 
-
-@dataclass(frozen=True)
-class CompiledPart:
-    name: str
-    literal_ids: tuple[int, ...] = ()
-    literal_groups: tuple[int, ...] = ()
-    regex_ids: tuple[int, ...] = ()
-    regex_groups: tuple[int, ...] = ()
-    required: int = 1  # distinct groups (or entities, or attribute values) needed
-    entity_list: str | None = None
-    where: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()
-    in_office: bool = False
-    distinct: str | None = None
-    fields: frozenset[ArticleField] = frozenset()
-    year_before_published: bool = False
-
-
-@dataclass(frozen=True)
-class RuleExample:
-    expect_match: bool
-    number: int  # 1-based, within its kind
-    article: Article
-    line: int
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    info: RuleInfo
-    parts: tuple[CompiledPart, ...]
-    part_index: Mapping[str, int]
-    condition: Node
-    examples: tuple[RuleExample, ...]
-
-
-@dataclass(frozen=True)
-class EntityListUse:
-    compiled: CompiledEntityList
-    meanings: Mapping[int, tuple[AliasMeaning, ...]]  # literal term id -> what it names
-
-
-@dataclass(frozen=True)
-class CompiledRules:
-    rules: tuple[CompiledRule, ...]
-    lists: Mapping[str, EntityListUse]
-    scanner: Scanner
-    literal_displays: tuple[str, ...]
-    regex_displays: tuple[str, ...]
-    anchors: Mapping[int, tuple[int, ...]]  # literal term id -> indexes of rules it can trigger
-    regex_anchors: Mapping[int, tuple[int, ...]]
-    always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
-
-
 Located = tuple[MarkedDocument, Path]
 
 
@@ -108,6 +47,7 @@ class Compiler:
     _entity_lists: dict[str, EntityListUse] = field(default_factory=dict)
     _expanded: dict[str, list[LiteralTerm | RegexTerm]] = field(default_factory=dict)
     _entity_names: set[str] = field(default_factory=set)
+    _shared_parts: dict[tuple[object, ...], int] = field(default_factory=dict)
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
@@ -146,13 +86,24 @@ class Compiler:
             rule = self._compile_rule(model, doc)
             if rule is not None:
                 compiled_rules.append(rule)
-        return self._finish(compiled_rules)
+        anchors, regex_anchors, always = candidate_index(compiled_rules, self._entity_lists, self.literals)
+        return CompiledRules(
+            rules=tuple(compiled_rules),
+            lists=dict(self._entity_lists),
+            scanner=Scanner(self.literals, self.regexes),
+            literals=tuple(self.literals),
+            literal_displays=tuple(term.display for term in self.literals),
+            regex_displays=tuple(term.display for term in self.regexes),
+            anchors=anchors,
+            regex_anchors=regex_anchors,
+            always=always,
+        )
 
     # -- terms -----------------------------------------------------------
 
-    def _parse(self, term: Term, at: Located, *, allow_weak: bool = False) -> ParsedTerm | None:
+    def _parse(self, term: Term, at: Located) -> ParsedTerm | None:
         text, case = (term, False) if isinstance(term, str) else (term.text, term.case_sensitive)
-        if isinstance(term, TermObject) and term.weak and not allow_weak:
+        if isinstance(term, TermObject) and term.weak:
             self.fail(at, "'weak' applies only to entity aliases")
         try:
             return parse_term(text, case_sensitive=case)
@@ -213,8 +164,8 @@ class Compiler:
             if entity.id in seen:
                 self.fail((doc, ("entities", index, "id")), f"duplicate entity id '{entity.id}'")
             seen.add(entity.id)
-        for (text, case, meaning), at in zip(compiled.aliases, _alias_locations(model, doc), strict=True):
-            self._add_alias(text, case, meaning, at, meanings)
+        for text, case, meaning, where in compiled.aliases:
+            self._add_alias(text, case, meaning, (doc, where), meanings)
         if model.titles is not None:
             places = self._places(model, doc, entity_models)
             for index, entity in enumerate(model.entities):
@@ -265,7 +216,9 @@ class Compiler:
         if not isinstance(parsed, LiteralTerm):
             self.fail(at, f"alias '{text}' must be a phrase, not a regex or list reference")
             return
-        meanings.setdefault(self._literal_id(parsed), []).append(meaning)
+        known = meanings.setdefault(self._literal_id(parsed), [])
+        if meaning not in known:
+            known.append(meaning)
 
     # -- rules -------------------------------------------------------------
 
@@ -284,7 +237,24 @@ class Compiler:
             description=model.description.strip(),
             path=doc.path,
         )
+        parts = tuple(self._share(part) for part in parts)
         return CompiledRule(info, parts, part_index, condition, _examples(model, doc))
+
+    def _share(self, part: CompiledPart) -> CompiledPart:
+        signature = (
+            part.literal_ids,
+            part.literal_groups,
+            part.regex_ids,
+            part.regex_groups,
+            part.entity_list,
+            part.where,
+            part.in_office,
+            part.distinct,
+            part.fields,
+            part.year_before_published,
+        )
+        shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
+        return dataclasses.replace(part, shared_id=shared_id)
 
     def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
         base: Path = ("parts", name)
@@ -388,71 +358,6 @@ class Compiler:
         return condition
 
     # -- candidate selection -----------------------------------------------
-
-    def _finish(self, rules: list[CompiledRule]) -> CompiledRules:
-        anchors: dict[int, list[int]] = {}
-        regex_anchors: dict[int, list[int]] = {}
-        always: list[int] = []
-        for index, rule in enumerate(rules):
-            chosen = self._anchor(rule.condition, rule)
-            if chosen is None:
-                always.append(index)
-                continue
-            for part_index in sorted(chosen):
-                part = rule.parts[part_index]
-                literal_ids = part.literal_ids
-                if part.entity_list is not None and part.entity_list in self._entity_lists:
-                    literal_ids = tuple(self._entity_lists[part.entity_list].meanings)
-                for term_id in literal_ids:
-                    anchors.setdefault(term_id, []).append(index)
-                for regex_id in part.regex_ids:
-                    regex_anchors.setdefault(regex_id, []).append(index)
-        return CompiledRules(
-            rules=tuple(rules),
-            lists=dict(self._entity_lists),
-            scanner=Scanner(self.literals, self.regexes),
-            literal_displays=tuple(term.display for term in self.literals),
-            regex_displays=tuple(term.display for term in self.regexes),
-            anchors={k: tuple(sorted(set(v))) for k, v in anchors.items()},
-            regex_anchors={k: tuple(sorted(set(v))) for k, v in regex_anchors.items()},
-            always=tuple(always),
-        )
-
-    def _anchor(self, node: Node, rule: CompiledRule) -> frozenset[int] | None:
-        """Parts of which at least one must occur for the rule to match; None if none is needed."""
-        if isinstance(node, Ref):
-            return frozenset({rule.part_index[node.name]})
-        if isinstance(node, Not):
-            return None
-        subs = [self._anchor(operand, rule) for operand in node.operands]
-        if isinstance(node, (And, Sentence, Near)):
-            known = [sub for sub in subs if sub is not None]
-            return max(known, key=lambda s: self._rarity(s, rule)) if known else None
-        assert isinstance(node, (Or, AtLeast))
-        if any(sub is None for sub in subs):
-            return None
-        return frozenset().union(*(sub for sub in subs if sub is not None))
-
-    def _rarity(self, parts: frozenset[int], rule: CompiledRule) -> int:
-        # longer literal forms occur less often; an anchor is only as rare as its commonest form
-        def shortest(part: CompiledPart) -> int:
-            if part.entity_list is not None:
-                use = self._entity_lists.get(part.entity_list)
-                ids = tuple(use.meanings) if use else ()
-            else:
-                ids = part.literal_ids
-            lengths = [len(v) for i in ids for v in self.literals[i].variants]
-            return min(lengths, default=1)
-
-        return min(shortest(rule.parts[index]) for index in parts)
-
-
-def _alias_locations(model: EntityListFile, doc: MarkedDocument) -> list[Located]:
-    locations: list[Located] = []
-    for index, entity in enumerate(model.entities):
-        locations.append((doc, ("entities", index, "name")))
-        locations.extend((doc, ("entities", index, "aliases", n)) for n in range(len(entity.aliases)))
-    return locations
 
 
 def _examples(model: RuleFile, doc: MarkedDocument) -> tuple[RuleExample, ...]:

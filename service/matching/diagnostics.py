@@ -19,16 +19,22 @@ from service.matching.yaml_marks import MarkedDocument, Path
 
 
 def validation_errors(exc: ValidationError, model: type[BaseModel], doc: MarkedDocument) -> list[RuleError]:
+    located: list[tuple[Path, str, bool, str]] = []
+    misspelt: set[Path] = set()  # required keys that a misspelt key was meant to be
+    for detail in exc.errors(include_url=False):
+        found = _locate(detail, doc.data)
+        if found is None:
+            continue
+        path, message, at_key = found
+        if detail["type"] == "extra_forbidden":
+            message, meant = _unknown_key(path, model)
+            if meant is not None:
+                misspelt.add((*path[:-1], meant))
+        located.append((path, message, at_key, detail["type"]))
     errors: list[RuleError] = []
     seen: set[tuple[Path, str]] = set()
-    for detail in exc.errors(include_url=False):
-        located = _locate(detail, doc.data)
-        if located is None:
-            continue
-        path, message, at_key = located
-        if detail["type"] == "extra_forbidden":
-            message = _unknown_key(path, model)
-        if (path, message) in seen:
+    for path, message, at_key, kind in located:
+        if (path, message) in seen or (kind == "missing" and path in misspelt):
             continue
         seen.add((path, message))
         errors.append(doc.error(path, message, at_key=at_key))
@@ -66,15 +72,16 @@ def _locate(detail: Any, data: Any) -> tuple[Path, str, bool] | None:
     return tuple(path), f"{dotted}: {msg}", kind == "extra_forbidden"
 
 
-def _unknown_key(path: Path, model: type[BaseModel]) -> str:
+def _unknown_key(path: Path, model: type[BaseModel]) -> tuple[str, str | None]:
+    """The message for an unknown key, and the key it was probably meant to be."""
     key = str(path[-1])
     allowed = _keys_at(model, path[:-1])
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
-        return f"unknown key '{key}', did you mean '{close[0]}'?"
+        return f"unknown key '{key}', did you mean '{close[0]}'?", close[0]
     if allowed:
-        return f"unknown key '{key}' (expected one of: {', '.join(sorted(allowed))})"
-    return f"unknown key '{key}'"
+        return f"unknown key '{key}' (expected one of: {', '.join(sorted(allowed))})", None
+    return f"unknown key '{key}'", None
 
 
 def _keys_at(model: type[BaseModel], path: Path) -> list[str]:

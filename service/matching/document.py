@@ -11,7 +11,7 @@ import datetime as dt
 from bisect import bisect_right
 
 from service.matching.schema import ALL_FIELDS
-from service.matching.text import FoldedText, Tokens, sentence_starts, snippet
+from service.matching.text import FoldedText, Tokens, sentence_starts
 from service.models import Article, ArticleField
 
 SEPARATOR = "\x00"
@@ -60,10 +60,6 @@ class Document:
     def original_text(self, start: int, end: int) -> str:
         _, text, first, last = self.original(start, end)
         return text[first:last]
-
-    def snippet(self, start: int, end: int) -> str:
-        _, text, first, last = self.original(start, end)
-        return snippet(text, first, last)
 
     @property
     def sentences(self) -> list[int]:

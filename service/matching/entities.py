@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.matching.schema import EntityListFile, Titles
+from service.matching.text import fold
 
 OfficeKey = tuple[str, str]  # (country id, role)
 LEADER_ROLE = "leader"
@@ -41,6 +42,10 @@ class CompiledEntity:
     def in_office(self, day: dt.date) -> bool:
         return any(tenure.covers(day) for tenure in self.tenures)
 
+    def country_on(self, day: dt.date) -> str | None:
+        """The country whose office the entity held that day (a prime minister who later leads the EU)."""
+        return next((tenure.key[0] for tenure in self.tenures if tenure.covers(day)), None)
+
 
 @dataclass(frozen=True)
 class AliasMeaning:
@@ -63,7 +68,9 @@ class OfficeIndex:
                     spans.setdefault((tenure.key[0], LEADER_ROLE), []).append(
                         (tenure.start, tenure.end, index)
                     )
-        self._spans = {key: sorted(value) for key, value in spans.items()}
+        self._spans = {
+            key: sorted(value, key=lambda span: (span[0], span[2])) for key, value in spans.items()
+        }
         self._starts = {key: [span[0] for span in value] for key, value in self._spans.items()}
 
     def keys(self) -> set[OfficeKey]:
@@ -87,9 +94,10 @@ class CompiledEntityList:
     entities: list[CompiledEntity]
     ids: dict[str, int]
     offices: OfficeIndex
-    # alias text -> meaning, for the compiler to register in the automaton
-    aliases: list[tuple[str, bool, AliasMeaning]] = field(default_factory=list)
+    # (alias text, case-sensitive, meaning, where it is written), for the compiler to register
+    aliases: list[tuple[str, bool, AliasMeaning, tuple[str | int, ...]]] = field(default_factory=list)
     skip_after: frozenset[str] = frozenset()
+    skip_before: frozenset[str] = frozenset()
 
     @property
     def has_offices(self) -> bool:
@@ -102,7 +110,7 @@ class CompiledEntityList:
 def compile_entities(source: EntityListFile) -> CompiledEntityList:
     entities: list[CompiledEntity] = []
     ids: dict[str, int] = {}
-    aliases: list[tuple[str, bool, AliasMeaning]] = []
+    aliases: list[tuple[str, bool, AliasMeaning, tuple[str | int, ...]]] = []
     for index, entry in enumerate(source.entities):
         country = entry.attributes.get("country")
         tenures = tuple(
@@ -111,14 +119,22 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
         )
         entities.append(CompiledEntity(entry.id, entry.name, dict(entry.attributes), tenures))
         ids.setdefault(entry.id, index)
-        aliases.append((entry.name, False, AliasMeaning(index)))
-        for alias in entry.aliases:
+        # an alias written like the name ("Georgia", weak) sets the name's own options
+        restated = {(a if isinstance(a, str) else a.text).casefold() for a in entry.aliases}
+        if entry.name.casefold() not in restated:
+            aliases.append((entry.name, False, AliasMeaning(index), ("entities", index, "name")))
+        for number, alias in enumerate(entry.aliases):
+            where = ("entities", index, "aliases", number)
             if isinstance(alias, str):
-                aliases.append((alias, False, AliasMeaning(index)))
+                aliases.append((alias, False, AliasMeaning(index), where))
             else:
-                aliases.append((alias.text, alias.case_sensitive, AliasMeaning(index, weak=alias.weak)))
-    skip = frozenset(word.lower() for word in source.titles.skip_after) if source.titles else frozenset()
-    return CompiledEntityList(source.name, entities, ids, OfficeIndex(entities), aliases, skip)
+                aliases.append(
+                    (alias.text, alias.case_sensitive, AliasMeaning(index, weak=alias.weak), where)
+                )
+    titles = source.titles
+    after = frozenset(fold(word) for word in titles.skip_after) if titles else frozenset()
+    before = frozenset(fold(word) for word in titles.skip_before) if titles else frozenset()
+    return CompiledEntityList(source.name, entities, ids, OfficeIndex(entities), aliases, after, before)
 
 
 def title_aliases(

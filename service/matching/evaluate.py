@@ -12,12 +12,15 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
 
-from service.matching.compiler import CompiledPart, CompiledRule, CompiledRules
+from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules
 from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence
 from service.matching.document import Document
+from service.matching.entities import CompiledEntity
+from service.matching.schema import ALL_FIELDS
+from service.matching.text import snippet
 from service.models import Evidence
 
-MAX_EVIDENCE = 20
+MAX_EVIDENCE = 10
 MAX_ANCHORS = 200  # bound the work of one sentence()/near() on a very long article
 _YEAR_DIGITS = 4
 
@@ -37,7 +40,8 @@ class _EntityHit(NamedTuple):
     entity: int
 
 
-Proof = list[tuple[str, Hit]]
+# (part name, hit, found inside a sentence() or near() window)
+Proof = list[tuple[str, Hit, bool]]
 _WindowOf = Callable[[int], tuple[int, int]]
 
 
@@ -48,7 +52,10 @@ class ArticleMatcher:
         self.compiled = compiled
         self.doc = doc
         self.literal = compiled.scanner.literal_hits(doc.text, doc)
-        self.regex = compiled.scanner.regex_hits(doc.text)
+        # which regexes match is only needed to trigger rules, or once a part asks for them
+        self._regexes_found: set[int] | None = None
+        self._regex_spans: dict[int, list[tuple[int, int]]] = {}
+        self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._entity_hits: dict[str, list[_EntityHit]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
 
@@ -58,8 +65,9 @@ class ArticleMatcher:
         anchors = self.compiled.anchors
         for term_id in self.literal:
             found.update(anchors.get(term_id, ()))
-        for regex_id in self.regex:
-            found.update(self.compiled.regex_anchors.get(regex_id, ()))
+        if self.compiled.regex_anchors:
+            for regex_id in self._regex_ids():
+                found.update(self.compiled.regex_anchors.get(regex_id, ()))
         return sorted(found)
 
     def evaluate(self, rule: CompiledRule) -> list[Evidence] | None:
@@ -73,24 +81,40 @@ class ArticleMatcher:
     def _holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> Proof | None:
         if isinstance(node, Ref):
             part = rule.parts[rule.part_index[node.name]]
-            return self._part_holds(part, start, end)
+            inside = self._part_inside(part, start, end)
+            return None if inside is None else [(part.name, hit, False) for hit in inside]
         if isinstance(node, Not):
-            return [] if self._holds(node.operand, rule, start, end) is None else None
+            operand = node.operand
+            if isinstance(operand, Ref):
+                missing = self._part_inside(rule.parts[rule.part_index[operand.name]], start, end) is None
+                return [] if missing else None
+            return [] if self._holds(operand, rule, start, end) is None else None
         if isinstance(node, And):
             return self._all(node.operands, rule, start, end)
         if isinstance(node, Or):
-            proofs = [self._holds(operand, rule, start, end) for operand in node.operands]
-            held = [proof for proof in proofs if proof is not None]
-            return [item for proof in held for item in proof] if held else None
+            # the first alternative that holds is explanation enough
+            for operand in node.operands:
+                proof = self._holds(operand, rule, start, end)
+                if proof is not None:
+                    return proof
+            return None
         if isinstance(node, AtLeast):
-            proofs = [self._holds(operand, rule, start, end) for operand in node.operands]
-            held = [proof for proof in proofs if proof is not None]
-            return [item for proof in held for item in proof] if len(held) >= node.count else None
+            held: Proof = []
+            count = 0
+            for operand in node.operands:
+                proof = self._holds(operand, rule, start, end)
+                if proof is not None:
+                    held.extend(proof)
+                    count += 1
+                    if count == node.count:
+                        return held
+            return None
         if isinstance(node, Sentence):
-            return self._within(node.operands, rule, start, end, self.doc.sentence_span)
+            return self._within(node.operands, rule, start, end, self.doc.sentence_span, any_anchor=True)
         assert isinstance(node, Near)
+        words = node.words
         return self._within(
-            node.operands, rule, start, end, lambda offset: self._words_around(offset, node.words)
+            node.operands, rule, start, end, lambda at: self._words_around(at, words), any_anchor=False
         )
 
     def _all(self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int) -> Proof | None:
@@ -103,14 +127,41 @@ class ArticleMatcher:
         return proof
 
     def _within(
-        self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int, window_of: _WindowOf
+        self,
+        operands: tuple[Node, ...],
+        rule: CompiledRule,
+        start: int,
+        end: int,
+        window_of: _WindowOf,
+        *,
+        any_anchor: bool,
     ) -> Proof | None:
-        anchors = self._holds(operands[0], rule, start, end)
-        if not anchors:
-            return None
+        """Operands that all hold in one window (a sentence, or words around an anchor)."""
+        # Whatever must hold in a window must hold in the enclosing one: check every positive
+        # operand there first, and start the search from the one with the fewest occurrences.
+        anchors: list[Hit] | None = None
+        for operand in operands:
+            if isinstance(operand, Not):
+                continue
+            positions: list[Hit] | None
+            if isinstance(operand, Ref):
+                positions = self._part_inside(rule.parts[rule.part_index[operand.name]], start, end)
+                if positions is None:
+                    return None
+            elif self._holds(operand, rule, start, end) is None:
+                return None
+            else:
+                positions = None
+            # near() measures from its first operand, so only sentence() may start elsewhere
+            if anchors is None or any_anchor:
+                if positions is None:
+                    positions = self._positions(operand, rule, start, end)
+                if anchors is None or len(positions) < len(anchors):
+                    anchors = positions
+        assert anchors is not None
         proof: Proof = []
         tried: set[tuple[int, int]] = set()
-        for _, hit in anchors[:MAX_ANCHORS]:
+        for hit in anchors[:MAX_ANCHORS]:
             low, high = window_of(hit.start)
             # the window around an anchor reaches its end too (near: N words after the anchor's last word)
             if hit.end > high:
@@ -121,8 +172,28 @@ class ArticleMatcher:
             tried.add(window)
             held = self._all(operands, rule, *window)
             if held is not None:
-                proof.extend(held)
+                proof.extend((part, found, True) for part, found, _ in held)
         return proof or None
+
+    def _positions(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[Hit]:
+        """Every occurrence from which ``node`` could hold in a window around it; unlike a proof,
+        this covers all alternatives of an ``or``."""
+        if isinstance(node, Ref):
+            hits, starts = self._hits_of(rule.parts[rule.part_index[node.name]])
+            first = bisect_left(starts, start)
+            last = bisect_left(starts, end, first)
+            return [hit for hit in hits[first:last] if hit.end <= end]
+        if isinstance(node, Not):
+            return []
+        children = [
+            self._positions(operand, rule, start, end)
+            for operand in node.operands
+            if not isinstance(operand, Not)
+        ]
+        if isinstance(node, (Or, AtLeast)):
+            return sorted(hit for positions in children for hit in positions)
+        # every positive operand of and / sentence / near is required: the rarest one will do
+        return min(children, key=len)
 
     def _words_around(self, offset: int, words: int) -> tuple[int, int]:
         tokens = self.doc.tokens
@@ -133,60 +204,93 @@ class ArticleMatcher:
 
     # -- parts ---------------------------------------------------------------
 
-    def _part_holds(self, part: CompiledPart, start: int, end: int) -> Proof | None:
+    def _part_inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
+        """The part's hits inside the window, if there are enough of them for the part to hold."""
         hits, starts = self._hits_of(part)
         first = bisect_left(starts, start)
-        inside: list[Hit] = []
-        for index in range(first, len(hits)):
-            hit = hits[index]
-            if hit.start >= end:
-                break
-            if hit.end <= end:
-                inside.append(hit)
+        last = bisect_left(starts, end, first)
+        inside = [hit for hit in hits[first:last] if hit.end <= end]
         if not inside:
             return None
         if part.required > 1 and len({hit.key for hit in inside}) < part.required:
             return None
-        return [(part.name, hit) for hit in inside]
+        return inside
 
     def _hits_of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
-        cached = self._part_hits.get(id(part))
+        key = part.shared_id if part.shared_id >= 0 else id(part)
+        cached = self._part_hits.get(key)
         if cached is not None:
             return cached
         hits = self._entity_part_hits(part) if part.entity_list is not None else self._term_part_hits(part)
         doc = self.doc
-        hits = [hit for hit in hits if doc.field_name(hit.start) in part.fields]
+        if len(part.fields) < len(ALL_FIELDS):
+            hits = [hit for hit in hits if doc.field_name(hit.start) in part.fields]
         if part.year_before_published:
             hits = [hit for hit in hits if self._mentions_past_year(hit)]
         hits.sort()
         result = (hits, [hit.start for hit in hits])
-        self._part_hits[id(part)] = result
+        self._part_hits[key] = result
         return result
 
     def _term_part_hits(self, part: CompiledPart) -> list[Hit]:
         hits: list[Hit] = []
         displays = self.compiled.literal_displays
-        for term_id, group in zip(part.literal_ids, part.literal_groups, strict=True):
-            for start, end in self.literal.get(term_id, ()):
-                hits.append(Hit(start, end, displays[term_id], None, group))
+        found, index = self.literal, part.literal_index
+        # walk whichever is shorter: the terms found in the article or the terms of the part
+        if len(found) < len(index):
+            pairs = [(term_id, index[term_id]) for term_id in found if term_id in index]
+        else:
+            pairs = [(term_id, groups) for term_id, groups in index.items() if term_id in found]
+        for term_id, groups in pairs:
+            for start, end in found[term_id]:
+                for group in groups:
+                    hits.append(Hit(start, end, displays[term_id], None, group))
         for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
-            for start, end in self.regex.get(regex_id, ()):
+            for start, end in self._spans_of_regex(regex_id):
                 hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))
         return hits
 
+    def _regex_ids(self) -> set[int]:
+        if self._regexes_found is None:
+            self._regexes_found = self.compiled.scanner.regexes_found(self.doc.text)
+        return self._regexes_found
+
+    def _spans_of_regex(self, regex_id: int) -> list[tuple[int, int]]:
+        if regex_id not in self._regex_ids():
+            return []
+        if regex_id not in self._regex_spans:
+            self._regex_spans[regex_id] = self.compiled.scanner.regex_spans(regex_id, self.doc.text)
+        return self._regex_spans[regex_id]
+
+    def _office_of(self, list_name: str, index: int, entity: CompiledEntity) -> tuple[bool, str | None]:
+        """Whether the entity is in office on the article's day, and for which country."""
+        key = (list_name, index)
+        cached = self._office.get(key)
+        if cached is None:
+            day = self.doc.day
+            cached = (entity.in_office(day), entity.country_on(day))
+            self._office[key] = cached
+        return cached
+
     def _entity_part_hits(self, part: CompiledPart) -> list[Hit]:
         assert part.entity_list is not None
-        entities = self.compiled.lists[part.entity_list].compiled.entities
-        day = self.doc.day
+        name = part.entity_list
+        entities = self.compiled.lists[name].compiled.entities
         hits: list[Hit] = []
-        for found in self._entities(part.entity_list):
+        for found in self._entities(name):
             entity = entities[found.entity]
-            if part.in_office and not entity.in_office(day):
+            needs_office = part.in_office or part.distinct == "country"
+            in_office, country = self._office_of(name, found.entity, entity) if needs_office else (True, None)
+            if part.in_office and not in_office:
                 continue
-            if not all(_attribute_matches(entity.attributes.get(k), v) for k, v in part.where):
+            if part.where and not all(_attribute_matches(entity.attributes.get(k), v) for k, v in part.where):
                 continue
             key: object = entity.id
-            if part.distinct is not None and part.distinct != "id":
+            if part.distinct == "country":
+                key = country or entity.attributes.get("country")
+                if key is None:
+                    continue
+            elif part.distinct is not None and part.distinct != "id":
                 key = entity.attributes.get(part.distinct)
                 if key is None:
                     continue
@@ -213,7 +317,7 @@ class ArticleMatcher:
                 for start, end in spans:
                     entity = meaning.entity
                     if meaning.office is not None:
-                        if self._preceded_by(start, use.compiled.skip_after):
+                        if self._next_to(start, end, use.compiled.skip_after, use.compiled.skip_before):
                             continue
                         entity = offices.holder(meaning.office, day)
                         if entity is None:
@@ -236,17 +340,28 @@ class ArticleMatcher:
         self._entity_hits[name] = result
         return result
 
-    def _preceded_by(self, offset: int, words: frozenset[str]) -> bool:
-        if not words:
-            return False
+    def _next_to(self, start: int, end: int, before: frozenset[str], after: frozenset[str]) -> bool:
+        """Whether the word before the span is in ``before`` or the word after it in ``after``."""
         text = self.doc.text
-        end = offset
-        while end > 0 and text[end - 1] == " ":
-            end -= 1
-        begin = end
-        while begin > 0 and text[begin - 1].isalnum():
-            begin -= 1
-        return text[begin:end] in words
+        if before:
+            stop = start
+            while stop > 0 and text[stop - 1] == " ":
+                stop -= 1
+            begin = stop
+            while begin > 0 and text[begin - 1].isalnum():
+                begin -= 1
+            if text[begin:stop] in before:
+                return True
+        if after:
+            begin = end
+            while begin < len(text) and text[begin] == " ":
+                begin += 1
+            stop = begin
+            while stop < len(text) and text[stop].isalnum():
+                stop += 1
+            if text[begin:stop] in after:
+                return True
+        return False
 
     def _mentions_past_year(self, hit: Hit) -> bool:
         text = self.doc.text[hit.start : hit.end]
@@ -261,21 +376,31 @@ class ArticleMatcher:
     # -- evidence ------------------------------------------------------------
 
     def _evidence(self, proof: Proof) -> list[Evidence]:
+        """The proof as evidence: what held within sentences or word windows first, then one
+        mention per entity or term for parts that only had to occur somewhere in the article."""
+        chosen: dict[tuple[int, int, str], tuple[str, Hit]] = {}
+        for part, hit, scoped in sorted(proof, key=lambda item: (not item[2], item[1].start)):
+            if scoped:
+                chosen.setdefault((hit.start, hit.end, part), (part, hit))
+        seen_keys: set[tuple[str, object]] = set()
+        for part, hit, scoped in sorted(proof, key=lambda item: item[1].start):
+            if not scoped and (part, hit.key) not in seen_keys:
+                seen_keys.add((part, hit.key))
+                chosen.setdefault((hit.start, hit.end, part), (part, hit))
         doc = self.doc
-        unique = sorted({(hit.start, hit.end, part, hit.term, hit.entity) for part, hit in proof})
         evidence: list[Evidence] = []
-        for start, end, part, term, entity in unique[:MAX_EVIDENCE]:
-            field, text, first, last = doc.original(start, end)
+        for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
+            field, text, first, last = doc.original(hit.start, hit.end)
             evidence.append(
-                Evidence.model_construct(
+                Evidence(
                     part=part,
                     field=field,
-                    term=term,
+                    term=hit.term,
                     text=text[first:last],
                     start=first,
                     end=last,
-                    snippet=doc.snippet(start, end),
-                    entity=entity,
+                    snippet=snippet(text, first, last),
+                    entity=hit.entity,
                 )
             )
         return evidence

@@ -26,7 +26,7 @@ def run_examples(rules: RuleSet) -> tuple[int, list[ExampleFailure]]:
     """How many examples ran, and the ones whose outcome was not the expected one."""
     count = 0
     failures: list[ExampleFailure] = []
-    for rule in rules.compiled:
+    for rule in rules.compiled.rules:
         for example in rule.examples:
             count += 1
             matched = any(match.rule == rule.info.id for match in rules.match(example.article))

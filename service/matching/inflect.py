@@ -149,6 +149,9 @@ def inflections(word: str) -> set[str]:
     if word not in _IRREGULAR_VERBS:
         forms.add(_past(word))
     forms.add(_gerund(word))
+    if len(word) > 3 and word[-1] == "l" and word[-2] in _VOWELS and word[-3] not in _VOWELS:
+        # British spelling doubles a final l: cancelled, travelling, labelled
+        forms.update({word + "led", word + "ling"})
     return forms
 
 

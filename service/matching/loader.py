@@ -22,7 +22,9 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(
         path
         for path in directory.rglob("*")
-        if path.suffix in SUFFIXES and path.is_file() and not any(p.startswith(".") for p in path.parts)
+        if path.suffix in SUFFIXES
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
     )
 
 

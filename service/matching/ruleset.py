@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.matching.compiler import CompiledRule, CompiledRules, Compiler
+from service.matching.compiled import CompiledRules
+from service.matching.compiler import Compiler
 from service.matching.document import Document
 from service.matching.evaluate import ArticleMatcher
 from service.matching.info import RuleInfo
@@ -24,8 +25,9 @@ class RuleSet:
         return [rule.info for rule in self._compiled.rules]
 
     @property
-    def compiled(self) -> tuple[CompiledRule, ...]:
-        return self._compiled.rules
+    def compiled(self) -> CompiledRules:
+        """The compiled form, for tools that inspect rules (examples, benchmarks)."""
+        return self._compiled
 
     def get(self, rule_id: str) -> RuleInfo | None:
         rule = self._by_id.get(rule_id)

@@ -48,34 +48,40 @@ class Scanner:
         hits: Hits = defaultdict(list)
         if self._automaton is None:
             return hits
+        size = len(text)
         for last, (length, targets) in self._automaton.iter(text):
             start = last + 1 - length
-            if not left_ok(text, start):
+            # most candidates sit at word boundaries or fail them on the first test; the
+            # script-aware checks run only when a word character touches the match
+            if start and text[start - 1].isalnum() and text[start].isalnum() and not left_ok(text, start):
                 continue
+            end = last + 1
+            touching = end < size and text[end].isalnum() and text[last].isalnum()
             for term_id, cased, prefix in targets:
-                end = right_end(text, last + 1, prefix=prefix)
-                if end < 0:
+                stop = right_end(text, end, prefix=prefix) if touching else end
+                if stop < 0:
                     continue
-                if cased is not None and not fold_keep_case(original.original_text(start, end)).startswith(
+                if cased is not None and not fold_keep_case(original.original_text(start, stop)).startswith(
                     cased
                 ):
                     continue
-                hits[term_id].append((start, end))
+                hits[term_id].append((start, stop))
         return hits
 
-    def regex_hits(self, text: str) -> Hits:
-        hits: Hits = {}
+    @property
+    def has_regexes(self) -> bool:
+        return self._regex_set is not None
+
+    def regexes_found(self, text: str) -> set[int]:
+        """Which regular expressions match somewhere in ``text``: one pass for all of them."""
         if self._regex_set is None:
-            return hits
-        for regex_id in self._regex_set.Match(text) or ():
-            spans = [
-                match.span()
-                for match in self._regexes[regex_id].finditer(text)
-                if match.end() > match.start()
-            ]
-            if spans:
-                hits[regex_id] = spans
-        return hits
+            return set()
+        return set(self._regex_set.Match(text) or ())
+
+    def regex_spans(self, regex_id: int, text: str) -> list[Span]:
+        return [
+            match.span() for match in self._regexes[regex_id].finditer(text) if match.end() > match.start()
+        ]
 
 
 class OriginalSource(Protocol):

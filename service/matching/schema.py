@@ -179,6 +179,10 @@ class Titles(_Strict):
     skip_after: list[str] = Field(
         default_factory=list, description="a title preceded by one of these words is ignored (former, deputy)"
     )
+    skip_before: list[str] = Field(
+        default_factory=list,
+        description="a title followed by one of these words is ignored (president-elect)",
+    )
 
 
 class EntityListFile(_Strict):

@@ -11,7 +11,9 @@ and offsets need no map; only when some character grows or vanishes
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 
@@ -51,14 +53,18 @@ class _FoldTable(dict[int, str]):
         super().__init__()
         self.irregular: set[str] = set()
         self.irregular_re: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
         for code in range(128):
             self[code] = fold_char(chr(code))
 
     def __missing__(self, code: int) -> str:
         folded = fold_char(chr(code))
         if len(folded) != 1:
-            self.irregular.add(chr(code))
-            self.irregular_re = re.compile("[" + "".join(re.escape(c) for c in sorted(self.irregular)) + "]")
+            # matching threads may meet a new character at the same time
+            with self._lock:
+                self.irregular.add(chr(code))
+                characters = "".join(re.escape(c) for c in sorted(self.irregular))
+                self.irregular_re = re.compile(f"[{characters}]")
         self[code] = folded
         return folded
 
@@ -66,35 +72,93 @@ class _FoldTable(dict[int, str]):
 _TABLE = _FoldTable()
 
 
+# What str.lower() leaves unfolded: control characters and everything beyond ASCII.
+_SPECIAL = re.compile(r"[^\x20-\x7e]")
+_ASCII_SPACES = ("-", "\n", "\t", "\r")
+# The non-ASCII characters of nearly every English news text, replaced in C rather than one by one
+_COMMON = (
+    ("\u2019", "'"),
+    ("\u2018", "'"),
+    ("\u201c", '"'),
+    ("\u201d", '"'),
+    ("\u2014", " "),
+    ("\u2013", " "),
+    ("\u00a0", " "),
+)
+_SPECIAL_OR_CASED = re.compile(r"[^\x20-\x7e\n\t\r]")
+
+
+_FEW_SPECIALS = 32  # below this, replacing the few special characters one by one is cheaper
+
+
+def _fold_special(match: re.Match[str]) -> str:
+    return _TABLE[ord(match.group())]
+
+
 def fold(text: str) -> str:
     """The folded form of ``text``, as terms and articles are compared."""
-    return text.translate(_TABLE)
+    # lower() and replace() run in C; only the few characters they leave go through the table
+    folded = text.lower()
+    for char in _ASCII_SPACES:
+        if char in folded:
+            folded = folded.replace(char, " ")
+    if folded.isascii() and folded.isprintable():
+        return folded
+    for char, replacement in _COMMON:
+        if char in folded:
+            folded = folded.replace(char, replacement)
+    specials = _SPECIAL.findall(folded)
+    if len(specials) > _FEW_SPECIALS:
+        return folded.translate(_TABLE)  # other scripts: table lookups for every character
+    return _SPECIAL.sub(_fold_special, folded) if specials else folded
+
+
+class _CasedTable(dict[int, str]):
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code), keep_case=True)
+        self[code] = folded
+        return folded
+
+
+_CASED_TABLE = _CasedTable()
 
 
 def fold_keep_case(text: str) -> str:
     """Like ``fold`` but keeping capitals, to check case-sensitive terms."""
-    return "".join(fold_char(c, keep_case=True) for c in text)
+    return text.translate(_CASED_TABLE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_length(char: str) -> int:
+    return len(fold(char))
 
 
 class FoldedText:
     """A text and its folded form, with offsets convertible between the two."""
 
-    __slots__ = ("_from_orig", "_to_orig", "folded", "original")
+    __slots__ = ("_to_orig", "folded", "original")
 
     def __init__(self, original: str) -> None:
         self.original = original
-        self.folded = original.translate(_TABLE)
-        pattern = _TABLE.irregular_re
+        self.folded = fold(original)
         self._to_orig: list[int] | None = None
-        self._from_orig: list[int] | None = None
-        if pattern is not None and not original.isascii() and pattern.search(original):
+        if original.isascii():
+            return
+        pattern = _TABLE.irregular_re
+        if len(self.folded) != len(original) or (pattern is not None and pattern.search(original)):
             self._build_map()
 
     def _build_map(self) -> None:
+        # ASCII folds one to one, so only the special characters need looking at
+        original = self.original
         to_orig: list[int] = []
-        for index, char in enumerate(self.original):
-            to_orig.extend([index] * len(_TABLE[ord(char)]))
-        to_orig.append(len(self.original))
+        position = 0
+        for match in _SPECIAL_OR_CASED.finditer(original):
+            index = match.start()
+            to_orig.extend(range(position, index))
+            to_orig.extend([index] * _folded_length(original[index]))
+            position = index + 1
+        to_orig.extend(range(position, len(original) + 1))
         self._to_orig = to_orig
 
     def to_original(self, offset: int) -> int:
@@ -110,9 +174,9 @@ _ABBREVIATION_WORDS = (
     "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
-_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u061f]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|\n")
-_WORD_BEFORE = re.compile(r"(\S+)$")
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u061f][\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)|\n\s*(?=\S)")
 _INITIALISM = re.compile(r"^(?:[a-z]\.)*[a-z]$")
+_OPENING = "(\"'\u201c\u2018"
 
 
 def sentence_starts(text: str) -> list[int]:
@@ -120,26 +184,19 @@ def sentence_starts(text: str) -> list[int]:
     starts = [0]
     for match in _SENTENCE_END.finditer(text):
         end = match.end()
-        nxt = end
-        while nxt < len(text) and text[nxt].isspace():
-            nxt += 1
-        if nxt >= len(text):
-            break
-        if match.group() != "\n":
-            if text[nxt].islower():
+        mark = text[match.start()]
+        if mark != "\n":
+            if text[end].islower():
                 continue
-            if match.group()[0] == "." and _is_abbreviation(text, match.start()):
+            if mark == "." and _is_abbreviation(text[text.rfind(" ", 0, match.start()) + 1 : match.start()]):
                 continue
-        if nxt > starts[-1]:
-            starts.append(nxt)
+        if end > starts[-1]:
+            starts.append(end)
     return starts
 
 
-def _is_abbreviation(text: str, dot: int) -> bool:
-    before = _WORD_BEFORE.search(text, max(0, dot - 24), dot)
-    if before is None:
-        return False
-    word = before.group(1).lstrip("(\"'\u201c\u2018").lower()
+def _is_abbreviation(word: str) -> bool:
+    word = word.lstrip(_OPENING).lower()
     return word in _ABBREVIATIONS or bool(_INITIALISM.match(word))
 
 

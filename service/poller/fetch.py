@@ -46,7 +46,7 @@ class FetchLimits:
     total_timeout: float = 30.0
     max_redirects: int = 5
     per_host: int = 4
-    concurrency: int = 64
+    concurrency: int = 32
     user_agent: str = USER_AGENT
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import Executor
 
 import trafilatura
 
 from service.models import Article
 from service.poller.fetch import Fetcher, FetchError
 from service.poller.language import detect_language
+from service.poller.workers import WorkerDied, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +30,15 @@ def extract_text(page: bytes, url: str | None) -> str | None:
     except Exception as exc:  # an extractor bug must not lose the article
         log.warning("text extraction failed for %s: %s", url, exc)
         return None
-    return str(text).strip() or None if text else None
+    if not text:
+        return None
+    return str(text).strip() or None
 
 
 class FullText:
-    def __init__(self, fetcher: Fetcher, executor: Executor | None = None) -> None:
+    def __init__(self, fetcher: Fetcher, workers: WorkerPool) -> None:
         self.fetcher = fetcher
-        self.executor = executor
-
-    async def _run(self, fn: Callable[[bytes, str | None], str | None], page: bytes, url: str) -> str | None:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, page, url)
+        self.workers = workers
 
     async def enrich_one(self, article: Article) -> Article:
         if not article.url:
@@ -50,7 +48,11 @@ class FullText:
         except FetchError as exc:
             log.info("full text of %s not fetched: %s", article.url, exc)
             return article
-        text = await self._run(extract_text, page.body, article.url)
+        try:
+            text = await self.workers.run(extract_text, page.body, article.url)
+        except WorkerDied as exc:
+            log.warning("full text of %s not extracted: %s", article.url, exc)
+            return article
         if not text or len(text) <= len(article.body):
             return article
         summary = article.summary or (article.body if article.body != article.title else "")

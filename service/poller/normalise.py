@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.models import Article, stable_id, utcnow
@@ -99,8 +99,9 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters are dropped, zero-width spaces become spaces; str.split()
+# then folds every kind of Unicode space (no-break, ideographic, thin...).
+_CLEAN = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]} | {0x200B: " "}
 
 
 def html_to_text(markup: str) -> str:
@@ -113,8 +114,7 @@ def html_to_text(markup: str) -> str:
         parser.close()
         # Entities the parser left (e.g. inside odd markup) are decoded here.
         text = html.unescape("".join(parser.parts))
-    text = _CONTROL.sub("", text)
-    paragraphs = (_INLINE_SPACE.sub(" ", p).strip() for p in text.split("\n"))
+    paragraphs = (" ".join(p.split()) for p in text.translate(_CLEAN).split("\n"))
     return "\n\n".join(p for p in paragraphs if p)
 
 
@@ -171,9 +171,12 @@ def guid_scope(guid: str, feed: str) -> str:
     return f"url:{canonical}" if canonical else f"guid:{feed}:{guid.strip()}"
 
 
-def identity_keys(article: Article) -> dict[str, str]:
+IdentityKind = Literal["id", "url", "content"]
+
+
+def identity_keys(article: Article) -> dict[IdentityKind, str]:
     """The identities of an article for exact de-duplication: kind -> digest."""
-    keys = {"id": article.id}
+    keys: dict[IdentityKind, str] = {"id": article.id}
     if article.url:
         keys["url"] = digest(article.url)
     hashed = content_digest(article.title, article.body)
@@ -199,7 +202,9 @@ def normalise(
         return None
     url = canonical_url(item.link) or (canonical_url(item.guid) if item.guid else None)
     guid = item.guid.strip() if item.guid and item.guid.strip() else None
-    if guid:
+    if guid and guid == item.link and url:
+        identity = f"url:{url}"  # a permalink GUID: the same identity, without canonicalising it twice
+    elif guid:
         identity = guid_scope(guid, feed)
     elif url:
         identity = f"url:{url}"

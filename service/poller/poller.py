@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,12 +20,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
 from service.metrics import Metrics
+from service.models import Article
 from service.poller.feeds import FeedConfig
 from service.poller.fetch import Fetcher, FetchError
 from service.poller.fulltext import FullText
+from service.poller.minhash import signature
 from service.poller.parse import ParsedFeed, ParseError, parse_feed
 from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore, now
+from service.poller.workers import WorkerDied, WorkerPool
 from service.streams import TRANSIENT_ERRORS
 from service.watched import WatchedFile
 
@@ -67,40 +69,48 @@ class Poller:
         *,
         backoff: Backoff | None = None,
         timing: Timing | None = None,
-        executor: Executor | None = None,
+        workers: WorkerPool | None = None,
     ) -> None:
         self.feeds, self.sink, self.fetcher, self.store = feeds, sink, fetcher, store
         self.metrics = metrics
         self.backoff = backoff or Backoff()
         self.timing = timing or Timing()
-        self.executor = executor
-        self.fulltext = FullText(fetcher, executor)
+        self.workers = workers or WorkerPool()
+        self.fulltext = FullText(fetcher, self.workers)
         self.scheduler: AsyncIOScheduler | None = None
+        # Runs in flight at once: each holds a Redis connection at times, and
+        # the client's pool is finite; a thousand feeds due together must queue.
+        self._runs = asyncio.Semaphore(fetcher.limits.concurrency)
         self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
         self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
+        self._active: set[asyncio.Task[Any]] = set()  # scheduled runs in flight, awaited on shutdown
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds.current if f.name == name), None)
 
     async def run(self, feed: FeedConfig) -> RunResult:
         """One scheduled run: poll the feed unless another poller holds its lease."""
+        # Held while we work: long enough for the feed's fetch and its pages' (each
+        # bounded by the total timeout), then shortened to the time until it is due.
         busy_for = max(feed.interval, self.fetcher.limits.total_timeout * 3)
         if not await self.store.acquire(feed.name, busy_for):
             self.metrics.feed_runs_skipped.labels("leased").inc()
             log.debug("feed %s: leased by another poller; skipping this run", feed.name)
             return RunResult(feed.name, "leased elsewhere")
+        started = asyncio.get_running_loop().time()
         try:
             result = await self.poll_feed(feed)
         except BaseException:
             await self.store.release(feed.name)
             raise
-        # Hold the lease until the feed is due (a little less, see Timing), so no
-        # other poller fetches it before then; a Retry-After is honoured to the second.
-        hold = (
-            result.delay
-            if result.outcome in ("error", "failing")
-            else result.delay * self.timing.lease_fraction
-        )
+        # Hold the lease until the feed is due, counted from the run's start (a
+        # little less, see Timing), so no other poller fetches it before then; a
+        # Retry-After or back-off is honoured in full.
+        elapsed = asyncio.get_running_loop().time() - started
+        if result.outcome in ("error", "failing"):
+            hold = result.delay
+        else:
+            hold = max(result.delay * self.timing.lease_fraction - elapsed, 1.0)
         await self.store.hold_until_due(feed.name, hold)
         if result.delay > feed.interval:
             self._reschedule(feed.name, result.delay)
@@ -125,13 +135,10 @@ class Poller:
             )
             if fetched.not_modified:
                 return await self._not_modified(feed, started, fetched.etag, fetched.last_modified)
-            loop = asyncio.get_running_loop()
-            parsed = await loop.run_in_executor(
-                self.executor, _parse, fetched.body, feed.name, fetched.content_type
-            )
+            parsed = await self.workers.run(_parse, fetched.body, feed.name, fetched.content_type)
         except FetchError as exc:
             return await self._failed(feed, started, str(exc), exc.status, exc.retry_after)
-        except ParseError as exc:
+        except (ParseError, WorkerDied) as exc:
             return await self._failed(feed, started, str(exc), 200, None)
         articles, signatures = parsed.articles, parsed.signatures
         if feed.full_text and articles:
@@ -163,10 +170,8 @@ class Poller:
         return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
 
     async def _with_full_text(
-        self, articles: list[Any], signatures: list[str | None]
-    ) -> tuple[list[Any], list[str | None]]:
-        from service.poller.minhash import signature
-
+        self, articles: list[Article], signatures: list[str | None]
+    ) -> tuple[list[Article], list[str | None]]:
         # Only pages of articles not yet ingested: a re-poll must not refetch twenty pages.
         fresh = await self.sink.unseen(articles)
         enriched = await self.fulltext.enrich([a for a, f in zip(articles, fresh, strict=True) if f])
@@ -237,12 +242,23 @@ class Poller:
         feeds = [f for f in self.feeds.current if f.enabled]
         return list(await asyncio.gather(*(self._job(f.name) for f in feeds)))
 
+    async def _scheduled(self, name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._active.add(task)
+        try:
+            await self._job(name)
+        finally:
+            if task is not None:
+                self._active.discard(task)
+
     async def _job(self, name: str) -> RunResult:
         feed = self.feed(name)
         if feed is None or not feed.enabled:
             return RunResult(name, "removed")
         try:
-            return await self.run(feed)
+            async with self._runs:
+                return await self.run(feed)
         except TRANSIENT_ERRORS as exc:
             log.warning("feed %s: Redis unreachable (%s); the next run will retry", name, exc)
             return RunResult(name, "error", reason=f"Redis unreachable: {exc}")
@@ -283,7 +299,7 @@ class Poller:
                 continue  # unchanged schedule: keep its phase (a changed URL is read at run time)
             spread = min(feed.interval * self.timing.jitter, self.timing.startup_spread)
             self.scheduler.add_job(
-                self._job,
+                self._scheduled,
                 "interval",
                 args=[name],
                 seconds=feed.interval,
@@ -319,9 +335,17 @@ class Poller:
             if self.feeds.current is not self._synced:
                 self.sync_jobs()
 
-    def shutdown(self) -> None:
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def shutdown(self, timeout: float) -> None:
+        """Start no more runs; let those in flight finish (up to ``timeout``), then cancel the rest."""
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        # Pause first: shutting the scheduler down cancels the runs in flight at once.
+        self.scheduler.pause()
+        if self._active:
+            _, late = await asyncio.wait(set(self._active), timeout=timeout)
+            if late:
+                log.warning("%d feed runs still going at shutdown; cancelling them", len(late))
+        self.scheduler.shutdown(wait=False)
 
 
 def _in(seconds: float) -> datetime:

@@ -18,7 +18,7 @@ from service.keys import Keys
 from service.metrics import Metrics
 from service.models import Article
 from service.poller.minhash import signature
-from service.poller.normalise import identity_keys
+from service.poller.normalise import IdentityKind, identity_keys
 from service.poller.stories import StoryAssignment, StoryIndex
 from service.streams import PUBLISH_UNIQUE_SCRIPT, Trim, publish_unique_args, published_from_reply
 
@@ -30,7 +30,7 @@ class Ingested:
     article_id: str
     entry_id: str | None  # the articles stream entry; None for a duplicate
     duplicate_of: str | None = None  # the article already ingested under the same identity
-    duplicate_by: str | None = None  # which identity matched: id, url or content
+    duplicate_by: IdentityKind | None = None  # which identity matched
     story_id: str | None = None
     story_sources: int = 0
 
@@ -54,16 +54,11 @@ class ArticleSink:
         self.stories = stories
         self._publish = redis.register_script(PUBLISH_UNIQUE_SCRIPT)
 
-    def _exact_keys(self, article: Article) -> tuple[list[str], list[str]]:
-        kinds, keys = [], []
-        for kind, value in identity_keys(article).items():
-            kinds.append(kind)
-            keys.append(
-                {"id": self.keys.seen_article, "url": self.keys.seen_url, "content": self.keys.seen_content}[
-                    kind
-                ](value)
-            )
-        return kinds, keys
+    def _exact_keys(self, article: Article) -> tuple[list[IdentityKind], list[str]]:
+        """The kinds of the article's identities (id, url, content) and their Redis keys."""
+        key_of = {"id": self.keys.seen_article, "url": self.keys.seen_url, "content": self.keys.seen_content}
+        identities = identity_keys(article)
+        return list(identities), [key_of[kind](value) for kind, value in identities.items()]
 
     async def unseen(self, articles: Sequence[Article]) -> list[bool]:
         """For each article, whether its id is not yet ingested (a cheap look before costly work)."""

@@ -12,7 +12,9 @@ another outlet counts as one more source (the alert was raised once already).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import zlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -20,29 +22,33 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 from service.keys import Keys
-from service.poller.minhash import bands
+from service.poller.minhash import ROWS
 
-# KEYS: exact-duplicate keys (n of them), then the article's band keys.
-# ARGV: n, article id, signature, time, window, threshold, source, signature key prefix,
-#       sources key prefix, keep seconds, now.
+# KEYS: the article's exact-duplicate keys: if one is set the article is not
+# new, and nothing is indexed. The story keys (bands, signatures, sources) are
+# built here from prefixes, so that a call carries a few short arguments
+# rather than dozens of keys; this assumes one Redis, not a cluster. The
+# settings are written into the script (see _script) for the same reason.
+# ARGV: article id, signature, publication time, source, now, trim (1 or 0).
 _ASSIGN = """
-local n = tonumber(ARGV[1])
-for i = 1, n do
+for i = 1, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {'', 0} end
 end
-local id, sig, ts = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local window, threshold = tonumber(ARGV[5]), tonumber(ARGV[6])
-local sig_prefix, sources_prefix = ARGV[8], ARGV[9]
-local keep, now = tonumber(ARGV[10]), tonumber(ARGV[11])
-local best, best_score = nil, threshold
+local id, sig, ts, source, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local bands = {}
+for b = 0, #sig / WIDTH - 1 do
+  local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
+  if not string.find(value, '-', 1, true) then bands[#bands + 1] = BAND_PREFIX .. b .. ':' .. value end
+end
+local best, best_score = nil, THRESHOLD
 local seen = {}
-for i = n + 1, #KEYS do
-  local members = redis.call('ZRANGEBYSCORE', KEYS[i], ts - window, ts + window, 'LIMIT', 0, 64)
+for _, band in ipairs(bands) do
+  local members = redis.call('ZRANGEBYSCORE', band, ts - WINDOW, ts + WINDOW, 'LIMIT', 0, 64)
   for _, member in ipairs(members) do
     if not seen[member] then
       seen[member] = true
       local sep = string.find(member, '|', 1, true)
-      local other = redis.call('GET', sig_prefix .. string.sub(member, sep + 1))
+      local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
       if other and #other == #sig then
         local same, both = 0, 0
         for b = 1, #sig, 4 do
@@ -62,17 +68,22 @@ for i = n + 1, #KEYS do
 end
 local story = best or id
 local member = story .. '|' .. id
-for i = n + 1, #KEYS do
-  redis.call('ZADD', KEYS[i], ts, member)
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - keep)
-  redis.call('EXPIRE', KEYS[i], keep)
+for _, band in ipairs(bands) do
+  redis.call('ZADD', band, ts, member)
+  redis.call('EXPIRE', band, KEEP)
+  if ARGV[6] == '1' then redis.call('ZREMRANGEBYSCORE', band, '-inf', now - KEEP) end
 end
-redis.call('SET', sig_prefix .. id, sig, 'EX', keep)
-local sources = sources_prefix .. story
-redis.call('SADD', sources, ARGV[7])
-redis.call('EXPIRE', sources, keep)
+redis.call('SET', SIG_PREFIX .. id, sig, 'EX', KEEP)
+local sources = SOURCES_PREFIX .. story
+redis.call('SADD', sources, source)
+redis.call('EXPIRE', sources, KEEP)
 return {story, redis.call('SCARD', sources)}
 """
+
+# Old entries of a band expire with the band; in a band that stays busy they
+# are trimmed by one article in TRIM_EVERY (chosen by its id), which is enough
+# to keep it bounded without paying for a trim on every article.
+TRIM_EVERY = 16
 
 
 @dataclass(frozen=True)
@@ -88,14 +99,27 @@ class StoryIndex:
     keys: Keys
     window: float = 48 * 3600
     threshold: float = 0.3
+    _script: AsyncScript = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        constants = {
+            "WIDTH": str(4 * ROWS),
+            "WINDOW": f"{self.window:.0f}",
+            "THRESHOLD": repr(float(self.threshold)),
+            "KEEP": str(self.keep),
+            # JSON strings are valid Lua string literals for these plain prefixes.
+            "BAND_PREFIX": json.dumps(self.keys.story_band_prefix),
+            "SIG_PREFIX": json.dumps(self.keys.story_signature("")),
+            "SOURCES_PREFIX": json.dumps(self.keys.story_sources("")),
+        }
+        header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
+        object.__setattr__(self, "_script", self.redis.register_script(header + _ASSIGN))
 
     @property
     def keep(self) -> int:
-        # Entries must outlive the window on both sides of the newest article.
-        return int(self.window * 2) + 3600
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_script", self.redis.register_script(_ASSIGN))
+        # An entry matters while a later article can fall within the window of it;
+        # an hour more covers late arrivals and clock skew.
+        return int(self.window) + 3600
 
     async def queue(
         self,
@@ -109,22 +133,9 @@ class StoryIndex:
         now: float,
     ) -> None:
         """Add the assignment of one article to ``pipe``; read its reply with ``reply``."""
-        band_keys = [self.keys.story_band(b, v) for b, v in bands(signature)]
-        args: list[Any] = [
-            len(exact_keys),
-            article_id,
-            signature,
-            f"{published:.3f}",
-            f"{self.window:.0f}",
-            f"{self.threshold}",
-            source,
-            self.keys.story_signature(""),
-            self.keys.story_sources(""),
-            str(self.keep),
-            f"{now:.3f}",
-        ]
-        script: AsyncScript = self._script  # type: ignore[attr-defined]
-        await script(keys=[*exact_keys, *band_keys], args=args, client=pipe)
+        trim = "1" if zlib.crc32(article_id.encode()) % TRIM_EVERY == 0 else "0"
+        args = [article_id, signature, f"{published:.3f}", source, f"{now:.3f}", trim]
+        await self._script(keys=exact_keys, args=args, client=pipe)
 
     @staticmethod
     def reply(article_id: str, raw: Any) -> StoryAssignment | None:

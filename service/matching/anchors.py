@@ -1,0 +1,85 @@
+"""Which rules an article can trigger, decided from the terms found in it.
+
+Each rule gets an *anchor*: parts of which at least one must occur for the rule
+to match, chosen among the parts its condition requires as the one with the
+longest (so rarest) terms. After the one-pass scan, only rules whose anchor
+terms occurred are evaluated, so thousands of rules about other things cost
+almost nothing. Rules that can match without any term (``not x``) are always
+evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from service.matching.compiled import CompiledPart, CompiledRule, EntityListUse
+from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence
+from service.matching.terms import LiteralTerm
+
+Index = dict[int, tuple[int, ...]]
+
+
+def candidate_index(
+    rules: Sequence[CompiledRule], lists: Mapping[str, EntityListUse], literals: Sequence[LiteralTerm]
+) -> tuple[Index, Index, tuple[int, ...]]:
+    """Literal term -> rules, regex -> rules, and the rules to evaluate for every article."""
+    chooser = _AnchorChooser(lists, literals)
+    anchors: dict[int, set[int]] = {}
+    regex_anchors: dict[int, set[int]] = {}
+    always: list[int] = []
+    for index, rule in enumerate(rules):
+        chosen = chooser.anchor(rule.condition, rule)
+        if chosen is None:
+            always.append(index)
+            continue
+        for part_index in chosen:
+            part = rule.parts[part_index]
+            for term_id in chooser.literal_ids(part):
+                anchors.setdefault(term_id, set()).add(index)
+            for regex_id in part.regex_ids:
+                regex_anchors.setdefault(regex_id, set()).add(index)
+    return (
+        {k: tuple(sorted(v)) for k, v in anchors.items()},
+        {k: tuple(sorted(v)) for k, v in regex_anchors.items()},
+        tuple(always),
+    )
+
+
+class _AnchorChooser:
+    def __init__(self, lists: Mapping[str, EntityListUse], literals: Sequence[LiteralTerm]) -> None:
+        self._lists = lists
+        self._literals = literals
+
+    def literal_ids(self, part: CompiledPart) -> tuple[int, ...]:
+        if part.entity_list is None:
+            return part.literal_ids
+        use = self._lists.get(part.entity_list)
+        return tuple(use.meanings) if use else ()
+
+    def anchor(self, node: Node, rule: CompiledRule) -> frozenset[int] | None:
+        """Parts of which at least one must occur for ``node`` to hold; None if none is needed."""
+        if isinstance(node, Ref):
+            return frozenset({rule.part_index[node.name]})
+        if isinstance(node, Not):
+            return None
+        subs = [self.anchor(operand, rule) for operand in node.operands]
+        if isinstance(node, (And, Sentence, Near)):
+            known = [sub for sub in subs if sub is not None]
+            return max(known, key=lambda parts: self._rarity(parts, rule)) if known else None
+        assert isinstance(node, (Or, AtLeast))
+        if any(sub is None for sub in subs):
+            return None
+        return frozenset().union(*(sub for sub in subs if sub is not None))
+
+    def _rarity(self, parts: frozenset[int], rule: CompiledRule) -> int:
+        # longer literal forms occur less often; a set of parts is only as rare as its commonest form
+        def shortest(part: CompiledPart) -> int:
+            lengths = [_weight(v) for i in self.literal_ids(part) for v in self._literals[i].variants]
+            return min(lengths, default=1)
+
+        return min(shortest(rule.parts[index]) for index in parts)
+
+
+def _weight(text: str) -> int:
+    # a Chinese character or a Korean syllable says about as much as a short Latin word
+    return sum(3 if ord(char) >= 0x2E80 else 1 for char in text)

@@ -1,0 +1,76 @@
+"""The compiled form of a rules directory: what the matcher runs, built by the compiler."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from service.matching.condition import Node
+from service.matching.entities import AliasMeaning, CompiledEntityList
+from service.matching.info import RuleInfo
+from service.matching.scanner import Scanner
+from service.matching.terms import LiteralTerm
+from service.models import Article, ArticleField
+
+
+@dataclass(frozen=True)
+class CompiledPart:
+    name: str
+    literal_ids: tuple[int, ...] = ()
+    literal_groups: tuple[int, ...] = ()
+    regex_ids: tuple[int, ...] = ()
+    regex_groups: tuple[int, ...] = ()
+    required: int = 1  # distinct groups (or entities, or attribute values) needed
+    entity_list: str | None = None
+    where: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()
+    in_office: bool = False
+    distinct: str | None = None
+    fields: frozenset[ArticleField] = frozenset()
+    year_before_published: bool = False
+    # literal term id -> groups it counts for; built from literal_ids and literal_groups
+    literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    # parts that differ only in name (the same term list in many rules) share one number,
+    # so an article's hits for them are gathered once
+    shared_id: int = -1
+
+    def __post_init__(self) -> None:
+        index: dict[int, tuple[int, ...]] = {}
+        for term_id, group in zip(self.literal_ids, self.literal_groups, strict=True):
+            index[term_id] = (*index.get(term_id, ()), group)
+        object.__setattr__(self, "literal_index", index)
+
+
+@dataclass(frozen=True)
+class RuleExample:
+    expect_match: bool
+    number: int  # 1-based, within its kind
+    article: Article
+    line: int
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    info: RuleInfo
+    parts: tuple[CompiledPart, ...]
+    part_index: Mapping[str, int]
+    condition: Node
+    examples: tuple[RuleExample, ...]
+
+
+@dataclass(frozen=True)
+class EntityListUse:
+    compiled: CompiledEntityList
+    meanings: Mapping[int, tuple[AliasMeaning, ...]]  # literal term id -> what it names
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    rules: tuple[CompiledRule, ...]
+    lists: Mapping[str, EntityListUse]
+    scanner: Scanner
+    literals: tuple[LiteralTerm, ...]
+    literal_displays: tuple[str, ...]
+    regex_displays: tuple[str, ...]
+    anchors: Mapping[int, tuple[int, ...]]  # literal term id -> indexes of rules it can trigger
+    regex_anchors: Mapping[int, tuple[int, ...]]
+    always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")

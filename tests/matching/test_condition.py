@@ -1,0 +1,58 @@
+import pytest
+
+from service.matching.condition import (
+    And,
+    AtLeast,
+    ConditionError,
+    Near,
+    Not,
+    Or,
+    Ref,
+    Sentence,
+    parse_condition,
+)
+
+
+def test_and_binds_tighter_than_or() -> None:
+    assert parse_condition("a or b and c") == Or((Ref("a", 0), And((Ref("b", 5), Ref("c", 11)))))
+
+
+def test_sentence_takes_negated_arguments_after_the_first() -> None:
+    node = parse_condition("sentence(a, b, not c)")
+    assert node == Sentence((Ref("a", 9), Ref("b", 12), Not(Ref("c", 19))))
+
+
+def test_near_ends_with_a_word_count() -> None:
+    node = parse_condition("near(a, b, 5)")
+    assert isinstance(node, Near)
+    assert node.words == 5
+
+
+def test_n_of_counts_its_arguments() -> None:
+    node = parse_condition("2 of (a, b, c)")
+    assert isinstance(node, AtLeast)
+    assert node.count == 2
+
+
+def test_keywords_may_be_upper_case() -> None:
+    assert parse_condition("a AND NOT b") == And((Ref("a", 0), Not(Ref("b", 10))))
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("a and", 5), ("a or (b", 7), ("a $ b", 2), ("a b", 2)],
+)
+def test_syntax_errors_carry_their_position(text: str, position: int) -> None:
+    with pytest.raises(ConditionError) as error:
+        parse_condition(text)
+    assert error.value.position == position
+
+
+def test_the_search_in_sentence_cannot_start_from_a_negation() -> None:
+    with pytest.raises(ConditionError, match="cannot be negated"):
+        parse_condition("sentence(not a, b)")
+
+
+def test_n_of_cannot_ask_for_more_than_it_has() -> None:
+    with pytest.raises(ConditionError, match="between 1 and 2"):
+        parse_condition("3 of (a, b)")

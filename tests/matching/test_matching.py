@@ -1,0 +1,197 @@
+"""What the rule language matches, one behaviour per test."""
+
+import datetime as dt
+from collections.abc import Callable
+
+from service.matching import RuleSet
+from service.models import Article
+
+Build = Callable[[str, str], RuleSet]
+DAY_2023 = dt.datetime(2023, 9, 5, tzinfo=dt.UTC)
+
+
+def matches(
+    rules: RuleSet, body: str = "", title: str = "", published: dt.datetime | None = DAY_2023
+) -> bool:
+    return bool(rules.match(Article(id="a", title=title, body=body, published=published)))
+
+
+def test_phrases_match_on_word_boundaries(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [arms deal]}", "a")
+    assert matches(rules, "an arms deal was signed")
+    assert not matches(rules, "the farms dealer")
+
+
+def test_case_and_accents_are_ignored(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [Erdoğan]}", "a")
+    assert matches(rules, "ERDOGAN said")
+
+
+def test_a_case_sensitive_term_keeps_its_capitals(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [{text: US, case_sensitive: true}]}", "a")
+    assert matches(rules, "the US said")
+    assert not matches(rules, "told us")
+
+
+def test_inflected_forms_match_a_tilde_term(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [~meet]}", "a")
+    assert all(matches(rules, f"they {verb} today") for verb in ("meet", "meets", "met", "meeting"))
+
+
+def test_a_regex_term_matches_the_folded_text(rule_with: Build) -> None:
+    rules = rule_with("a: {any: ['/\\bf ?16s?\\b/']}", "a")
+    assert matches(rules, "new F-16s arrived")
+    assert matches(rules, "F16 jets")
+
+
+def test_all_requires_every_term(rule_with: Build) -> None:
+    rules = rule_with("a: {all: [tanks, Poland]}", "a")
+    assert matches(rules, "Poland buys tanks")
+    assert not matches(rules, "Poland buys jets")
+
+
+def test_min_counts_distinct_terms(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks, jets, ships], min: 2}", "a")
+    assert matches(rules, "tanks and jets")
+    assert not matches(rules, "tanks, tanks and tanks")
+
+
+def test_not_excludes(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [summit]}\nb: {any: [everest]}", "a and not b")
+    assert matches(rules, "the summit opened")
+    assert not matches(rules, "the Everest summit")
+
+
+def test_n_of_needs_that_many_parts(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [x]}\nb: {any: [y]}\nc: {any: [z]}", "2 of (a, b, c)")
+    assert matches(rules, "x and z")
+    assert not matches(rules, "only y")
+
+
+def test_sentence_requires_the_parts_in_one_sentence(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [putin]}\nb: {any: [~meet]}", "sentence(a, b)")
+    assert matches(rules, "Putin will meet him.")
+    assert not matches(rules, "Putin spoke. They will meet.")
+
+
+def test_a_negation_inside_sentence_only_removes_that_sentence(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [putin]}\nb: {any: [~meet]}\nc: {any: [phone]}", "sentence(a, b, not c)")
+    assert matches(rules, "Putin met him by phone. Putin met him in Minsk.")
+    assert not matches(rules, "Putin met him by phone.")
+
+
+def test_near_counts_words_between_terms(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 3)")
+    assert matches(rules, "sold 250 Abrams tanks")
+    assert not matches(rules, "sold the big old very many tanks")
+
+
+def test_fields_limit_where_a_part_looks(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [summit], fields: [title]}", "a")
+    assert matches(rules, title="Summit opens")
+    assert not matches(rules, body="the summit opens")
+
+
+def test_the_title_is_its_own_sentence(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [putin]}\nb: {any: [~meet]}", "sentence(a, b)")
+    assert not matches(rules, title="Putin", body="They meet today.")
+
+
+def test_an_entity_part_matches_any_alias(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people}", "p")
+    assert matches(rules, "Путину сказали")
+
+
+def test_min_with_distinct_counts_different_countries(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, min: 2, distinct: country}", "p")
+    assert matches(rules, "Putin and Kim Jong Un")
+    assert not matches(rules, "Putin and Dmitry Medvedev")
+
+
+def test_in_office_uses_the_publication_date(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, in_office: true, min: 2, distinct: country}", "p")
+    text = "Joe Biden and Vladimir Putin"
+    assert matches(rules, text, published=dt.datetime(2021, 6, 16, tzinfo=dt.UTC))
+    assert not matches(rules, text, published=dt.datetime(2025, 8, 15, tzinfo=dt.UTC))
+
+
+def test_a_title_means_whoever_held_the_office_that_day(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, in_office: true, where: {country: RU}}", "p")
+    [match_2010] = rules.match(
+        Article(id="a", body="the Russian president", published=dt.datetime(2010, 1, 1))
+    )
+    [match_2020] = rules.match(
+        Article(id="a", body="the Russian president", published=dt.datetime(2020, 1, 1))
+    )
+    assert (match_2010.evidence[0].entity, match_2020.evidence[0].entity) == ("medvedev", "putin")
+
+
+def test_a_former_title_does_not_count(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people}", "p")
+    assert not matches(rules, "the former Russian president")
+
+
+def test_a_title_followed_by_elect_does_not_count(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people}", "p")
+    assert not matches(
+        rules, "the American president-elect", published=dt.datetime(2024, 12, 1, tzinfo=dt.UTC)
+    )
+
+
+def test_a_weak_alias_needs_a_strong_mention_of_the_same_person(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, where: {country: KP}}", "p")
+    assert matches(rules, title="Kim arrives", body="Kim Jong Un arrived.")
+    assert not matches(rules, "Kim arrives")
+
+
+def test_a_mention_inside_a_longer_mention_is_not_counted_twice(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people}", "p")
+    [match] = rules.match(Article(id="a", body="Kim Jong Un"))
+    assert [e.text for e in match.evidence] == ["Kim Jong Un"]
+
+
+def test_a_missing_publication_date_means_today(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, in_office: true}", "p")
+    assert not matches(rules, "Joe Biden", published=None)
+
+
+def test_year_before_published_keeps_only_earlier_years(rule_with: Build) -> None:
+    rules = rule_with("y: {any: ['/in (19|20)\\d\\d/'], year: before_published}", "y")
+    assert matches(rules, "they met in 2019")
+    assert not matches(rules, "they met in 2023")
+
+
+def test_evidence_offsets_point_into_the_original_text(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [kiew]}", "a")
+    body = "Die Straße nach Kiew"
+    [match] = rules.match(Article(id="a", body=body))
+    evidence = match.evidence[0]
+    assert body[evidence.start : evidence.end] == "Kiew" == evidence.text
+
+
+def test_evidence_names_part_field_term_and_snippet(rule_with: Build) -> None:
+    rules = rule_with("meeting: {any: [~meet]}", "meeting")
+    [match] = rules.match(Article(id="a", title="Leaders met in Paris"))
+    evidence = match.evidence[0]
+    assert (evidence.part, evidence.field, evidence.term, evidence.snippet) == (
+        "meeting",
+        "title",
+        "~meet",
+        "Leaders met in Paris",
+    )
+
+
+def test_evidence_of_an_entity_names_the_entity(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people}", "p")
+    [match] = rules.match(Article(id="a", body="North Korean leader Kim Jong Un"))
+    assert {e.entity for e in match.evidence} == {"kim"}
+
+
+def test_sentence_tries_every_alternative_of_an_or(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [jets]}\nc: {any: [~sell]}", "sentence(a or b, c)")
+    assert matches(rules, "Tanks were on show. They sold jets.")
+
+
+def test_near_measures_from_every_occurrence_of_its_first_argument(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 2)")
+    assert matches(rules, "tanks were shown far away from here today. Then they sold tanks.")

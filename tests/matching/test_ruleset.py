@@ -1,0 +1,67 @@
+"""The interface the service core and the HTTP API call."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import RuleWriter
+
+from service.matching import RuleInfo, RuleSet, load_rules
+from service.models import Article
+
+RULE = """
+id: summit
+title: Leaders' summit
+description: Leaders meet.
+severity: high
+tags: [diplomacy]
+parts:
+  meeting: {any: [summit]}
+condition: meeting
+"""
+
+
+def test_rule_info_carries_the_metadata_and_source_file(write_rules: RuleWriter) -> None:
+    directory = write_rules({"summit.yaml": RULE})
+    [info] = load_rules(directory).rules
+    assert info == RuleInfo(
+        id="summit",
+        title="Leaders' summit",
+        severity="high",
+        tags=["diplomacy"],
+        description="Leaders meet.",
+        path=str(directory / "summit.yaml"),
+    )
+
+
+def test_rule_info_serialises_to_json(write_rules: RuleWriter) -> None:
+    [info] = load_rules(write_rules({"summit.yaml": RULE})).rules
+    assert json.loads(info.model_dump_json())["id"] == "summit"
+
+
+def test_get_finds_a_rule_by_id(write_rules: RuleWriter) -> None:
+    rules = load_rules(write_rules({"summit.yaml": RULE}))
+    assert rules.get("summit") is not None
+    assert rules.get("nothing") is None
+
+
+def test_a_match_carries_the_rule_metadata(write_rules: RuleWriter) -> None:
+    rules = load_rules(write_rules({"summit.yaml": RULE}))
+    [match] = rules.match(Article(id="a", title="G20 summit opens"))
+    assert (match.rule, match.title, match.severity, match.tags) == (
+        "summit",
+        "Leaders' summit",
+        "high",
+        ["diplomacy"],
+    )
+
+
+def test_an_empty_rule_set_matches_nothing() -> None:
+    assert RuleSet().match(Article(id="a", title="summit")) == []
+
+
+def test_matching_is_safe_from_many_threads(write_rules: RuleWriter) -> None:
+    rules = load_rules(write_rules({"summit.yaml": RULE}))
+    articles = [Article(id=str(i), body="summit " * (i % 3)) for i in range(200)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda a: len(rules.match(a)), articles))
+    assert results == [0 if i % 3 == 0 else 1 for i in range(200)]

@@ -1,0 +1,66 @@
+import pytest
+
+from service.matching.terms import (
+    ListRef,
+    LiteralTerm,
+    RegexTerm,
+    TermSyntaxError,
+    left_ok,
+    parse_term,
+    right_end,
+)
+
+
+def test_a_tilde_inflects_one_word_of_a_phrase() -> None:
+    term = parse_term("take ~delivery")
+    assert isinstance(term, LiteralTerm)
+    assert "take deliveries" in term.variants
+
+
+def test_slashes_make_a_regular_expression() -> None:
+    assert parse_term("/f ?16/") == RegexTerm("/f ?16/", "f ?16")
+
+
+def test_an_at_sign_refers_to_a_list() -> None:
+    assert parse_term("@meeting_words") == ListRef("meeting_words")
+
+
+def test_a_backslash_turns_the_syntax_off() -> None:
+    term = parse_term("\\~tilde")
+    assert isinstance(term, LiteralTerm)
+    assert term.variants == ("~tilde",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a* b", "only allowed at the end"),
+        ("/(/", "invalid regular expression"),
+        ("@Bad", "not a valid list reference"),
+        ("---", "no letters or digits"),
+    ],
+)
+def test_malformed_terms_are_rejected_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(TermSyntaxError, match=message):
+        parse_term(text)
+
+
+def test_a_term_must_start_at_a_word_boundary() -> None:
+    assert not left_ok("summit", 3)
+
+
+def test_arabic_conjunctions_and_prepositions_may_precede_a_term() -> None:
+    text = "لقطر"  # "for Qatar"
+    assert left_ok(text, 1)
+
+
+def test_a_prefix_term_extends_to_the_end_of_the_word() -> None:
+    assert right_end("путину", 5, prefix=True) == 6
+
+
+def test_korean_particles_may_follow_a_term() -> None:
+    assert right_end("정상회담을", 4, prefix=False) == 4
+
+
+def test_a_latin_term_must_end_at_a_word_boundary() -> None:
+    assert right_end("meetings", 4, prefix=False) == -1

@@ -1,0 +1,47 @@
+from service.matching.text import FoldedText, fold, sentence_starts, snippet
+
+
+def test_folding_ignores_case_and_accents() -> None:
+    assert fold("Erdoğan MET Sánchez") == "erdogan met sanchez"
+
+
+def test_folding_turns_hyphens_into_spaces() -> None:
+    assert fold("Kim Jong-un") == "kim jong un"
+
+
+def test_folding_keeps_korean_syllables_whole() -> None:
+    assert fold("김정은") == "김정은"
+
+
+def test_offsets_map_back_when_a_character_expands() -> None:
+    text = FoldedText("Straße nach Kiew")
+    start = text.folded.index("kiew")
+    assert text.original[text.to_original(start) : text.to_original(start + 4)] == "Kiew"
+
+
+def test_offsets_are_unchanged_when_every_character_folds_to_one() -> None:
+    text = FoldedText("Zelenskyy’s visit")
+    assert text.to_original(12) == 12
+
+
+def test_sentences_split_after_full_stops_before_capitals() -> None:
+    text = "Putin met Xi. They talked for hours."
+    assert [text[i:] for i in sentence_starts(text)][1] == "They talked for hours."
+
+
+def test_abbreviations_and_initials_do_not_end_sentences() -> None:
+    text = "U.S. President Joe Biden met Sergei K. Shoigu at 9 a.m. on Friday. Then he left."
+    assert len(sentence_starts(text)) == 2
+
+
+def test_line_breaks_end_sentences() -> None:
+    assert len(sentence_starts("Headline without a stop\nBody text.")) == 2
+
+
+def test_snippet_cuts_at_spaces_and_marks_truncation() -> None:
+    text = "word " * 40 + "TARGET" + " word" * 40
+    start = text.index("TARGET")
+    excerpt = snippet(text, start, start + 6, width=20)
+    assert excerpt.startswith("…word")
+    assert excerpt.endswith("word…")
+    assert "TARGET" in excerpt
