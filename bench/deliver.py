@@ -457,7 +457,9 @@ if __name__ == "__main__":
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--per-endpoint", type=int, default=64, help="one receiver is one endpoint")
+    parser.add_argument(
+        "--per-endpoint", type=int, default=8, help="the service default; one receiver is one endpoint"
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="articles per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(

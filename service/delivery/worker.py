@@ -57,7 +57,9 @@ class DeliveryWorker:
         self.idle_poll = idle_poll
         self.clock = clock
         self.busy: Counter[str] = Counter()  # endpoint -> attempts in flight
-        self._batch = max(1, concurrency // 8)
+        # Take again once this many slots are free: fewer queue round trips than one per finished
+        # attempt, yet small beside one endpoint's share, so a busy endpoint is refilled steadily.
+        self._batch = max(1, min(concurrency // 8, per_endpoint // 4))
         self._alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
