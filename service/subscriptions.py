@@ -173,8 +173,9 @@ class SubscriptionDirectory:
         self._all: list[Subscription] = []
         self._by_id: dict[str, Subscription] = {}
 
-    async def _current(self) -> dict[str, Subscription]:
-        version = await self.store.version() if self.store is not None else 0
+    async def _current(self, version: int | None = None) -> dict[str, Subscription]:
+        if version is None:
+            version = await self.store.version() if self.store is not None else 0
         key = (id(self.file.current), version)
         if key != self._key:
             overrides: dict[str, tuple[str, str]] = {}
@@ -201,8 +202,9 @@ class SubscriptionDirectory:
             out.append(sub)
         return out
 
-    async def by_id(self) -> dict[str, Subscription]:
-        return dict(await self._current())
+    async def by_id(self, version: int | None = None) -> dict[str, Subscription]:
+        """Every subscription by id; ``version``: the store's version if the caller just read it."""
+        return dict(await self._current(version))
 
     async def all(self) -> list[Subscription]:
         await self._current()

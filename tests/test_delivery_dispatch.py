@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from service.consumer import Entry
-from service.delivery.digest import period_start
+from service.delivery.digest import period_start, schedule_flushes
 from tests.deliverykit import T0, Kit, make_alert
 from tests.helpers import WebhookReceiver
 
@@ -65,3 +66,15 @@ async def test_digests_of_periods_that_ended_during_downtime_are_still_sent(kit:
     assert await digests.flush_due(now=day + 3 * 86400) == 2
     page, _ = await kit.queue.for_subscription(sub.id, limit=10)
     assert sorted(r["period"] for r in page) == ["daily 2030-03-17", "daily 2030-03-18"]
+
+
+async def test_digests_are_flushed_by_a_cron_job_just_past_every_hour(kit: Kit) -> None:
+    scheduler = schedule_flushes(kit.digests(), lambda: None)
+    try:
+        job = scheduler.get_job("digests")
+        assert job is not None
+        upcoming = job.next_run_time
+        assert (upcoming.minute, upcoming.second) == (0, 5)
+        assert upcoming.utcoffset() == timedelta(0)
+    finally:
+        scheduler.shutdown(wait=False)

@@ -11,9 +11,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from notifiers.ssrf import AddressPolicy, GuardedResolver, UnsafeAddress, check_url, classify, parse_cidrs
 from notifiers.webhook import WebhookNotifier, webhook_session
+from service.app import create_app
 from service.delivery import DeliveryWorker
+from tests.conftest import SettingsFactory
 from tests.deliverykit import LOOPBACK, Kit, make_alert
-from tests.helpers import WebhookReceiver
+from tests.helpers import WebhookReceiver, running
 
 REFUSED = [
     ("127.0.0.1", "loopback"),
@@ -166,3 +168,16 @@ async def test_an_ip_literal_url_is_checked_at_send_time_too(kit: Kit, receiver:
     assert receiver.received == []
     (record,) = (await kit.queue.for_subscription(sub.id, limit=5))[0]
     assert record["last_error"] == "refused: 127.0.0.1 is loopback"
+
+
+async def test_opening_ranges_is_announced_as_a_warning(
+    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(create_app(make_settings(webhook_allow_cidrs="127.0.0.0/8"), roles=["api"])):
+        pass
+    assert "GEOALERT_WEBHOOK_ALLOW_CIDRS opens 127.0.0.0/8" in caplog.text
+
+    caplog.clear()
+    async with running(create_app(make_settings(), roles=["api"])):
+        pass
+    assert "ALLOW_CIDRS" not in caplog.text

@@ -162,7 +162,14 @@ def schedule_flushes(digests: Digests, on_flush: Callable[[], None]) -> AsyncIOS
             log.exception("digest flush failed; the next run retries")
 
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(job, CronTrigger(minute=0, second=5, timezone=UTC), id="digests", coalesce=True)
-    scheduler.add_job(job, id="digests-at-start")  # periods that ended while we were down
+    # A busy loop must not make a run "misfire" and be skipped: late is fine, never is not.
+    scheduler.add_job(
+        job,
+        CronTrigger(minute=0, second=5, timezone=UTC),
+        id="digests",
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    scheduler.add_job(job, id="digests-at-start", misfire_grace_time=None)  # periods that ended while down
     scheduler.start()
     return scheduler

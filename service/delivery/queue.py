@@ -51,6 +51,13 @@ class Taken:
 
 
 @dataclass(frozen=True)
+class Batch:
+    items: list[Taken]
+    next_due: float | None  # the earliest due time left in the queue (maybe a saturated endpoint's)
+    subscriptions_version: int  # for the worker's subscription cache, read in the same step
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: str  # pending | retrying | delivered | dead | cancelled
     attempts: int
@@ -103,11 +110,13 @@ class DeliveryQueue:
             return []
         now = time.time() if now is None else now
         cutoff = f"{now - self.retention:.3f}"
-        # Kept as long as a finished delivery, so redelivering one still finds its alert.
-        await self.redis.set(self.keys.alert_payload(alert.id), alert.model_dump_json(), ex=self.retention)
         results: list[int] = []
         for start in range(0, len(subscriptions), ENQUEUE_CHUNK):
             async with self.redis.pipeline(transaction=False) as pipe:
+                if start == 0:
+                    # Kept as long as a finished delivery, so redelivering one still finds its alert;
+                    # sent ahead of the deliveries in the same round trip, so none is due without it.
+                    pipe.set(self.keys.alert_payload(alert.id), alert.model_dump_json(), ex=self.retention)
                 for sub in subscriptions[start : start + ENQUEUE_CHUNK]:
                     delivery_id = delivery_id_for(alert.id, sub.id)
                     record = self._record(
@@ -126,7 +135,8 @@ class DeliveryQueue:
                         args=[f"{now:.3f}", delivery_id, sub.endpoint, str(period), cutoff, *_flat(record)],
                         client=pipe,
                     )
-                results += [int(r) for r in await pipe.execute()]
+                replies = await pipe.execute()
+                results += [int(r) for r in (replies[1:] if start == 0 else replies)]
             if on_chunk is not None and 1 in results[start:]:
                 on_chunk()
         return results
@@ -136,7 +146,7 @@ class DeliveryQueue:
         (result,) = await self.enqueue_many(alert, [sub], now=now)
         return delivery_id_for(alert.id, sub.id) if result == 1 else None
 
-    async def take_due(
+    async def take(
         self,
         limit: int,
         lease: float,
@@ -144,13 +154,13 @@ class DeliveryQueue:
         per_endpoint: int,
         busy: Mapping[str, int],
         now: float | None = None,
-    ) -> list[Taken]:
+    ) -> Batch:
         """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint."""
         now = time.time() if now is None else now
         until = f"{now + lease:.3f}"
         quota = [x for ep, n in busy.items() for x in (ep, str(max(per_endpoint - n, 0)))]
-        reply = await self._take(
-            keys=[self.keys.deliveries_due],
+        version, next_due, items = await self._take(
+            keys=[self.keys.deliveries_due, self.keys.subscriptions_version],
             args=[
                 f"{now:.3f}",
                 until,
@@ -162,11 +172,23 @@ class DeliveryQueue:
                 *quota,
             ],
         )
-        out = []
-        for delivery_id, endpoint, flat, alert in reply:
+        taken = []
+        for delivery_id, endpoint, flat, alert in items:
             record = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
-            out.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
-        return out
+            taken.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
+        return Batch(taken, None if not next_due else float(next_due), int(version))
+
+    async def take_due(
+        self,
+        limit: int,
+        lease: float,
+        *,
+        per_endpoint: int,
+        busy: Mapping[str, int],
+        now: float | None = None,
+    ) -> list[Taken]:
+        """``take``, for callers that want only the deliveries."""
+        return (await self.take(limit, lease, per_endpoint=per_endpoint, busy=busy, now=now)).items
 
     async def next_due_in(self, *, now: float | None = None) -> float | None:
         now = time.time() if now is None else now

@@ -53,11 +53,13 @@ return 1
 """
 )
 
-# KEYS: lanes
+# KEYS: lanes, subscriptions version
 # ARGV: now, lease until, limit, per-endpoint limit, lane prefix, delivery prefix, alert prefix,
 #       then endpoint/free-slot pairs for endpoints with attempts in flight.
-# Returns {id, endpoint, record, alert JSON or false}, ... ; each taken id is leased until ARGV[2].
-# Records and alerts come along so that an attempt needs no further read.
+# Returns {subscriptions version, earliest due time left (or false), {{id, endpoint, record,
+# alert JSON or false}, ...}}; each taken id is leased until ARGV[2]. Records, alerts, the version
+# and the next due time come along so that neither the attempts nor the worker's next sleep need
+# another round trip.
 TAKE = (
     _RELANE
     + """
@@ -88,7 +90,8 @@ for _, ep in ipairs(lanes) do
     relane(KEYS[1], lane, ep)
   end
 end
-return out
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {redis.call('GET', KEYS[2]) or '0', first[2] or false, out}
 """
 )
 

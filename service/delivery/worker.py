@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class Directory(Protocol):
-    async def by_id(self) -> Mapping[str, Subscription]: ...
+    async def by_id(self, version: int | None = None) -> Mapping[str, Subscription]: ...
     async def disable(self, subscription_id: str, reason: str) -> None: ...
 
 
@@ -57,8 +57,11 @@ class DeliveryWorker:
         self.idle_poll = idle_poll
         self.clock = clock
         self.busy: Counter[str] = Counter()  # endpoint -> attempts in flight
-        self._batch = max(1, concurrency // 8)
+        # Take again once this many slots are free: fewer queue round trips than one per finished
+        # attempt, yet small beside one endpoint's share, so a busy endpoint is refilled steadily.
+        self._batch = max(1, min(concurrency // 8, per_endpoint // 4))
         self._alerts: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._next_due: float | None = None  # from the last take: when to look again
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -72,7 +75,7 @@ class DeliveryWorker:
                 if self._in_flight and self.concurrency - len(self._in_flight) < self._batch:
                     # Take in batches: one queue round trip per few finished attempts, not per each.
                     await self._sleep(stop, self.idle_poll)  # returns as soon as an attempt finishes
-                elif not await self._take():
+                elif not await self._take() or not self._more_due():
                     await self._sleep(stop)
             except TRANSIENT_ERRORS as exc:
                 log.warning("delivery queue: Redis unreachable (%s); retrying", exc)
@@ -100,19 +103,25 @@ class DeliveryWorker:
         if free <= 0:
             return 0
         busy = {ep: n for ep, n in self.busy.items() if n > 0}
-        taken = await self.queue.take_due(
+        batch = await self.queue.take(
             free, self.policy.lease_seconds, per_endpoint=self.per_endpoint, busy=busy, now=self.clock()
         )
+        self._next_due = batch.next_due
+        taken = batch.items
         if not taken:
             return 0
-        # One look at the subscriptions per batch, not per attempt.
-        subscriptions = await self.directory.by_id()
+        # One look at the subscriptions per batch, not per attempt, at the version read with it.
+        subscriptions = await self.directory.by_id(batch.subscriptions_version)
         for item in taken:
             self.busy[item.endpoint] += 1
             task = asyncio.create_task(self.attempt(item, subscriptions))
             self._in_flight.add(task)
             task.add_done_callback(functools.partial(self._finished, endpoint=item.endpoint))
         return len(taken)
+
+    def _more_due(self) -> bool:
+        """Is anything due now besides what was just taken (as of that take)?"""
+        return self._next_due is not None and self._next_due <= self.clock()
 
     def _finished(self, task: asyncio.Task[None], *, endpoint: str) -> None:
         self._in_flight.discard(task)
@@ -123,7 +132,7 @@ class DeliveryWorker:
     async def _sleep(self, stop: asyncio.Event, cap: float | None = None) -> None:
         timeout = cap if cap is not None else self.idle_poll
         if cap is None:
-            due = await self.queue.next_due_in(now=self.clock())
+            due = None if self._next_due is None else max(0.0, self._next_due - self.clock())
             if due is not None and due > 0:
                 timeout = min(timeout, due)
             elif due == 0 and not self._in_flight:
