@@ -24,7 +24,7 @@ from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
 from service.connections import redis_client
-from service.consumer import ConsumerOptions, GroupConsumer
+from service.consumer import ConsumerOptions, GroupConsumer, Handler
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
@@ -78,6 +78,24 @@ def consumer_options(settings: Settings) -> ConsumerOptions:
         claim_idle_ms=settings.claim_idle_ms,
         max_deliveries=settings.max_deliveries,
     )
+
+
+def stage_consumer(
+    app: web.Application, name: str, stream: str, group: str, handler: Handler
+) -> GroupConsumer:
+    """The stage's consumer in its group, dead-lettering to the stream's own dead-letter stream."""
+    settings, keys = app[SETTINGS], app[KEYS]
+    consumer = GroupConsumer(
+        app[REDIS],
+        stream,
+        group,
+        settings.consumer_name,
+        handler,
+        dead_letter=keys.dead_letter(stream),
+        options=consumer_options(settings),
+    )
+    app[CONSUMERS][name] = consumer
+    return consumer
 
 
 async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
@@ -238,16 +256,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
     matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
-    consumer = GroupConsumer(
-        redis,
-        keys.articles,
-        ARTICLES_GROUP,
-        settings.consumer_name,
-        matcher.handle,
-        dead_letter=keys.dead_letter(keys.articles),
-        options=consumer_options(settings),
-    )
-    app[CONSUMERS]["matcher"] = consumer
+    consumer = stage_consumer(app, "matcher", keys.articles, ARTICLES_GROUP, matcher.handle)
     stage = Stage(settings)
     stage.spawn("matcher", lambda: consumer.run(stage.stop))
     stage.spawn("rules-watch", lambda: matcher.watch_rules(stage.stop, settings.reload_interval))
@@ -283,16 +292,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     digests = Digests(redis, keys, directory.get, retention_seconds=settings.delivery_retention_seconds)
     dispatcher = Dispatcher(queue, directory.all, worker.wake, app[METRICS], digests)
-    consumer = GroupConsumer(
-        redis,
-        keys.alerts,
-        ALERTS_GROUP,
-        settings.consumer_name,
-        dispatcher.handle,
-        dead_letter=keys.dead_letter(keys.alerts),
-        options=consumer_options(settings),
-    )
-    app[CONSUMERS]["dispatcher"] = consumer
+    consumer = stage_consumer(app, "dispatcher", keys.alerts, ALERTS_GROUP, dispatcher.handle)
     stage = Stage(settings)
     stage.spawn("dispatcher", lambda: consumer.run(stage.stop))
     stage.spawn("delivery", lambda: worker.run(stage.stop))

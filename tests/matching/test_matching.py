@@ -195,3 +195,11 @@ def test_sentence_tries_every_alternative_of_an_or(rule_with: Build) -> None:
 def test_near_measures_from_every_occurrence_of_its_first_argument(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 2)")
     assert matches(rules, "tanks were shown far away from here today. Then they sold tanks.")
+
+
+def test_an_entity_and_a_term_found_at_the_same_place_can_be_alternatives(rule_with: Build) -> None:
+    rules = rule_with(
+        "who: {entity: people}\nname: {any: [Vladimir Putin]}\nmet: {any: [~meet]}",
+        "sentence(who or name, met)",
+    )
+    assert matches(rules, "Vladimir Putin met the delegation.")
