@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import aiohttp
@@ -20,7 +20,6 @@ from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
-from service.aio import sleep_or_stop
 from service.api.routes import setup_routes
 from service.config import Settings
 from service.connections import redis_client
@@ -30,6 +29,7 @@ from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
+from service.lifecycle import Stage, measure_loop_lag, watch_file
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
@@ -96,43 +96,6 @@ def stage_consumer(
     )
     app[CONSUMERS][name] = consumer
     return consumer
-
-
-async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    """Run a stage loop; if it dies of a bug, log it and start it again rather than stop the service."""
-    delay = 1.0
-    while not stop.is_set():
-        try:
-            await run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s stopped unexpectedly; restarting in %.0fs", name, delay)
-            await sleep_or_stop(stop, delay)
-            delay = min(delay * 2, 30.0)
-
-
-class Stage:
-    """Background tasks of one stage, with the stop event they share."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.stop = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-        self.timeout = settings.shutdown_timeout
-
-    def spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        self.tasks.append(asyncio.create_task(supervise(name, run, self.stop), name=name))
-
-    async def close(self) -> None:
-        self.stop.set()
-        if not self.tasks:
-            return
-        _, late = await asyncio.wait(self.tasks, timeout=self.timeout)
-        for task in late:
-            log.warning("%s did not finish within %.0fs; cancelling it", task.get_name(), self.timeout)
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -297,7 +260,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     stage.spawn("dispatcher", lambda: consumer.run(stage.stop))
     stage.spawn("delivery", lambda: worker.run(stage.stop))
     stage.spawn(
-        "subscriptions-watch", lambda: _watch(directory.refresh, stage.stop, settings.reload_interval)
+        "subscriptions-watch", lambda: watch_file(directory.refresh, stage.stop, settings.reload_interval)
     )
     scheduler = schedule_flushes(digests, worker.wake)
     yield
@@ -309,22 +272,9 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     """Measure how late the event loop wakes up: the best single sign of an overloaded process."""
     stage = Stage(app[SETTINGS])
-    stage.spawn("loop-lag", lambda: _measure_loop_lag(app[METRICS], stage.stop))
+    stage.spawn("loop-lag", lambda: measure_loop_lag(app[METRICS], stage.stop))
     yield
     await stage.close()
-
-
-async def _measure_loop_lag(metrics: Metrics, stop: asyncio.Event, interval: float = 0.25) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        expected = loop.time() + interval
-        await sleep_or_stop(stop, interval)
-        metrics.event_loop_lag.observe(max(0.0, loop.time() - expected))
-
-
-async def _watch(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
-    while not await sleep_or_stop(stop, interval):
-        refresh()
 
 
 def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Application:

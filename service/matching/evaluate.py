@@ -192,7 +192,9 @@ class ArticleMatcher:
         ]
         if isinstance(node, (Or, AtLeast)):
             # by position only: hits of an entity part and of a term part may share start, end and term
-            return sorted((hit for positions in children for hit in positions), key=lambda h: (h.start, h.end))
+            return sorted(
+                (hit for positions in children for hit in positions), key=lambda h: (h.start, h.end)
+            )
         # every positive operand of and / sentence / near is required: the rarest one will do
         return min(children, key=len)
 

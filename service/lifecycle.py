@@ -1,0 +1,65 @@
+"""Long-running loops: how a stage runs its tasks, restarts them after a bug, and stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from service.aio import sleep_or_stop
+from service.config import Settings
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+async def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run a stage loop; if it dies of a bug, log it and start it again rather than stop the service."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped unexpectedly; restarting in %.0fs", name, delay)
+            await sleep_or_stop(stop, delay)
+            delay = min(delay * 2, 30.0)
+
+
+class Stage:
+    """Background tasks of one stage, with the stop event they share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.timeout = settings.shutdown_timeout
+
+    def spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        self.tasks.append(asyncio.create_task(supervise(name, run, self.stop), name=name))
+
+    async def close(self) -> None:
+        self.stop.set()
+        if not self.tasks:
+            return
+        _, late = await asyncio.wait(self.tasks, timeout=self.timeout)
+        for task in late:
+            log.warning("%s did not finish within %.0fs; cancelling it", task.get_name(), self.timeout)
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def measure_loop_lag(metrics: Metrics, stop: asyncio.Event, interval: float = 0.25) -> None:
+    """How late the loop wakes from a timer: the time this process could not react to anything."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        expected = loop.time() + interval
+        await sleep_or_stop(stop, interval)
+        metrics.event_loop_lag.observe(max(0.0, loop.time() - expected))
+
+
+async def watch_file(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
+    """Call ``refresh`` (a config file's change check) every ``interval`` seconds until stopped."""
+    while not await sleep_or_stop(stop, interval):
+        refresh()
