@@ -18,8 +18,9 @@ import feedparser
 
 from service.models import Article, utcnow
 from service.poller.jsonfeed import JSONFeedError, looks_like_json, parse_json_feed
-from service.poller.minhash import signature
+from service.poller.minhash import signatures as sign_all
 from service.poller.normalise import RawItem, normalise
+from service.poller.prepared import Prepared, prepare
 from service.poller.xmlguard import UnsafeXML, check_entities
 
 # A feed is a window on recent items; thousands at once is a dump or an attack.
@@ -38,6 +39,17 @@ class ParsedFeed:
     items: int = 0  # items in the document, including those without any text
     warning: str | None = None  # the document was malformed but still gave items
     signatures: list[str | None] = field(default_factory=list)  # MinHash, one per article, when asked for
+
+
+@dataclass
+class PreparedFeed:
+    """A feed's articles as a parse worker sends them back: ready for the sink (see prepared.py)."""
+
+    title: str | None
+    language: str | None
+    articles: list[Prepared]
+    items: int
+    warning: str | None
 
 
 def _struct_time(value: Any) -> datetime | None:
@@ -131,7 +143,7 @@ def parse_feed(
         for item in items
         if (article := normalise(item, feed=feed_name, source=title, feed_language=language, now=now))
     ]
-    signatures = [signature(a.title, a.body) for a in articles] if sign else []
+    signatures = sign_all((a.title, a.body) for a in articles) if sign else []
     return ParsedFeed(
         title=title,
         language=language,
@@ -139,4 +151,18 @@ def parse_feed(
         items=len(items),
         warning=warning,
         signatures=signatures,
+    )
+
+
+def prepare_feed(
+    body: bytes, *, feed_name: str, content_type: str | None = None, now: datetime | None = None
+) -> PreparedFeed:
+    """``parse_feed``, signed and prepared for the sink: what a parse worker returns."""
+    parsed = parse_feed(body, feed_name=feed_name, content_type=content_type, now=now, sign=True)
+    return PreparedFeed(
+        title=parsed.title,
+        language=parsed.language,
+        articles=prepare(parsed.articles, parsed.signatures),
+        items=parsed.items,
+        warning=parsed.warning,
     )

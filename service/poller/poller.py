@@ -20,12 +20,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
 from service.metrics import Metrics
-from service.models import Article
 from service.poller.feeds import FeedConfig
 from service.poller.fetch import Fetcher, FetchError
 from service.poller.fulltext import FullText
-from service.poller.minhash import signature
-from service.poller.parse import ParsedFeed, ParseError, parse_feed
+from service.poller.parse import ParseError, PreparedFeed, prepare_feed
+from service.poller.prepared import Prepared, prepare
 from service.poller.sink import ArticleSink
 from service.poller.state import Backoff, FeedStore, now
 from service.poller.workers import WorkerDied, WorkerPool
@@ -54,8 +53,8 @@ class RunResult:
     reason: str | None = None
 
 
-def _parse(body: bytes, feed_name: str, content_type: str | None) -> ParsedFeed:
-    return parse_feed(body, feed_name=feed_name, content_type=content_type, sign=True)
+def _parse(body: bytes, feed_name: str, content_type: str | None) -> PreparedFeed:
+    return prepare_feed(body, feed_name=feed_name, content_type=content_type)
 
 
 class Poller:
@@ -140,10 +139,10 @@ class Poller:
             return await self._failed(feed, started, str(exc), exc.status, exc.retry_after)
         except (ParseError, WorkerDied) as exc:
             return await self._failed(feed, started, str(exc), 200, None)
-        articles, signatures = parsed.articles, parsed.signatures
+        articles = parsed.articles
         if feed.full_text and articles:
-            articles, signatures = await self._with_full_text(articles, signatures)
-        ingested = await self.sink.add_many(articles, signatures)
+            articles = await self._with_full_text(articles)
+        ingested = await self.sink.add_prepared(articles)
         new = sum(1 for i in ingested if not i.duplicate)
         self.metrics.feed_polls.labels("ok").inc()
         delay = self.backoff.delay(feed.interval, 0)
@@ -169,19 +168,14 @@ class Poller:
             log.info("feed %s: %d new of %d items", feed.name, new, parsed.items)
         return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
 
-    async def _with_full_text(
-        self, articles: list[Article], signatures: list[str | None]
-    ) -> tuple[list[Article], list[str | None]]:
+    async def _with_full_text(self, articles: list[Prepared]) -> list[Prepared]:
         # Only pages of articles not yet ingested: a re-poll must not refetch twenty pages.
         fresh = await self.sink.unseen(articles)
-        enriched = await self.fulltext.enrich([a for a, f in zip(articles, fresh, strict=True) if f])
+        enriched = prepare(
+            await self.fulltext.enrich([a.article() for a, f in zip(articles, fresh, strict=True) if f])
+        )
         it = iter(enriched)
-        articles = [next(it) if f else a for a, f in zip(articles, fresh, strict=True)]
-        signatures = [
-            signature(a.title, a.body) if f else s
-            for a, s, f in zip(articles, signatures, fresh, strict=True)
-        ]
-        return articles, signatures
+        return [next(it) if f else a for a, f in zip(articles, fresh, strict=True)]
 
     async def _not_modified(
         self, feed: FeedConfig, started: float, etag: str | None, last_modified: str | None
