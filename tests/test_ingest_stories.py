@@ -153,3 +153,26 @@ async def test_a_duplicate_within_one_batch_is_reported_and_indexes_nothing(
     assert (results[1].duplicate_of, results[1].duplicate_by) == (original.id, "url")
     assert await StoryIndex(redis, Keys(key_prefix)).sources(original.id) == {"wire"}
     assert await redis.xlen(f"{key_prefix}articles") == 1
+
+
+async def test_entries_older_than_the_window_are_trimmed_from_the_bands_they_share(
+    redis: Redis, key_prefix: str
+) -> None:
+    [floods] = [s for s in load_stories() if s["id"] == "floods"]
+    sink = sink_for(redis, key_prefix, window=3600)
+    old = article(floods, "wire", published=utcnow() - timedelta(hours=5))
+    # One article in TRIM_EVERY trims the bands it is added to, chosen by its id: take one that does.
+    trimming = next(
+        a for n in range(1000) if StoryIndex.trim((a := article(floods, f"outlet{n}", seed=1)).id)
+    )
+    await sink.add(old)
+    bands = [k async for k in redis.scan_iter(match=f"{key_prefix}story:band:*")]
+    assert bands
+
+    await sink.add(trimming)
+
+    members = {k: set(await redis.zrange(k, 0, -1)) for k in bands}
+    shared = [k for k, m in members.items() if any(x.endswith(f"|{trimming.id}") for x in m)]
+    assert shared  # the copy shares bands with the old article...
+    assert not any(x.endswith(f"|{old.id}") for k in shared for x in members[k])  # ...which it trimmed
+    assert any(x.endswith(f"|{old.id}") for k in bands if k not in shared for x in members[k])

@@ -65,7 +65,7 @@ for n, a in ipairs(batch) do
   else
     local story, sources = '', 0
     if STORIES and sig ~= '' then
-      story, sources = assign(id, sig, tonumber(a[6]), a[7], now, a[8])
+      story, sources = assign(id, sig, a[6], a[7], now, a[8])
     end
     for _, key in ipairs(seen) do redis.call('SET', key, id, 'EX', ttl) end
     local entry_story = story ~= '' and story or a[9]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from service.keys import Keys
-from service.poller.minhash import ROWS
+from service.poller.minhash import BINS, ROWS
 
 # The story step of the sink's script (sink.py), as a Lua function it calls
 # for each new article: look up the candidates that share a band, pick the
@@ -28,19 +28,30 @@ from service.poller.minhash import ROWS
 # a call carries a few short values rather than dozens of keys; this assumes
 # one Redis, not a cluster. The settings are written into the script (see
 # StoryIndex.lua) for the same reason.
-# Arguments: article id, signature, publication time, source, now, trim ('1' or '0').
-# Returns the story and how many sources carried it so far.
+# Arguments: article id, signature, publication time (a decimal string), source,
+# now (a number), trim ('1' or '0'). Returns the story and how many sources
+# carried it so far.
+# Every number passed to redis.call is a string made once: Redis formats each
+# Lua number it is given, and that costs more than the command itself. The
+# bounds use %.17g, which gives back the very same double.
 _ASSIGN = """
+local BAND_PREFIXES = {}
+for b = 0, BANDS - 1 do BAND_PREFIXES[b] = BAND_PREFIX .. b .. ':' end
+local KEEP_S = tostring(KEEP)
 local function assign(id, sig, ts, source, now, trim)
   local bands = {}
   for b = 0, #sig / WIDTH - 1 do
     local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
-    if not string.find(value, '-', 1, true) then bands[#bands + 1] = BAND_PREFIX .. b .. ':' .. value end
+    if not string.find(value, '-', 1, true) then
+      bands[#bands + 1] = BAND_PREFIXES[b] .. value
+    end
   end
+  local at = tonumber(ts)
+  local from, to = string.format('%.17g', at - WINDOW), string.format('%.17g', at + WINDOW)
   local best, best_score = nil, THRESHOLD
   local seen = {}
   for _, band in ipairs(bands) do
-    local members = redis.call('ZRANGEBYSCORE', band, ts - WINDOW, ts + WINDOW, 'LIMIT', 0, 64)
+    local members = redis.call('ZRANGEBYSCORE', band, from, to, 'LIMIT', '0', '64')
     for _, member in ipairs(members) do
       if not seen[member] then
         seen[member] = true
@@ -65,15 +76,16 @@ local function assign(id, sig, ts, source, now, trim)
   end
   local story = best or id
   local member = story .. '|' .. id
+  local oldest = trim == '1' and string.format('%.17g', now - KEEP)
   for _, band in ipairs(bands) do
     redis.call('ZADD', band, ts, member)
-    redis.call('EXPIRE', band, KEEP)
-    if trim == '1' then redis.call('ZREMRANGEBYSCORE', band, '-inf', now - KEEP) end
+    redis.call('EXPIRE', band, KEEP_S)
+    if oldest then redis.call('ZREMRANGEBYSCORE', band, '-inf', oldest) end
   end
-  redis.call('SET', SIG_PREFIX .. id, sig, 'EX', KEEP)
+  redis.call('SET', SIG_PREFIX .. id, sig, 'EX', KEEP_S)
   local sources = SOURCES_PREFIX .. story
   redis.call('SADD', sources, source)
-  redis.call('EXPIRE', sources, KEEP)
+  redis.call('EXPIRE', sources, KEEP_S)
   return story, redis.call('SCARD', sources)
 end
 """
@@ -108,6 +120,7 @@ class StoryIndex:
         """The Lua function ``assign`` with this index's settings, for the sink's script."""
         constants = {
             "WIDTH": str(4 * ROWS),
+            "BANDS": str(BINS // ROWS),
             "WINDOW": f"{self.window:.0f}",
             "THRESHOLD": repr(float(self.threshold)),
             "KEEP": str(self.keep),
