@@ -26,7 +26,7 @@ from service.poller.fulltext import FullText
 from service.poller.parse import ParseError, PreparedFeed, prepare_feed
 from service.poller.prepared import Prepared, prepare
 from service.poller.sink import ArticleSink
-from service.poller.state import Backoff, FeedStore, now
+from service.poller.state import Backoff, FeedState, FeedStore, now
 from service.poller.workers import WorkerDied, WorkerPool
 from service.streams import TRANSIENT_ERRORS
 from service.watched import WatchedFile
@@ -92,28 +92,31 @@ class Poller:
         # Held while we work: long enough for the feed's fetch and its pages' (each
         # bounded by the total timeout), then shortened to the time until it is due.
         busy_for = max(feed.interval, self.fetcher.limits.total_timeout * 3)
-        if not await self.store.acquire(feed.name, busy_for):
+        state = await self.store.acquire(feed.name, busy_for)
+        if state is None:
             self.metrics.feed_runs_skipped.labels("leased").inc()
             log.debug("feed %s: leased by another poller; skipping this run", feed.name)
             return RunResult(feed.name, "leased elsewhere")
-        started = asyncio.get_running_loop().time()
         try:
-            result = await self.poll_feed(feed)
+            result = await self._poll(feed, state, leased_at=asyncio.get_running_loop().time())
         except BaseException:
             await self.store.release(feed.name)
             raise
-        # Hold the lease until the feed is due, counted from the run's start (a
-        # little less, see Timing), so no other poller fetches it before then; a
-        # Retry-After or back-off is honoured in full.
-        elapsed = asyncio.get_running_loop().time() - started
-        if result.outcome in ("error", "failing"):
-            hold = result.delay
-        else:
-            hold = max(result.delay * self.timing.lease_fraction - elapsed, 1.0)
-        await self.store.hold_until_due(feed.name, hold)
         if result.delay > feed.interval:
             self._reschedule(feed.name, result.delay)
         return result
+
+    def _hold(self, leased_at: float | None, outcome: str, delay: float) -> float | None:
+        """How long to hold the lease once a run is recorded; None for a run without one."""
+        if leased_at is None:
+            return None
+        # Until the feed is due, counted from the run's start (a little less, see
+        # Timing), so no other poller fetches it before then; a Retry-After or
+        # back-off is honoured in full.
+        if outcome in ("error", "failing"):
+            return delay
+        elapsed = asyncio.get_running_loop().time() - leased_at
+        return max(delay * self.timing.lease_fraction - elapsed, 1.0)
 
     async def poll(self, feed: FeedConfig) -> int:
         """Fetch, parse and ingest one feed now (no lease); the number of new articles."""
@@ -121,7 +124,9 @@ class Poller:
 
     async def poll_feed(self, feed: FeedConfig) -> RunResult:
         """Fetch, parse and ingest one feed now (no lease); record its state."""
-        state = await self.store.get(feed.name)
+        return await self._poll(feed, await self.store.get(feed.name), leased_at=None)
+
+    async def _poll(self, feed: FeedConfig, state: FeedState, leased_at: float | None) -> RunResult:
         started = now()
         # Validators belong to a URL: after the feeds file changes it, fetch afresh.
         same_url = state.url == feed.url
@@ -133,12 +138,12 @@ class Poller:
                 last_modified=state.last_modified if same_url else None,
             )
             if fetched.not_modified:
-                return await self._not_modified(feed, started, fetched.etag, fetched.last_modified)
+                return await self._not_modified(feed, started, fetched.etag, fetched.last_modified, leased_at)
             parsed = await self.workers.run(_parse, fetched.body, feed.name, fetched.content_type)
         except FetchError as exc:
-            return await self._failed(feed, started, str(exc), exc.status, exc.retry_after)
+            return await self._failed(feed, started, str(exc), exc.status, exc.retry_after, leased_at)
         except (ParseError, WorkerDied) as exc:
-            return await self._failed(feed, started, str(exc), 200, None)
+            return await self._failed(feed, started, str(exc), 200, None, leased_at)
         articles = parsed.articles
         if feed.full_text and articles:
             articles = await self._with_full_text(articles)
@@ -163,6 +168,7 @@ class Poller:
             },
             items=parsed.items,
             new=new,
+            hold=self._hold(leased_at, "ok", delay),
         )
         if new:
             log.info("feed %s: %d new of %d items", feed.name, new, parsed.items)
@@ -178,7 +184,12 @@ class Poller:
         return [next(it) if f else a for a, f in zip(articles, fresh, strict=True)]
 
     async def _not_modified(
-        self, feed: FeedConfig, started: float, etag: str | None, last_modified: str | None
+        self,
+        feed: FeedConfig,
+        started: float,
+        etag: str | None,
+        last_modified: str | None,
+        leased_at: float | None,
     ) -> RunResult:
         self.metrics.feed_polls.labels("not_modified").inc()
         self.metrics.feed_not_modified.inc()
@@ -197,11 +208,17 @@ class Poller:
             fields["etag"] = etag
         if last_modified:
             fields["last_modified"] = last_modified
-        await self.store.record(feed.name, fields=fields)
+        await self.store.record(feed.name, fields=fields, hold=self._hold(leased_at, "not modified", delay))
         return RunResult(feed.name, "not modified", delay=delay)
 
     async def _failed(
-        self, feed: FeedConfig, started: float, reason: str, status: int | None, retry_after: float | None
+        self,
+        feed: FeedConfig,
+        started: float,
+        reason: str,
+        status: int | None,
+        retry_after: float | None,
+        leased_at: float | None,
     ) -> RunResult:
         self.metrics.feed_polls.labels("error").inc()
         errors = await self.store.count_error(feed.name)
@@ -218,6 +235,7 @@ class Poller:
                 "last_error": reason,
                 "next_run": started + delay,
             },
+            hold=self._hold(leased_at, outcome, delay),
         )
         level = logging.ERROR if failing and errors == self.backoff.failing_after else logging.WARNING
         log.log(
