@@ -53,10 +53,10 @@ for n, a in ipairs(batch) do
   if a[3] ~= '' then seen[#seen + 1] = SEEN_URL .. a[3] end
   if a[4] ~= '' then seen[#seen + 1] = SEEN_CONTENT .. a[4] end
   local duplicate = nil
-  for i, key in ipairs(seen) do
-    local held = redis.call('GET', key)
-    if held then
-      duplicate = {0, i, held}
+  local held = redis.call('MGET', unpack(seen))
+  for i = 1, #seen do
+    if held[i] then
+      duplicate = {0, i, held[i]}
       break
     end
   end

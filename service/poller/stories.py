@@ -50,7 +50,10 @@ local function assign(id, sig, ts, source, now, trim)
   local from, to = string.format('%.17g', at - WINDOW), string.format('%.17g', at + WINDOW)
   local best, best_score = nil, THRESHOLD
   local seen = {}
-  for _, band in ipairs(bands) do
+  -- Most articles start a story: none of their bands exists yet, which one
+  -- EXISTS tells for all of them, sparing a lookup per band.
+  local lookup = #bands > 0 and redis.call('EXISTS', unpack(bands)) > 0 and bands or {}
+  for _, band in ipairs(lookup) do
     local members = redis.call('ZRANGEBYSCORE', band, from, to, 'LIMIT', '0', '64')
     for _, member in ipairs(members) do
       if not seen[member] then
