@@ -61,30 +61,36 @@ def _struct_time(value: Any) -> datetime | None:
         return None
 
 
+# Entries are read with dict.get: FeedParserDict.get maps a missing "updated"
+# to "published" (with a warning) and resolves aliases ("guid" is "id"), which
+# none of the keys read here needs, and costs several calls per key.
+_get = dict.get
+
+
 def _entry_language(entry: Any) -> str | None:
     for key in ("title_detail", "summary_detail"):
-        detail = entry.get(key)
-        if detail and detail.get("language"):
+        detail = _get(entry, key)
+        if detail and _get(detail, "language"):
             return str(detail["language"])
-    for content in entry.get("content") or []:
-        if content.get("language"):
+    for content in _get(entry, "content") or []:
+        if _get(content, "language"):
             return str(content["language"])
     return None
 
 
 def _raw_item(entry: Any) -> RawItem:
-    # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a warning.
-    contents = entry.get("content") or []
-    content = max((str(c.get("value") or "") for c in contents), key=len, default="")
-    guid = entry.get("id") or entry.get("guid")
+    contents = _get(entry, "content") or []
+    content = max((str(_get(c, "value") or "") for c in contents), key=len, default="")
+    guid = _get(entry, "id")  # feedparser stores an RSS <guid> as "id"
+    link = _get(entry, "link")
     return RawItem(
-        title=str(entry.get("title") or ""),
-        summary=str(entry.get("summary") or ""),
+        title=str(_get(entry, "title") or ""),
+        summary=str(_get(entry, "summary") or ""),
         content=content,
-        link=str(entry["link"]) if entry.get("link") else None,
+        link=str(link) if link else None,
         guid=str(guid) if guid else None,
-        published=_struct_time(dict.get(entry, "published_parsed"))
-        or _struct_time(dict.get(entry, "updated_parsed")),
+        published=_struct_time(_get(entry, "published_parsed"))
+        or _struct_time(_get(entry, "updated_parsed")),
         language=_entry_language(entry),
     )
 
