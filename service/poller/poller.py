@@ -82,10 +82,17 @@ class Poller:
         self._runs = asyncio.Semaphore(fetcher.limits.concurrency)
         self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
         self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
+        self._indexed: list[FeedConfig] | None = None  # the feeds list _by_name was made from
+        self._by_name: dict[str, FeedConfig] = {}
         self._active: set[asyncio.Task[Any]] = set()  # scheduled runs in flight, awaited on shutdown
 
     def feed(self, name: str) -> FeedConfig | None:
-        return next((f for f in self.feeds.current if f.name == name), None)
+        # Every run looks its feed up: by name in a dict, rebuilt when the feeds
+        # list is replaced, or a cycle of N feeds would cost N * N comparisons.
+        current = self.feeds.current
+        if current is not self._indexed:
+            self._by_name, self._indexed = {f.name: f for f in current}, current
+        return self._by_name.get(name)
 
     async def run(self, feed: FeedConfig) -> RunResult:
         """One scheduled run: poll the feed unless another poller holds its lease."""
