@@ -11,7 +11,7 @@ The feed server runs in its own process. Between cycles the feeds' leases are
 dropped, as if their interval had passed. Redis is GEOALERT_REDIS_URL, or a
 private redis-server started for the run.
 
-    .venv/bin/python bench/poll.py [--feeds 1000] [--items 20] [--runs 3] [--processes 3] [--json PATH] [--quick]
+    .venv/bin/python bench/poll.py [--feeds 1000] [--items 20] [--runs 3] [--processes N] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
@@ -365,8 +365,8 @@ if __name__ == "__main__":
     p.add_argument(
         "--processes",
         type=int,
-        default=(os.cpu_count() or 2) + 1,
-        help="parse workers; one more than the cores keeps them busy while this process waits",
+        default=os.cpu_count() or 2,
+        help="parse workers: one per core; more only add switching between them",
     )
     p.add_argument("--per-host", type=int, default=32, help="the one local host stands in for many")
     arguments = p.parse_args()

@@ -121,8 +121,11 @@ class Settings(BaseSettings):
     poll_startup_spread: float = Field(
         default=10.0, ge=0, description="seconds over which the feeds' first runs are spread"
     )
+    # Processes, not threads, by default: parsing is CPU work, and in threads it
+    # holds the GIL that fetching and ingesting need. Two keep a 2-core machine
+    # busy beside the service's own process and Redis, and cost little on one core.
     parse_processes: int = Field(
-        default=0, ge=0, description="worker processes that parse feeds; 0 parses in threads of the service"
+        default=2, ge=0, description="worker processes that parse feeds; 0 parses in threads of the service"
     )
     story_window_seconds: int = Field(
         default=48 * 3600, gt=0, description="how far apart in time two copies of one story may be published"

@@ -82,6 +82,10 @@ def make_settings(redis_server_url: str, key_prefix: str, tmp_path: Path) -> Set
             "read_block_ms": 100,
             "reload_interval": 0.1,
             "shutdown_timeout": 5.0,
+            # Parsing in threads: a test polls a few small documents, and starting
+            # worker processes would cost more than they save. Tests of the
+            # processes make their own pool.
+            "parse_processes": 0,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

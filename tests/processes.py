@@ -77,6 +77,7 @@ def service_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     env["GEOALERT_FEEDS_FILE"] = str(ROOT / "seeds/feeds.yaml")
     env["GEOALERT_SUBSCRIPTIONS_FILE"] = str(ROOT / "seeds/subscriptions.yaml")
     env["GEOALERT_HTTP_PORT"] = str(free_port())
+    env["GEOALERT_PARSE_PROCESSES"] = "0"  # as in make_settings: a few small documents
     env.update({f"GEOALERT_{k.upper()}": v for k, v in settings.items()})
     return env
 

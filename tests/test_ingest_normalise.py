@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from service.poller.language import detect_language
-from service.poller.normalise import RawItem, canonical_url, html_to_text, normalise, utc_time
+from service.poller.normalise import RawItem, canonical_url, html_to_text, normalise, parsed_text, utc_time
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -19,6 +21,29 @@ def test_html_becomes_plain_text_without_scripts_styles_or_entities() -> None:
 
 def test_control_characters_are_dropped() -> None:
     assert html_to_text("a\x00b\x07c") == "abc"
+
+
+# Pieces of markup, plain tags and everything else: plain-tag markup is read
+# without the HTML parser (see normalise.py), and must read exactly as the parser reads it.
+MARKUP = [
+    "<p>", "</p>", '<P class="a b">', "<br>", "<br/>", "<br />", "<BR/>", '<a href="http://x/?a=1&amp;b=2">', "</a>",
+    "<a href=x/>", "<b>", "</b>", "<div\tid='q'>", "</div >", "<h1>", "</h1>", "<li>", "</br>", "<span title=\"x\"/>",
+    '<img src="a>b">', "<img src=a.jpg alt='x'>", "<script>", "</script>", "<style>", "</style>", "<iframe>", "<svg/>",
+    "<!-- c -->", "<!doctype html>", "<![CDATA[x]]>", "<?pi?>", "<", ">", "x<y", "<td", 'q">', "'", '"', "=", "/",
+    "<p\x0bclass=x>", "<a:b>", "<x-y>", '<a href="x"title="y">', "</>", "</ p>", '</p class="x">', "<p =x>", "<p a==b>",
+    "&amp;", "&lt;", "&", "&#39;", "&#x41;", "&nbsp;", "&amp;lt;", "&notin;", "&not", "&am", "p;",
+    "text", " ", "\n", "\xa0", "é", "\x00",
+]  # fmt: skip
+
+
+def test_markup_of_plain_tags_reads_exactly_as_the_html_parser_reads_it() -> None:
+    rng = random.Random(5)
+    cases = ["".join(rng.choices(MARKUP[:21] + MARKUP[-12:], k=rng.randint(1, 12))) for _ in range(3000)]
+    cases += ["".join(rng.choices(MARKUP, k=rng.randint(1, 12))) for _ in range(3000)]
+    for markup in cases:
+        by_parser = html.unescape(parsed_text(markup)).replace("\x00", "")
+        folded = "\n\n".join(p for p in (" ".join(line.split()) for line in by_parser.split("\n")) if p)
+        assert html_to_text(markup) == folded, markup
 
 
 @pytest.mark.parametrize(

@@ -117,3 +117,62 @@ async def test_an_alert_fires_once_for_a_story_however_many_outlets_carry_it(
 
     alerts = await redis.xrange(keys.alerts)
     assert [f["rule"] for _, f in alerts] == ["leader_summit"]
+
+
+async def test_the_stream_entry_carries_the_story_and_the_text_exactly_as_written(
+    redis: Redis, key_prefix: str
+) -> None:
+    [summit] = [s for s in load_stories() if s["id"] == "summit"]
+    sink = sink_for(redis, key_prefix)
+    # Text that looks like the entry's own JSON, quotes, backslashes and non-ASCII must not confuse
+    # where the story is written.
+    tricky = {**summit, "title": 'Summit: "story_id":null \\"story_id\\":null «ünïcödé» 東京'}
+    original = article(tricky, "wire")
+    first = await sink.add(original)
+    copy = await sink.add(article(tricky, "outlet", seed=1))
+
+    entries = [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(f"{key_prefix}articles")]
+    assert (
+        [e.story_id for e in entries] == [first.story_id, first.story_id] == [first.article_id, copy.story_id]
+    )
+    assert entries[0].title == tricky["title"]
+    assert entries[0] == original.model_copy(update={"story_id": first.story_id})
+
+
+async def test_a_duplicate_within_one_batch_is_reported_and_indexes_nothing(
+    redis: Redis, key_prefix: str
+) -> None:
+    [drones] = [s for s in load_stories() if s["id"] == "drones"]
+    sink = sink_for(redis, key_prefix)
+    original = article(drones, "wire")
+    same_url = article(drones, "outlet", seed=2, url=original.url)
+
+    results = await sink.add_many([original, same_url])
+
+    assert [r.duplicate for r in results] == [False, True]
+    assert (results[1].duplicate_of, results[1].duplicate_by) == (original.id, "url")
+    assert await StoryIndex(redis, Keys(key_prefix)).sources(original.id) == {"wire"}
+    assert await redis.xlen(f"{key_prefix}articles") == 1
+
+
+async def test_entries_older_than_the_window_are_trimmed_from_the_bands_they_share(
+    redis: Redis, key_prefix: str
+) -> None:
+    [floods] = [s for s in load_stories() if s["id"] == "floods"]
+    sink = sink_for(redis, key_prefix, window=3600)
+    old = article(floods, "wire", published=utcnow() - timedelta(hours=5))
+    # One article in TRIM_EVERY trims the bands it is added to, chosen by its id: take one that does.
+    trimming = next(
+        a for n in range(1000) if StoryIndex.trim((a := article(floods, f"outlet{n}", seed=1)).id)
+    )
+    await sink.add(old)
+    bands = [k async for k in redis.scan_iter(match=f"{key_prefix}story:band:*")]
+    assert bands
+
+    await sink.add(trimming)
+
+    members = {k: set(await redis.zrange(k, 0, -1)) for k in bands}
+    shared = [k for k, m in members.items() if any(x.endswith(f"|{trimming.id}") for x in m)]
+    assert shared  # the copy shares bands with the old article...
+    assert not any(x.endswith(f"|{old.id}") for k in shared for x in members[k])  # ...which it trimmed
+    assert any(x.endswith(f"|{old.id}") for k in bands if k not in shared for x in members[k])

@@ -31,6 +31,7 @@ async def test_out_of_the_box_the_seed_raises_two_alerts_once_on_embedded_redis(
     tmp_path: Path, embedded_dir: Path
 ) -> None:
     env = service_env(tmp_path)
+    del env["GEOALERT_PARSE_PROCESSES"]  # out of the box: feeds parsed in worker processes
     async with geoalert("run", env=env, cwd=ROOT) as first:
         await first.wait_log("ALERT HIGH     arms_deal", stdout=True, timeout=30)
         await first.wait_log("ALERT HIGH     leader_summit", stdout=True)

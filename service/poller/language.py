@@ -9,6 +9,7 @@ than a wrong guess.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Scripts that (nearly) name one language. Han alone is Chinese only when no kana is present.
@@ -46,6 +47,12 @@ def primary_subtag(tag: str | None) -> str | None:
     """``en-US`` -> ``en``; None for anything that is not a language tag."""
     if not tag:
         return None
+    return _primary_subtag(tag)
+
+
+# Asked for every item, mostly with the feed's one tag: a few tags cover nearly all calls.
+@functools.lru_cache(maxsize=256)
+def _primary_subtag(tag: str) -> str | None:
     head = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
     return head if re.fullmatch(r"[a-z]{2,3}", head) else None
 

@@ -18,8 +18,9 @@ import feedparser
 
 from service.models import Article, utcnow
 from service.poller.jsonfeed import JSONFeedError, looks_like_json, parse_json_feed
-from service.poller.minhash import signature
+from service.poller.minhash import signatures as sign_all
 from service.poller.normalise import RawItem, normalise
+from service.poller.prepared import Prepared, prepare
 from service.poller.xmlguard import UnsafeXML, check_entities
 
 # A feed is a window on recent items; thousands at once is a dump or an attack.
@@ -40,6 +41,17 @@ class ParsedFeed:
     signatures: list[str | None] = field(default_factory=list)  # MinHash, one per article, when asked for
 
 
+@dataclass
+class PreparedFeed:
+    """A feed's articles as a parse worker sends them back: ready for the sink (see prepared.py)."""
+
+    title: str | None
+    language: str | None
+    articles: list[Prepared]
+    items: int
+    warning: str | None
+
+
 def _struct_time(value: Any) -> datetime | None:
     if not isinstance(value, time.struct_time):
         return None
@@ -49,30 +61,36 @@ def _struct_time(value: Any) -> datetime | None:
         return None
 
 
+# Entries are read with dict.get: FeedParserDict.get maps a missing "updated"
+# to "published" (with a warning) and resolves aliases ("guid" is "id"), which
+# none of the keys read here needs, and costs several calls per key.
+_get = dict.get
+
+
 def _entry_language(entry: Any) -> str | None:
     for key in ("title_detail", "summary_detail"):
-        detail = entry.get(key)
-        if detail and detail.get("language"):
+        detail = _get(entry, key)
+        if detail and _get(detail, "language"):
             return str(detail["language"])
-    for content in entry.get("content") or []:
-        if content.get("language"):
+    for content in _get(entry, "content") or []:
+        if _get(content, "language"):
             return str(content["language"])
     return None
 
 
 def _raw_item(entry: Any) -> RawItem:
-    # dict.get, not entry.get: feedparser maps a missing "updated" to "published" with a warning.
-    contents = entry.get("content") or []
-    content = max((str(c.get("value") or "") for c in contents), key=len, default="")
-    guid = entry.get("id") or entry.get("guid")
+    contents = _get(entry, "content") or []
+    content = max((str(_get(c, "value") or "") for c in contents), key=len, default="")
+    guid = _get(entry, "id")  # feedparser stores an RSS <guid> as "id"
+    link = _get(entry, "link")
     return RawItem(
-        title=str(entry.get("title") or ""),
-        summary=str(entry.get("summary") or ""),
+        title=str(_get(entry, "title") or ""),
+        summary=str(_get(entry, "summary") or ""),
         content=content,
-        link=str(entry["link"]) if entry.get("link") else None,
+        link=str(link) if link else None,
         guid=str(guid) if guid else None,
-        published=_struct_time(dict.get(entry, "published_parsed"))
-        or _struct_time(dict.get(entry, "updated_parsed")),
+        published=_struct_time(_get(entry, "published_parsed"))
+        or _struct_time(_get(entry, "updated_parsed")),
         language=_entry_language(entry),
     )
 
@@ -131,7 +149,7 @@ def parse_feed(
         for item in items
         if (article := normalise(item, feed=feed_name, source=title, feed_language=language, now=now))
     ]
-    signatures = [signature(a.title, a.body) for a in articles] if sign else []
+    signatures = sign_all((a.title, a.body) for a in articles) if sign else []
     return ParsedFeed(
         title=title,
         language=language,
@@ -139,4 +157,18 @@ def parse_feed(
         items=len(items),
         warning=warning,
         signatures=signatures,
+    )
+
+
+def prepare_feed(
+    body: bytes, *, feed_name: str, content_type: str | None = None, now: datetime | None = None
+) -> PreparedFeed:
+    """``parse_feed``, signed and prepared for the sink: what a parse worker returns."""
+    parsed = parse_feed(body, feed_name=feed_name, content_type=content_type, now=now, sign=True)
+    return PreparedFeed(
+        title=parsed.title,
+        language=parsed.language,
+        articles=prepare(parsed.articles, parsed.signatures),
+        items=parsed.items,
+        warning=parsed.warning,
     )

@@ -20,14 +20,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
 from service.metrics import Metrics
-from service.models import Article
 from service.poller.feeds import FeedConfig
 from service.poller.fetch import Fetcher, FetchError
 from service.poller.fulltext import FullText
-from service.poller.minhash import signature
-from service.poller.parse import ParsedFeed, ParseError, parse_feed
+from service.poller.parse import ParseError, PreparedFeed, prepare_feed
+from service.poller.prepared import Prepared, prepare
 from service.poller.sink import ArticleSink
-from service.poller.state import Backoff, FeedStore, now
+from service.poller.state import Backoff, FeedState, FeedStore, now
 from service.poller.workers import WorkerDied, WorkerPool
 from service.streams import TRANSIENT_ERRORS
 from service.watched import WatchedFile
@@ -54,8 +53,8 @@ class RunResult:
     reason: str | None = None
 
 
-def _parse(body: bytes, feed_name: str, content_type: str | None) -> ParsedFeed:
-    return parse_feed(body, feed_name=feed_name, content_type=content_type, sign=True)
+def _parse(body: bytes, feed_name: str, content_type: str | None) -> PreparedFeed:
+    return prepare_feed(body, feed_name=feed_name, content_type=content_type)
 
 
 class Poller:
@@ -83,38 +82,48 @@ class Poller:
         self._runs = asyncio.Semaphore(fetcher.limits.concurrency)
         self._intervals: dict[str, float] = {}  # feed -> the interval its job was made with
         self._synced: list[FeedConfig] | None = None  # the feeds list the jobs were made from
+        self._indexed: list[FeedConfig] | None = None  # the feeds list _by_name was made from
+        self._by_name: dict[str, FeedConfig] = {}
         self._active: set[asyncio.Task[Any]] = set()  # scheduled runs in flight, awaited on shutdown
 
     def feed(self, name: str) -> FeedConfig | None:
-        return next((f for f in self.feeds.current if f.name == name), None)
+        # Every run looks its feed up: by name in a dict, rebuilt when the feeds
+        # list is replaced, or a cycle of N feeds would cost N * N comparisons.
+        current = self.feeds.current
+        if current is not self._indexed:
+            self._by_name, self._indexed = {f.name: f for f in current}, current
+        return self._by_name.get(name)
 
     async def run(self, feed: FeedConfig) -> RunResult:
         """One scheduled run: poll the feed unless another poller holds its lease."""
         # Held while we work: long enough for the feed's fetch and its pages' (each
         # bounded by the total timeout), then shortened to the time until it is due.
         busy_for = max(feed.interval, self.fetcher.limits.total_timeout * 3)
-        if not await self.store.acquire(feed.name, busy_for):
+        state = await self.store.acquire(feed.name, busy_for)
+        if state is None:
             self.metrics.feed_runs_skipped.labels("leased").inc()
             log.debug("feed %s: leased by another poller; skipping this run", feed.name)
             return RunResult(feed.name, "leased elsewhere")
-        started = asyncio.get_running_loop().time()
         try:
-            result = await self.poll_feed(feed)
+            result = await self._poll(feed, state, leased_at=asyncio.get_running_loop().time())
         except BaseException:
             await self.store.release(feed.name)
             raise
-        # Hold the lease until the feed is due, counted from the run's start (a
-        # little less, see Timing), so no other poller fetches it before then; a
-        # Retry-After or back-off is honoured in full.
-        elapsed = asyncio.get_running_loop().time() - started
-        if result.outcome in ("error", "failing"):
-            hold = result.delay
-        else:
-            hold = max(result.delay * self.timing.lease_fraction - elapsed, 1.0)
-        await self.store.hold_until_due(feed.name, hold)
         if result.delay > feed.interval:
             self._reschedule(feed.name, result.delay)
         return result
+
+    def _hold(self, leased_at: float | None, outcome: str, delay: float) -> float | None:
+        """How long to hold the lease once a run is recorded; None for a run without one."""
+        if leased_at is None:
+            return None
+        # Until the feed is due, counted from the run's start (a little less, see
+        # Timing), so no other poller fetches it before then; a Retry-After or
+        # back-off is honoured in full.
+        if outcome in ("error", "failing"):
+            return delay
+        elapsed = asyncio.get_running_loop().time() - leased_at
+        return max(delay * self.timing.lease_fraction - elapsed, 1.0)
 
     async def poll(self, feed: FeedConfig) -> int:
         """Fetch, parse and ingest one feed now (no lease); the number of new articles."""
@@ -122,7 +131,9 @@ class Poller:
 
     async def poll_feed(self, feed: FeedConfig) -> RunResult:
         """Fetch, parse and ingest one feed now (no lease); record its state."""
-        state = await self.store.get(feed.name)
+        return await self._poll(feed, await self.store.get(feed.name), leased_at=None)
+
+    async def _poll(self, feed: FeedConfig, state: FeedState, leased_at: float | None) -> RunResult:
         started = now()
         # Validators belong to a URL: after the feeds file changes it, fetch afresh.
         same_url = state.url == feed.url
@@ -134,16 +145,16 @@ class Poller:
                 last_modified=state.last_modified if same_url else None,
             )
             if fetched.not_modified:
-                return await self._not_modified(feed, started, fetched.etag, fetched.last_modified)
+                return await self._not_modified(feed, started, fetched.etag, fetched.last_modified, leased_at)
             parsed = await self.workers.run(_parse, fetched.body, feed.name, fetched.content_type)
         except FetchError as exc:
-            return await self._failed(feed, started, str(exc), exc.status, exc.retry_after)
+            return await self._failed(feed, started, str(exc), exc.status, exc.retry_after, leased_at)
         except (ParseError, WorkerDied) as exc:
-            return await self._failed(feed, started, str(exc), 200, None)
-        articles, signatures = parsed.articles, parsed.signatures
+            return await self._failed(feed, started, str(exc), 200, None, leased_at)
+        articles = parsed.articles
         if feed.full_text and articles:
-            articles, signatures = await self._with_full_text(articles, signatures)
-        ingested = await self.sink.add_many(articles, signatures)
+            articles = await self._with_full_text(articles)
+        ingested = await self.sink.add_prepared(articles)
         new = sum(1 for i in ingested if not i.duplicate)
         self.metrics.feed_polls.labels("ok").inc()
         delay = self.backoff.delay(feed.interval, 0)
@@ -164,27 +175,28 @@ class Poller:
             },
             items=parsed.items,
             new=new,
+            hold=self._hold(leased_at, "ok", delay),
         )
         if new:
             log.info("feed %s: %d new of %d items", feed.name, new, parsed.items)
         return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
 
-    async def _with_full_text(
-        self, articles: list[Article], signatures: list[str | None]
-    ) -> tuple[list[Article], list[str | None]]:
+    async def _with_full_text(self, articles: list[Prepared]) -> list[Prepared]:
         # Only pages of articles not yet ingested: a re-poll must not refetch twenty pages.
         fresh = await self.sink.unseen(articles)
-        enriched = await self.fulltext.enrich([a for a, f in zip(articles, fresh, strict=True) if f])
+        enriched = prepare(
+            await self.fulltext.enrich([a.article() for a, f in zip(articles, fresh, strict=True) if f])
+        )
         it = iter(enriched)
-        articles = [next(it) if f else a for a, f in zip(articles, fresh, strict=True)]
-        signatures = [
-            signature(a.title, a.body) if f else s
-            for a, s, f in zip(articles, signatures, fresh, strict=True)
-        ]
-        return articles, signatures
+        return [next(it) if f else a for a, f in zip(articles, fresh, strict=True)]
 
     async def _not_modified(
-        self, feed: FeedConfig, started: float, etag: str | None, last_modified: str | None
+        self,
+        feed: FeedConfig,
+        started: float,
+        etag: str | None,
+        last_modified: str | None,
+        leased_at: float | None,
     ) -> RunResult:
         self.metrics.feed_polls.labels("not_modified").inc()
         self.metrics.feed_not_modified.inc()
@@ -203,11 +215,17 @@ class Poller:
             fields["etag"] = etag
         if last_modified:
             fields["last_modified"] = last_modified
-        await self.store.record(feed.name, fields=fields)
+        await self.store.record(feed.name, fields=fields, hold=self._hold(leased_at, "not modified", delay))
         return RunResult(feed.name, "not modified", delay=delay)
 
     async def _failed(
-        self, feed: FeedConfig, started: float, reason: str, status: int | None, retry_after: float | None
+        self,
+        feed: FeedConfig,
+        started: float,
+        reason: str,
+        status: int | None,
+        retry_after: float | None,
+        leased_at: float | None,
     ) -> RunResult:
         self.metrics.feed_polls.labels("error").inc()
         errors = await self.store.count_error(feed.name)
@@ -224,6 +242,7 @@ class Poller:
                 "last_error": reason,
                 "next_run": started + delay,
             },
+            hold=self._hold(leased_at, outcome, delay),
         )
         level = logging.ERROR if failing and errors == self.backoff.failing_after else logging.WARNING
         log.log(

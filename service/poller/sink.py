@@ -1,14 +1,23 @@
 """Where normalised articles go: exact de-duplication, story clustering, the articles stream.
 
-Polled and pushed articles take the same path. For a batch, two pipelined
-round trips: first each article's story (skipped for exact duplicates), then
-one atomic "mark every identity seen and append" per article, so the same
-article, under any of its identities, is appended once fleet-wide.
+Polled and pushed articles take the same path. A batch (a feed's articles)
+is one script call: for each article in turn, if any of its identities (id,
+URL, text) was seen it is a duplicate and nothing is written; otherwise it
+joins or starts a story, its identities are marked seen and it is appended,
+all in one atomic step, so the same article under any of its identities is
+appended once fleet-wide, and of two copies of a story the second always
+sees the first.
+
+One call rather than a command per key: Redis spends its time on commands
+and round trips, not on the work in them, and so does redis-py building
+them in the poller's event loop. The batch travels as one JSON argument.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,10 +26,63 @@ from redis.asyncio import Redis
 from service.keys import Keys
 from service.metrics import Metrics
 from service.models import Article
-from service.poller.minhash import signature
-from service.poller.normalise import IdentityKind, identity_keys
-from service.poller.stories import StoryAssignment, StoryIndex
-from service.streams import PUBLISH_UNIQUE_SCRIPT, Trim, publish_unique_args, published_from_reply
+from service.poller.normalise import IdentityKind
+from service.poller.prepared import STORY_SLOT, Prepared, prepare
+from service.poller.stories import StoryIndex
+from service.streams import Trim
+
+# KEYS[1]: the articles stream. ARGV[1]: the batch, a JSON array of articles,
+# each [id, data, url digest, content digest, signature, published, source,
+# trim, own story] (see Prepared; "" for what an article lacks); ARGV[2]: now;
+# ARGV[3]: how long identities stay seen; ARGV[4...]: XADD's trimming clause.
+# Returns, per article, {1, entry id, story, sources} or, for a duplicate,
+# {0, which identity (1-based), the article that holds it}.
+# The seen keys are built from prefixes (as the story keys are, stories.py).
+_BATCH = """
+local batch = cjson.decode(ARGV[1])
+local now, ttl = tonumber(ARGV[2]), ARGV[3]
+local xadd = {KEYS[1]}
+for i = 4, #ARGV do xadd[#xadd + 1] = ARGV[i] end
+xadd[#xadd + 1] = '*'
+xadd[#xadd + 1] = 'data'
+local data_at = #xadd + 1
+local out = {}
+for n, a in ipairs(batch) do
+  local id, data, sig = a[1], a[2], a[5]
+  local seen = {SEEN_ARTICLE .. id}
+  if a[3] ~= '' then seen[#seen + 1] = SEEN_URL .. a[3] end
+  if a[4] ~= '' then seen[#seen + 1] = SEEN_CONTENT .. a[4] end
+  local duplicate = nil
+  local held = redis.call('MGET', unpack(seen))
+  for i = 1, #seen do
+    if held[i] then
+      duplicate = {0, i, held[i]}
+      break
+    end
+  end
+  if duplicate then
+    out[n] = duplicate
+  else
+    local story, sources = '', 0
+    if STORIES and sig ~= '' then
+      story, sources = assign(id, sig, a[6], a[7], now, a[8])
+    end
+    for _, key in ipairs(seen) do redis.call('SET', key, id, 'EX', ttl) end
+    local entry_story = story ~= '' and story or a[9]
+    if entry_story ~= '' then
+      local at = string.find(data, SLOT, 1, true)
+      data = string.sub(data, 1, at - 1) .. '"story_id":' .. cjson.encode(entry_story) .. string.sub(data, at + #SLOT)
+    end
+    xadd[data_at] = data
+    out[n] = {1, redis.call('XADD', unpack(xadd)), story, sources}
+  end
+end
+return out
+"""
+
+# Articles per script call: a feed's worth at once, while a script that runs
+# for long would hold up every other client of Redis.
+BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -52,15 +114,18 @@ class ArticleSink:
         self.redis, self.keys, self.trim, self.dedupe_ttl = redis, keys, trim, dedupe_ttl
         self.metrics = metrics
         self.stories = stories
-        self._publish = redis.register_script(PUBLISH_UNIQUE_SCRIPT)
+        constants = {
+            "STORIES": "true" if stories else "false",
+            "SLOT": json.dumps(STORY_SLOT),
+            # JSON strings are valid Lua string literals for these plain prefixes.
+            "SEEN_ARTICLE": json.dumps(keys.seen_article("")),
+            "SEEN_URL": json.dumps(keys.seen_url("")),
+            "SEEN_CONTENT": json.dumps(keys.seen_content("")),
+        }
+        header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
+        self._script = redis.register_script(header + (stories.lua() if stories else "") + _BATCH)
 
-    def _exact_keys(self, article: Article) -> tuple[list[IdentityKind], list[str]]:
-        """The kinds of the article's identities (id, url, content) and their Redis keys."""
-        key_of = {"id": self.keys.seen_article, "url": self.keys.seen_url, "content": self.keys.seen_content}
-        identities = identity_keys(article)
-        return list(identities), [key_of[kind](value) for kind, value in identities.items()]
-
-    async def unseen(self, articles: Sequence[Article]) -> list[bool]:
+    async def unseen(self, articles: Sequence[Article | Prepared]) -> list[bool]:
         """For each article, whether its id is not yet ingested (a cheap look before costly work)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for article in articles:
@@ -75,72 +140,61 @@ class ArticleSink:
         self, articles: Sequence[Article], signatures: Sequence[str | None] | None = None
     ) -> list[Ingested]:
         """Ingest a batch; ``signatures`` (MinHash, see minhash.py) are computed here when not given."""
-        if not articles:
-            return []
-        if signatures is None:
-            signatures = [signature(a.title, a.body) for a in articles]
-        exact = [self._exact_keys(a) for a in articles]
-        stories = await self._assign_stories(articles, signatures, [k for _, k in exact])
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for article, (_, keys), story in zip(articles, exact, stories, strict=True):
-                if story is not None:
-                    article = article.model_copy(update={"story_id": story.story_id})
-                publish_keys, args = publish_unique_args(
-                    self.keys.articles,
-                    {"data": article.model_dump_json()},
-                    self.trim,
-                    dedupe_keys=keys,
-                    ttl_seconds=self.dedupe_ttl,
-                    marker=article.id,
-                )
-                await self._publish(keys=publish_keys, args=args, client=pipe)
-            replies = await pipe.execute()
-        out = []
-        for article, (kinds, keys), story, reply in zip(articles, exact, stories, replies, strict=True):
-            published = published_from_reply(reply, keys)
-            origin = article.feed or "push"
-            if published.entry_id is None:
-                self.metrics.articles_duplicate.labels(origin).inc()
-                by = kinds[keys.index(published.duplicate_key)] if published.duplicate_key in keys else None
-                out.append(Ingested(article.id, None, duplicate_of=published.duplicate_of, duplicate_by=by))
-                continue
-            self.metrics.articles_ingested.labels(origin).inc()
-            if story is not None and story.joined:
-                self.metrics.story_copies.inc()
-            out.append(
-                Ingested(
-                    article.id,
-                    published.entry_id,
-                    story_id=story.story_id if story else None,
-                    story_sources=story.sources if story else 0,
-                )
-            )
+        return await self.add_prepared(prepare(articles, signatures))
+
+    async def add_prepared(self, articles: Sequence[Prepared]) -> list[Ingested]:
+        """Ingest a batch of articles prepared where they were parsed (prepared.py)."""
+        out: list[Ingested] = []
+        for start in range(0, len(articles), BATCH):
+            out += await self._add(articles[start : start + BATCH])
         return out
 
-    async def _assign_stories(
-        self, articles: Sequence[Article], signatures: Sequence[str | None], exact: list[list[str]]
-    ) -> list[StoryAssignment | None]:
-        if self.stories is None or not any(signatures):
-            return [None] * len(articles)
+    async def _add(self, articles: Sequence[Prepared]) -> list[Ingested]:
+        if not articles:
+            return []
         now = time.time()
-        queued: list[int] = []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for i, (article, sig) in enumerate(zip(articles, signatures, strict=True)):
-                if sig is None:
-                    continue
-                when = article.published.timestamp() if article.published else now
-                await self.stories.queue(
-                    pipe,
-                    article_id=article.id,
-                    signature=sig,
-                    published=min(when, now),
-                    source=article.source or article.feed or "unknown",
-                    exact_keys=exact[i],
-                    now=now,
-                )
-                queued.append(i)
-            replies = await pipe.execute()
-        out: list[StoryAssignment | None] = [None] * len(articles)
-        for i, raw in zip(queued, replies, strict=True):
-            out[i] = StoryIndex.reply(articles[i].id, raw)
+        batch = [
+            [
+                a.id,
+                a.data,
+                a.url,
+                a.content,
+                a.signature,
+                f"{now if a.published is None else min(a.published, now):.3f}",
+                a.source,
+                "1" if StoryIndex.trim(a.id) else "0",
+                a.story,
+            ]
+            for a in articles
+        ]
+        replies = await self._script(
+            keys=[self.keys.articles],
+            args=[
+                json.dumps(batch, ensure_ascii=False, separators=(",", ":")),
+                f"{now:.3f}",
+                str(self.dedupe_ttl),
+                *self.trim.xadd_args(),
+            ],
+        )
+        out = []
+        ingested: Counter[str] = Counter()
+        duplicates: Counter[str] = Counter()
+        copies = 0
+        for article, reply in zip(articles, replies, strict=True):
+            if int(reply[0]) == 0:
+                duplicates[article.origin] += 1
+                kind = article.identities[int(reply[1]) - 1]
+                out.append(Ingested(article.id, None, duplicate_of=str(reply[2]), duplicate_by=kind))
+                continue
+            ingested[article.origin] += 1
+            story = str(reply[2]) or None
+            copies += story is not None and story != article.id
+            out.append(Ingested(article.id, str(reply[1]), story_id=story, story_sources=int(reply[3])))
+        # Counted per batch: a labelled counter costs a lookup and a lock per call.
+        for origin, n in ingested.items():
+            self.metrics.articles_ingested.labels(origin).inc(n)
+        for origin, n in duplicates.items():
+            self.metrics.articles_duplicate.labels(origin).inc(n)
+        if copies:
+            self.metrics.story_copies.inc(copies)
         return out

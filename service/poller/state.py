@@ -24,6 +24,28 @@ end
 return 0
 """
 
+# A run starts with these two and ends with the next: each one call, not a
+# command apiece, as a thousand feeds polled at once make every call count.
+# KEYS: lease, state. ARGV: owner, milliseconds. The state as HGETALL gives
+# it when the lease was taken; nil when another poller holds it.
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('HGETALL', KEYS[2])
+end
+return false
+"""
+# KEYS: state, lease. ARGV: owner, milliseconds to hold the lease for (""
+# to leave it), items, new articles, how many fields to set, then the fields
+# and values to set, then the fields to delete.
+_RECORD = """
+local nset = tonumber(ARGV[5])
+if nset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * nset)) end
+if #ARGV > 5 + 2 * nset then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * nset, #ARGV)) end
+if ARGV[3] ~= '0' then redis.call('HINCRBY', KEYS[1], 'items_seen', ARGV[3]) end
+if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[1], 'new_articles', ARGV[4]) end
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+"""
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -87,6 +109,8 @@ class FeedStore:
     def __init__(self, redis: Redis, keys: Keys, owner: str) -> None:
         self.redis, self.keys, self.owner = redis, keys, owner
         self._reset = redis.register_script(_RESET_LEASE)
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._record = redis.register_script(_RECORD)
 
     async def get(self, name: str) -> FeedState:
         raw = await self.redis.hgetall(self.keys.feed_state(name))
@@ -99,13 +123,13 @@ class FeedStore:
             raws = await pipe.execute()
         return [FeedState.from_hash(n, r) for n, r in zip(names, raws, strict=True)]
 
-    async def acquire(self, name: str, hold: float) -> bool:
-        """Take the feed's lease for ``hold`` seconds; False when another poller holds it."""
-        ms = max(int(hold * 1000), 1)
-        return bool(await self.redis.set(self.keys.feed_lease(name), self.owner, nx=True, px=ms))
-
-    async def hold_until_due(self, name: str, seconds: float) -> None:
-        await self._reset(keys=[self.keys.feed_lease(name)], args=[self.owner, max(int(seconds * 1000), 1)])
+    async def acquire(self, name: str, hold: float) -> FeedState | None:
+        """Take the feed's lease for ``hold`` seconds, and read its state; None when another poller holds it."""
+        keys = [self.keys.feed_lease(name), self.keys.feed_state(name)]
+        raw = await self._acquire(keys=keys, args=[self.owner, _ms(hold)])
+        if raw is None:
+            return None
+        return FeedState.from_hash(name, {str(k): str(v) for k, v in zip(raw[::2], raw[1::2], strict=True)})
 
     async def release(self, name: str) -> None:
         await self._reset(keys=[self.keys.feed_lease(name)], args=[self.owner, 1])
@@ -117,21 +141,26 @@ class FeedStore:
         fields: dict[str, str | int | float | None],
         items: int = 0,
         new: int = 0,
+        hold: float | None = None,
     ) -> None:
-        """Update the feed's state: set ``fields`` (None deletes), add to the counters."""
-        key = self.keys.feed_state(name)
-        setting = {k: str(v) for k, v in fields.items() if v is not None}
+        """Update the feed's state: set ``fields`` (None deletes), add to the counters.
+
+        With ``hold``, the lease (if still ours) is then held for that many seconds, in the same step.
+        """
+        setting = [x for k, v in fields.items() if v is not None for x in (k, str(v))]
         clearing = [k for k, v in fields.items() if v is None]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if setting:
-                pipe.hset(key, mapping=setting)  # type: ignore[arg-type]
-            if clearing:
-                pipe.hdel(key, *clearing)
-            if items:
-                pipe.hincrby(key, "items_seen", items)
-            if new:
-                pipe.hincrby(key, "new_articles", new)
-            await pipe.execute()
+        await self._record(
+            keys=[self.keys.feed_state(name), self.keys.feed_lease(name)],
+            args=[
+                self.owner,
+                "" if hold is None else _ms(hold),
+                items,
+                new,
+                len(setting) // 2,
+                *setting,
+                *clearing,
+            ],
+        )
 
     async def count_error(self, name: str) -> int:
         return int(await self.redis.hincrby(self.keys.feed_state(name), "consecutive_errors", 1))
@@ -139,3 +168,7 @@ class FeedStore:
 
 def now() -> float:
     return time.time()
+
+
+def _ms(seconds: float) -> int:
+    return max(int(seconds * 1000), 1)

@@ -3,8 +3,9 @@
 An article joins the story of the most similar earlier article published
 within ``window`` seconds of it, when their MinHash similarity reaches
 ``threshold``; otherwise it starts a story named after itself. The lookup,
-the choice and the indexing of the new article are one Lua step, so of two
-pollers ingesting two copies at once, the second always sees the first.
+the choice and the indexing of the new article are one Lua step (within the
+sink's script, sink.py), so of two pollers ingesting two copies at once, the
+second always sees the first.
 
 Each story keeps the set of sources that carried it: a later copy from
 another outlet counts as one more source (the alert was raised once already).
@@ -14,70 +15,82 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.commands.core import AsyncScript
 
 from service.keys import Keys
-from service.poller.minhash import ROWS
+from service.poller.minhash import BINS, ROWS
 
-# KEYS: the article's exact-duplicate keys: if one is set the article is not
-# new, and nothing is indexed. The story keys (bands, signatures, sources) are
-# built here from prefixes, so that a call carries a few short arguments
-# rather than dozens of keys; this assumes one Redis, not a cluster. The
-# settings are written into the script (see _script) for the same reason.
-# ARGV: article id, signature, publication time, source, now, trim (1 or 0).
+# The story step of the sink's script (sink.py), as a Lua function it calls
+# for each new article: look up the candidates that share a band, pick the
+# most similar, index the article. Keys are built here from prefixes, so that
+# a call carries a few short values rather than dozens of keys; this assumes
+# one Redis, not a cluster. The settings are written into the script (see
+# StoryIndex.lua) for the same reason.
+# Arguments: article id, signature, publication time (a decimal string), source,
+# now (a number), trim ('1' or '0'). Returns the story and how many sources
+# carried it so far.
+# Every number passed to redis.call is a string made once: Redis formats each
+# Lua number it is given, and that costs more than the command itself. The
+# bounds use %.17g, which gives back the very same double.
 _ASSIGN = """
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return {'', 0} end
-end
-local id, sig, ts, source, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local bands = {}
-for b = 0, #sig / WIDTH - 1 do
-  local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
-  if not string.find(value, '-', 1, true) then bands[#bands + 1] = BAND_PREFIX .. b .. ':' .. value end
-end
-local best, best_score = nil, THRESHOLD
-local seen = {}
-for _, band in ipairs(bands) do
-  local members = redis.call('ZRANGEBYSCORE', band, ts - WINDOW, ts + WINDOW, 'LIMIT', 0, 64)
-  for _, member in ipairs(members) do
-    if not seen[member] then
-      seen[member] = true
-      local sep = string.find(member, '|', 1, true)
-      local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
-      if other and #other == #sig then
-        local same, both = 0, 0
-        for b = 1, #sig, 4 do
-          local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
-          if x ~= '----' or y ~= '----' then
-            both = both + 1
-            if x == y then same = same + 1 end
+local BAND_PREFIXES = {}
+for b = 0, BANDS - 1 do BAND_PREFIXES[b] = BAND_PREFIX .. b .. ':' end
+local KEEP_S = tostring(KEEP)
+local function assign(id, sig, ts, source, now, trim)
+  local bands = {}
+  for b = 0, #sig / WIDTH - 1 do
+    local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
+    if not string.find(value, '-', 1, true) then
+      bands[#bands + 1] = BAND_PREFIXES[b] .. value
+    end
+  end
+  local at = tonumber(ts)
+  local from, to = string.format('%.17g', at - WINDOW), string.format('%.17g', at + WINDOW)
+  local best, best_score = nil, THRESHOLD
+  local seen = {}
+  -- Most articles start a story: none of their bands exists yet, which one
+  -- EXISTS tells for all of them, sparing a lookup per band.
+  local lookup = #bands > 0 and redis.call('EXISTS', unpack(bands)) > 0 and bands or {}
+  for _, band in ipairs(lookup) do
+    local members = redis.call('ZRANGEBYSCORE', band, from, to, 'LIMIT', '0', '64')
+    for _, member in ipairs(members) do
+      if not seen[member] then
+        seen[member] = true
+        local sep = string.find(member, '|', 1, true)
+        local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
+        if other and #other == #sig then
+          local same, both = 0, 0
+          for b = 1, #sig, 4 do
+            local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
+            if x ~= '----' or y ~= '----' then
+              both = both + 1
+              if x == y then same = same + 1 end
+            end
           end
-        end
-        local score = both > 0 and same / both or 0
-        if score >= best_score and (best == nil or score > best_score) then
-          best, best_score = string.sub(member, 1, sep - 1), score
+          local score = both > 0 and same / both or 0
+          if score >= best_score and (best == nil or score > best_score) then
+            best, best_score = string.sub(member, 1, sep - 1), score
+          end
         end
       end
     end
   end
+  local story = best or id
+  local member = story .. '|' .. id
+  local oldest = trim == '1' and string.format('%.17g', now - KEEP)
+  for _, band in ipairs(bands) do
+    redis.call('ZADD', band, ts, member)
+    redis.call('EXPIRE', band, KEEP_S)
+    if oldest then redis.call('ZREMRANGEBYSCORE', band, '-inf', oldest) end
+  end
+  redis.call('SET', SIG_PREFIX .. id, sig, 'EX', KEEP_S)
+  local sources = SOURCES_PREFIX .. story
+  redis.call('SADD', sources, source)
+  redis.call('EXPIRE', sources, KEEP_S)
+  return story, redis.call('SCARD', sources)
 end
-local story = best or id
-local member = story .. '|' .. id
-for _, band in ipairs(bands) do
-  redis.call('ZADD', band, ts, member)
-  redis.call('EXPIRE', band, KEEP)
-  if ARGV[6] == '1' then redis.call('ZREMRANGEBYSCORE', band, '-inf', now - KEEP) end
-end
-redis.call('SET', SIG_PREFIX .. id, sig, 'EX', KEEP)
-local sources = SOURCES_PREFIX .. story
-redis.call('SADD', sources, source)
-redis.call('EXPIRE', sources, KEEP)
-return {story, redis.call('SCARD', sources)}
 """
 
 # Old entries of a band expire with the band; in a band that stays busy they
@@ -99,11 +112,18 @@ class StoryIndex:
     keys: Keys
     window: float = 48 * 3600
     threshold: float = 0.3
-    _script: AsyncScript = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def keep(self) -> int:
+        # An entry matters while a later article can fall within the window of it;
+        # an hour more covers late arrivals and clock skew.
+        return int(self.window) + 3600
+
+    def lua(self) -> str:
+        """The Lua function ``assign`` with this index's settings, for the sink's script."""
         constants = {
             "WIDTH": str(4 * ROWS),
+            "BANDS": str(BINS // ROWS),
             "WINDOW": f"{self.window:.0f}",
             "THRESHOLD": repr(float(self.threshold)),
             "KEEP": str(self.keep),
@@ -112,38 +132,12 @@ class StoryIndex:
             "SIG_PREFIX": json.dumps(self.keys.story_signature("")),
             "SOURCES_PREFIX": json.dumps(self.keys.story_sources("")),
         }
-        header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
-        object.__setattr__(self, "_script", self.redis.register_script(header + _ASSIGN))
-
-    @property
-    def keep(self) -> int:
-        # An entry matters while a later article can fall within the window of it;
-        # an hour more covers late arrivals and clock skew.
-        return int(self.window) + 3600
-
-    async def queue(
-        self,
-        pipe: Pipeline,
-        *,
-        article_id: str,
-        signature: str,
-        published: float,
-        source: str,
-        exact_keys: list[str],
-        now: float,
-    ) -> None:
-        """Add the assignment of one article to ``pipe``; read its reply with ``reply``."""
-        trim = "1" if zlib.crc32(article_id.encode()) % TRIM_EVERY == 0 else "0"
-        args = [article_id, signature, f"{published:.3f}", source, f"{now:.3f}", trim]
-        await self._script(keys=exact_keys, args=args, client=pipe)
+        return "".join(f"local {name} = {value}\n" for name, value in constants.items()) + _ASSIGN
 
     @staticmethod
-    def reply(article_id: str, raw: Any) -> StoryAssignment | None:
-        """The assignment, or None when the article was already ingested (nothing was indexed)."""
-        story = str(raw[0])
-        if not story:
-            return None
-        return StoryAssignment(story_id=story, sources=int(raw[1]), joined=story != article_id)
+    def trim(article_id: str) -> bool:
+        """Whether ingesting this article also trims old entries from its bands (see TRIM_EVERY)."""
+        return zlib.crc32(article_id.encode()) % TRIM_EVERY == 0
 
     async def sources(self, story_id: str) -> set[str]:
         return {str(m) for m in await self.redis.smembers(self.keys.story_sources(story_id))}
