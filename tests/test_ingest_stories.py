@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -176,3 +177,31 @@ async def test_entries_older_than_the_window_are_trimmed_from_the_bands_they_sha
     assert shared  # the copy shares bands with the old article...
     assert not any(x.endswith(f"|{old.id}") for k in shared for x in members[k])  # ...which it trimmed
     assert any(x.endswith(f"|{old.id}") for k in bands if k not in shared for x in members[k])
+
+
+async def test_boilerplate_shared_with_many_articles_neither_joins_them_nor_hides_a_real_copy(
+    redis: Redis, key_prefix: str
+) -> None:
+    [drones] = [s for s in load_stories() if s["id"] == "drones"]
+    sink = sink_for(redis, key_prefix)
+    boilerplate = " Sign up for our newsletter to get the day's top stories in your inbox every morning."
+    words = [w for s in load_stories() for w in s["body"].split()]
+    rng = random.Random(5)
+    others = [
+        article(
+            {
+                "id": f"other{n}",
+                "title": f"Report {n}",
+                "body": " ".join(rng.sample(words, 60)) + boilerplate,
+            },
+            "o",
+        )
+        for n in range(100)
+    ]
+    joined = await sink.add_many(others)
+    original = await sink.add(article({**drones, "body": drones["body"] + boilerplate}, "wire"))
+
+    copy = await sink.add(article({**drones, "body": drones["body"] + boilerplate}, "outlet", seed=2))
+
+    assert len({r.story_id for r in joined}) == len(others)
+    assert copy.story_id == original.story_id

@@ -49,31 +49,48 @@ local function assign(id, sig, ts, source, now, trim)
   local at = tonumber(ts)
   local from, to = string.format('%.17g', at - WINDOW), string.format('%.17g', at + WINDOW)
   local best, best_score = nil, THRESHOLD
-  local seen = {}
   -- Most articles start a story: none of their bands exists yet, which one
   -- EXISTS tells for all of them, sparing a lookup per band.
   local lookup = #bands > 0 and redis.call('EXISTS', unpack(bands)) > 0 and bands or {}
+  -- Count the bands each candidate shares (newest first in each band), then
+  -- compare signatures with the few that share the most: a copy of the story
+  -- shares several bands, while text that only shares boilerplate with many
+  -- articles shares one, and comparing with all of those would cost
+  -- milliseconds of Redis time per article.
+  local shared, order = {}, {}
   for _, band in ipairs(lookup) do
-    local members = redis.call('ZRANGEBYSCORE', band, from, to, 'LIMIT', '0', '64')
+    local members = redis.call('ZREVRANGEBYSCORE', band, to, from, 'LIMIT', '0', PER_BAND)
     for _, member in ipairs(members) do
-      if not seen[member] then
-        seen[member] = true
-        local sep = string.find(member, '|', 1, true)
-        local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
-        if other and #other == #sig then
-          local same, both = 0, 0
-          for b = 1, #sig, 4 do
-            local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
-            if x ~= '----' or y ~= '----' then
-              both = both + 1
-              if x == y then same = same + 1 end
-            end
-          end
-          local score = both > 0 and same / both or 0
-          if score >= best_score and (best == nil or score > best_score) then
-            best, best_score = string.sub(member, 1, sep - 1), score
-          end
+      local n = shared[member]
+      if n then
+        shared[member] = n + 1
+      else
+        shared[member] = 1
+        order[#order + 1] = member
+      end
+    end
+  end
+  table.sort(order, function(a, b)
+    local x, y = shared[a], shared[b]
+    if x ~= y then return x > y end
+    return a > b
+  end)
+  for i = 1, math.min(#order, COMPARE) do
+    local member = order[i]
+    local sep = string.find(member, '|', 1, true)
+    local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
+    if other and #other == #sig then
+      local same, both = 0, 0
+      for b = 1, #sig, 4 do
+        local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
+        if x ~= '----' or y ~= '----' then
+          both = both + 1
+          if x == y then same = same + 1 end
         end
+      end
+      local score = both > 0 and same / both or 0
+      if score >= best_score and (best == nil or score > best_score) then
+        best, best_score = string.sub(member, 1, sep - 1), score
       end
     end
   end
@@ -97,6 +114,12 @@ end
 # are trimmed by one article in TRIM_EVERY (chosen by its id), which is enough
 # to keep it bounded without paying for a trim on every article.
 TRIM_EVERY = 16
+
+# Candidates read from each band, newest first, and how many of those sharing
+# the most bands are compared in full: bounds an article's cost in Redis however
+# much boilerplate it shares with earlier articles.
+PER_BAND = 32
+COMPARE = 8
 
 
 @dataclass(frozen=True)
@@ -127,6 +150,8 @@ class StoryIndex:
             "WINDOW": f"{self.window:.0f}",
             "THRESHOLD": repr(float(self.threshold)),
             "KEEP": str(self.keep),
+            "PER_BAND": f"'{PER_BAND}'",
+            "COMPARE": str(COMPARE),
             # JSON strings are valid Lua string literals for these plain prefixes.
             "BAND_PREFIX": json.dumps(self.keys.story_band_prefix),
             "SIG_PREFIX": json.dumps(self.keys.story_signature("")),
