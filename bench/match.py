@@ -44,7 +44,7 @@ from service.matching.text import fold  # noqa: E402
 from service.models import Article  # noqa: E402
 
 DEFAULT_ARTICLES = [
-    ROOT.parent / "shared" / "eval" / "dev" / "articles.yaml",
+    ROOT / "eval" / "dev" / "articles.yaml",
     ROOT / "tests/matching/library_cases.yaml",
 ]
 NAIVE_BUDGET_SECONDS = 3.0

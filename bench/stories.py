@@ -10,7 +10,7 @@ polled articles do. Printed:
   wrong joins = copies that joined another story;
 - estimated similarity of rewrites to their originals vs. between unrelated articles.
 
-    .venv/bin/python bench/stories.py [--dev ../shared/eval/dev/articles.yaml] [--rewrites 5]
+    .venv/bin/python bench/stories.py [--dev eval/dev/articles.yaml] [--rewrites 5]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
 
 if __name__ == "__main__":
     p = parser(__doc__ or "")
-    p.add_argument("--dev", default=str(ROOT.parent / "shared/eval/dev/articles.yaml"))
+    p.add_argument("--dev", default=str(ROOT / "eval/dev/articles.yaml"))
     p.add_argument("--rewrites", type=int, default=5)
     arguments = p.parse_args()
     if arguments.quick:

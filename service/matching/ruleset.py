@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from service.matching.compiled import CompiledRules
 from service.matching.compiler import Compiler
@@ -10,6 +11,8 @@ from service.matching.document import Document
 from service.matching.evaluate import ArticleMatcher
 from service.matching.info import RuleInfo
 from service.models import Article, Match
+
+logger = logging.getLogger(__name__)
 
 
 class RuleSet:
@@ -44,7 +47,14 @@ class RuleSet:
         matches: list[Match] = []
         for index in matcher.candidates():
             rule = self._compiled.rules[index]
-            evidence = matcher.evaluate(rule)
+            try:
+                evidence = matcher.evaluate(rule)
+            except Exception:
+                # One rule tripping over an odd article must not cost the
+                # other rules their alerts, nor send the article to the
+                # dead-letter stream; the log names both so it can be fixed.
+                logger.exception("rule %r failed on article %r and was skipped", rule.info.id, article.id)
+                continue
             if evidence is None:
                 continue
             info = rule.info

@@ -3,10 +3,13 @@
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from conftest import RuleWriter
 
 from service.matching import RuleInfo, RuleSet, load_rules
-from service.models import Article
+from service.matching.compiled import CompiledRule
+from service.matching.evaluate import ArticleMatcher
+from service.models import Article, Evidence
 
 RULE = """
 id: summit
@@ -65,3 +68,22 @@ def test_matching_is_safe_from_many_threads(write_rules: RuleWriter) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda a: len(rules.match(a)), articles))
     assert results == [0 if i % 3 == 0 else 1 for i in range(200)]
+
+
+def test_a_rule_that_fails_on_an_article_is_skipped_and_the_others_still_match(
+    write_rules: RuleWriter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = load_rules(
+        write_rules({"summit.yaml": RULE, "talks.yaml": RULE.replace("id: summit", "id: talks")})
+    )
+    evaluate = ArticleMatcher.evaluate
+
+    def fails_on_summit(self: ArticleMatcher, rule: CompiledRule) -> list[Evidence] | None:
+        if rule.info.id == "summit":
+            raise IndexError("a defect in one rule's evaluation")
+        return evaluate(self, rule)
+
+    monkeypatch.setattr(ArticleMatcher, "evaluate", fails_on_summit)
+    matches = rules.match(Article(id="a1", title="G20 summit opens"))
+    assert [m.rule for m in matches] == ["talks"]
+    assert "rule 'summit' failed on article 'a1'" in caplog.text
