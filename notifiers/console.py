@@ -14,9 +14,10 @@ class ConsoleTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     evidence: bool = True  # print the evidence lines under each alert
+    max_evidence: int = 8  # lines of evidence at most; the webhook and the API carry all of it
 
 
-def format_alert(alert: Any, *, evidence: bool = True) -> str:
+def format_alert(alert: Any, *, evidence: bool = True, max_evidence: int = 8) -> str:
     rule = alert["rule"]
     article = alert["article"]
     published = article.get("published") or ""
@@ -27,11 +28,20 @@ def format_alert(alert: Any, *, evidence: bool = True) -> str:
         + (f" {where}" if where else "")
     ]
     if evidence:
+        shown: list[str] = []
+        seen: set[tuple[str, str, str]] = set()
         for ev in alert.get("evidence", []):
             snippet = " ".join(str(ev.get("snippet", "")).split())
-            lines.append(
-                f"    {ev['part']}: {ev['text']!r} ({ev['field']} {ev['start']}-{ev['end']}) …{snippet}…"
+            # A summary that repeats the body's opening yields the same evidence twice.
+            if (key := (ev["part"], ev["text"], snippet)) in seen:
+                continue
+            seen.add(key)
+            shown.append(
+                f"    {ev['part']}: {ev['text']!r} ({ev['field']} {ev['start']}-{ev['end']}) {snippet}"
             )
+        lines += shown[:max_evidence]
+        if len(shown) > max_evidence:
+            lines.append(f"    (and {len(shown) - max_evidence} more)")
     return "\n".join(lines)
 
 
@@ -41,5 +51,6 @@ class ConsoleNotifier:
 
     async def send(self, notification: Notification, target: ConsoleTarget) -> Receipt:
         out = self._stream or sys.stdout
-        print(format_alert(notification.alert, evidence=target.evidence), file=out, flush=True)
+        text = format_alert(notification.alert, evidence=target.evidence, max_evidence=target.max_evidence)
+        print(text, file=out, flush=True)
         return Receipt(detail="printed")

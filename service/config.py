@@ -119,7 +119,9 @@ class Settings(BaseSettings):
         default=0.1, ge=0, le=0.5, description="fraction of a feed's interval added at random to each run"
     )
     poll_startup_spread: float = Field(
-        default=10.0, ge=0, description="seconds over which the feeds' first runs are spread"
+        default=10.0,
+        ge=0,
+        description="at most this many seconds over which the feeds' first runs are spread (10 ms per feed)",
     )
     # Processes, not threads, by default: parsing is CPU work, and in threads it
     # holds the GIL that fetching and ingesting need. Two keep a 2-core machine

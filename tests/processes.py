@@ -43,12 +43,18 @@ class Service:
         self.process.send_signal(signal.SIGTERM)
         return await asyncio.wait_for(self.process.wait(), timeout)
 
+    async def interrupt(self, timeout: float = 20.0) -> int:
+        """Ctrl-C at a terminal: SIGINT to the whole process group, worker processes included."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
 
 @asynccontextmanager
 async def geoalert(*args: str, env: dict[str, str], cwd: Path) -> AsyncIterator[Service]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", *args,
         cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal would give it
     )  # fmt: skip
     service = Service(process)
     readers = [

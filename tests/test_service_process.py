@@ -54,6 +54,16 @@ async def test_out_of_the_box_the_seed_raises_two_alerts_once_on_embedded_redis(
     assert alert_lines(second) == []  # ... so nothing is raised twice
 
 
+async def test_ctrl_c_at_a_terminal_stops_every_process_cleanly(tmp_path: Path, embedded_dir: Path) -> None:
+    env = service_env(tmp_path)
+    del env["GEOALERT_PARSE_PROCESSES"]  # out of the box: feeds parsed in worker processes
+    async with geoalert("run", env=env, cwd=ROOT) as svc:
+        await svc.wait_log("feed seed: ", timeout=30)  # the parse workers have started
+        assert await svc.interrupt() == 0
+    assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in svc.log), "".join(svc.log)
+    assert any("embedded Redis stopped" in line for line in svc.log)
+
+
 async def test_roles_other_than_api_open_no_port(
     tmp_path: Path, redis_server_url: str, key_prefix: str
 ) -> None:

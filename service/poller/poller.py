@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Timing:
     jitter: float = 0.1  # of the interval, added at random to each run so feeds drift apart
-    startup_spread: float = 10.0  # seconds over which the first runs are spread
+    startup_spread: float = 10.0  # at most this many seconds over which the first runs are spread
+    spread_per_feed: float = 0.01  # seconds of spread each feed adds: a few feeds start at once
     lease_fraction: float = (
         0.85  # of the delay until due: below 1 - jitter, so our own next run is never locked out
     )
@@ -313,10 +314,12 @@ class Poller:
                 job.remove()
                 self._intervals.pop(name, None)
                 log.info("feed %s: no longer polled", name)
+        # Spreading first runs only matters when there are many feeds to fetch at once.
+        crowd = len(wanted) * self.timing.spread_per_feed
         for name, feed in wanted.items():
             if name in current and self._intervals.get(name) == feed.interval:
                 continue  # unchanged schedule: keep its phase (a changed URL is read at run time)
-            spread = min(feed.interval * self.timing.jitter, self.timing.startup_spread)
+            spread = min(feed.interval * self.timing.jitter, self.timing.startup_spread, crowd)
             self.scheduler.add_job(
                 self._scheduled,
                 "interval",

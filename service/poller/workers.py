@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +19,12 @@ from typing import TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the service decides when its
+    # workers stop, so they must not die mid-job with a traceback of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class WorkerDied(Exception):
@@ -33,7 +40,9 @@ class WorkerPool:
         if not self.processes:
             return None  # the event loop's default thread pool
         # spawn, not fork: a forked copy of a process with threads and sockets is unsafe.
-        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+        )
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         broken = self.executor
