@@ -61,8 +61,57 @@ def test_a_subscription_needs_exactly_one_channel(tmp_path: Path) -> None:
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: [unclosed\n")
-    with pytest.raises(ConfigFileError, match=r"feeds.yaml:4:1: invalid YAML"):
+    with pytest.raises(ConfigFileError, match=r"feeds.yaml:4:1: YAML syntax error"):
         load_feeds_file(path)
+
+
+def test_a_duplicate_key_names_the_lines_of_both(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: a.xml\n    interval: 5\n    url: b.xml\n"
+    )
+    with pytest.raises(ConfigFileError) as caught:
+        load_feeds_file(path)
+    assert str(caught.value) == f"{path}:5:5: duplicate key 'url' (first at line 3)"
+
+
+def test_every_duplicate_key_is_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "subs.yaml",
+        "subscriptions:\n  - name: a\n    console: {}\n    name: b\nsubscriptions: []\n",
+    )
+    with pytest.raises(ConfigFileError) as caught:
+        load_subscriptions_file(path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:4:5: duplicate key 'name' (first at line 2)",
+        f"{path}:5:1: duplicate key 'subscriptions' (first at line 1)",
+    ]
+
+
+def test_keys_that_only_look_alike_are_not_duplicates(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: a.xml\n    headers: {'1': x, 1: y}\n"
+    )
+    with pytest.raises(ConfigFileError) as caught:
+        load_feeds_file(path)
+    assert "duplicate" not in str(caught.value)
+    assert str(caught.value).startswith(f"{path}:4:")
+
+
+def test_an_unknown_key_without_a_close_match_lists_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: a.xml\n    zzz: 1\n")
+    with pytest.raises(ConfigFileError) as caught:
+        load_feeds_file(path)
+    assert str(caught.value) == (
+        f"{path}:4:5: unknown key 'zzz' (expected one of: enabled, full_text, headers, interval, name, url)"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_one_problem(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_bytes(b"feeds:\n  - name: caf\xe9\n")
+    with pytest.raises(ConfigFileError) as caught:
+        load_feeds_file(path)
+    assert str(caught.value) == f"{path}:1:1: not UTF-8 text: invalid continuation byte"
 
 
 def test_every_problem_in_a_file_is_reported(tmp_path: Path) -> None:
