@@ -27,6 +27,7 @@ Location = tuple[str | int, ...]
 # libyaml parses the rule gazetteers several times faster than the pure-Python parser
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ def load_marked(source: str | bytes, path: str) -> MarkedDocument:
         node = loader.get_single_node()
         if node is None:
             return MarkedDocument(path, None)
-        document = MarkedDocument(path, loader.construct_document(node))
+        document = MarkedDocument(path, None)
+        # before construction, which splices merged ('<<') keys into the node
+        # and would make an override of a merged key look like a duplicate
         _walk(loader, node, (), document, duplicates)
+        document.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -119,12 +123,22 @@ def _mark(node: yaml.Node) -> Mark:
 
 
 def _walk(
-    loader: Any, node: yaml.Node, loc: Location, doc: MarkedDocument, errors: list[FileProblem]
+    loader: Any,
+    node: yaml.Node,
+    loc: Location,
+    doc: MarkedDocument,
+    errors: list[FileProblem],
+    inside: frozenset[int] = frozenset(),
 ) -> None:
     doc.value_marks[loc] = _mark(node)
+    if id(node) in inside:
+        return  # an alias to one of its own ancestors: the data is cyclic, its marks are not
+    inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: dict[object, Mark] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue  # a merge is not a key; construction rejects a list or mapping as one
             # keys are compared as constructed, as the dict compares them ('1' and 1 differ)
             key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node)
             here = _mark(key_node)
@@ -137,11 +151,11 @@ def _walk(
             seen[key] = here
             step = key if isinstance(key, str | int) else str(key_node.value)
             doc.key_marks[(*loc, step)] = here
-            _walk(loader, value_node, (*loc, step), doc, errors)
+            _walk(loader, value_node, (*loc, step), doc, errors, inside)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             doc.key_marks[(*loc, index)] = _mark(item)
-            _walk(loader, item, (*loc, index), doc, errors)
+            _walk(loader, item, (*loc, index), doc, errors, inside)
 
 
 def validation_problems(

@@ -98,6 +98,18 @@ def test_keys_that_only_look_alike_are_not_duplicates(tmp_path: Path) -> None:
     assert message.startswith(f"{path}:4:")
 
 
+def test_overriding_a_merged_key_is_not_a_duplicate(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "feeds.yaml",
+        "feeds:\n  - name: a\n    url: a.xml\n    headers: &h {Accept: x, From: me}\n"
+        "  - name: b\n    url: b.xml\n    headers:\n      <<: *h\n      Accept: y\n",
+    )
+    assert [f.headers for f in load_feeds_file(path)] == [
+        {"Accept": "x", "From": "me"},
+        {"Accept": "y", "From": "me"},
+    ]
+
+
 def test_an_unknown_key_without_a_close_match_lists_the_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: a.xml\n    zzz: 1\n")
     assert str(failure(load_feeds_file, path)) == (
