@@ -14,7 +14,6 @@ from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
 from service.errors import ConfigFileError, SettingsError
-from service.matching import RuleLoadError
 from service.matching import cli as matching_cli
 
 log = logging.getLogger("geoalert")
@@ -78,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"geoalert: {exc}", file=sys.stderr)
-    except (ConfigFileError, RuleLoadError) as exc:
+    except ConfigFileError as exc:  # a RuleLoadError too
         print(f"geoalert: cannot start, fix these first:\n{exc}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130

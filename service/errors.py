@@ -2,8 +2,9 @@
 
     GeoalertError
      ├── SettingsError            a bad environment setting
-     └── ConfigFileError          a YAML config file that does not validate
-          (rule files have their own: service.matching.RuleLoadError)
+     └── ConfigFileError          YAML files that cannot be read or do not validate;
+          │                       .problems lists each FileProblem (path, line, col)
+          └── RuleLoadError       a rules directory (service.matching), .errors as well
 
 Delivery errors live with the notifiers (notifiers.base):
 
@@ -39,7 +40,7 @@ class SettingsError(GeoalertError):
 
 
 class ConfigFileError(GeoalertError):
-    """A YAML config file that cannot be read or does not validate."""
+    """One or more YAML files that cannot be read or do not validate."""
 
     def __init__(self, problems: list[FileProblem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))

@@ -1,14 +1,18 @@
-"""Load a YAML file into a pydantic model, with errors that say file:line:col.
+"""Load YAML into a pydantic model, with every problem reported as file:line:col.
 
-PyYAML's composed node tree keeps the position of every key and value; we walk
-it once to map each location (``("feeds", 0, "interval")``) to its mark, then
-translate pydantic's error locations through that map.
+Pydantic reports errors against data paths such as ``("feeds", 0, "interval")``
+and, for unions, one error per branch; the person editing the file needs the
+line to change and one sentence about it. A ``MarkedDocument`` remembers where
+each key and value of a document was written, so that schema errors, and any
+later check of a caller's own (the rules compiler's), can point at the text.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+import types
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,106 +24,257 @@ from service.errors import ConfigFileError, FileProblem
 M = TypeVar("M", bound=BaseModel)
 Location = tuple[str | int, ...]
 
+# libyaml parses the rule gazetteers several times faster than the pure-Python parser
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
-class _Marks:
-    def __init__(self) -> None:
-        self.values: dict[Location, yaml.Mark] = {}
-        self.keys: dict[Location, yaml.Mark] = {}
 
-    def walk(self, loader: yaml.SafeLoader, node: yaml.Node, loc: Location) -> None:
-        self.values[loc] = node.start_mark
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = loader.construct_object(key_node, deep=True)
-                if isinstance(key, str | int):
-                    self.keys[(*loc, key)] = key_node.start_mark
-                    self.walk(loader, value_node, (*loc, key))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self.walk(loader, item, (*loc, index))
+@dataclass(frozen=True)
+class Mark:
+    line: int  # 1-based
+    col: int  # 1-based
 
-    def find(self, loc: Location, *, prefer_key: bool) -> yaml.Mark | None:
-        if prefer_key and loc in self.keys:
-            return self.keys[loc]
-        # A missing field has no mark of its own: point at its nearest parent.
+
+@dataclass
+class MarkedDocument:
+    """A parsed YAML document and the position of each key and value in it."""
+
+    path: str
+    data: Any
+    key_marks: dict[Location, Mark] = field(default_factory=dict)
+    value_marks: dict[Location, Mark] = field(default_factory=dict)
+
+    def locate(self, loc: Location, *, at_key: bool = False) -> Mark:
+        """The position of ``loc``, or of its nearest ancestor that was written down."""
         for end in range(len(loc), -1, -1):
-            mark = self.values.get(loc[:end])
-            if mark is not None:
-                return mark
-        return None
+            prefix = loc[:end]
+            marks = self.key_marks if at_key else self.value_marks
+            if prefix in marks:
+                return marks[prefix]
+            if prefix in self.value_marks:
+                return self.value_marks[prefix]
+        return Mark(1, 1)
+
+    def problem(self, loc: Location, message: str, *, at_key: bool = False, offset: int = 0) -> FileProblem:
+        mark = self.locate(loc, at_key=at_key)
+        return FileProblem(self.path, mark.line, mark.col + offset, message)
 
 
-def _field_names(model: type[BaseModel]) -> Iterator[str]:
-    for name, field in model.model_fields.items():
-        yield field.alias or name
-        for arg in _model_types(field.annotation):
-            yield from _field_names(arg)
-
-
-def _model_types(annotation: Any) -> Iterator[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-    for arg in getattr(annotation, "__args__", ()):
-        yield from _model_types(arg)
-
-
-def _message(err: Any, known: list[str]) -> str:
-    loc = err["loc"]
-    where = ".".join(str(p) for p in loc) or "document"
-    if err["type"] == "extra_forbidden" and loc:
-        key = str(loc[-1])
-        guess = difflib.get_close_matches(key, known, n=1)
-        hint = f", did you mean '{guess[0]}'?" if guess else ""
-        return f"unknown key '{key}'{hint}"
-    if err["type"] == "missing":
-        return f"missing required key '{loc[-1]}'" if loc else "missing"
-    return f"{where}: {err['msg']}"
-
-
-def problems_from_validation(
-    path: str, exc: ValidationError, marks: _Marks, model: type[BaseModel]
-) -> list[FileProblem]:
-    known = sorted(set(_field_names(model)))
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        mark = marks.find(loc, prefer_key=err["type"] == "extra_forbidden")
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.append(FileProblem(path, line, col, _message(err, known)))
-    return problems
-
-
-def load_yaml(path: Path) -> tuple[Any, _Marks]:
-    """Parse one YAML document; raises ConfigFileError on I/O or syntax errors."""
-    shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigFileError([FileProblem(shown, 1, 1, f"cannot read file: {exc}")]) from None
-    loader = yaml.SafeLoader(text)
-    marks = _Marks()
+def load_marked(source: str | bytes, path: str) -> MarkedDocument:
+    """Parse one YAML document; raise ``ConfigFileError`` on bad text, bad syntax or duplicate keys."""
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigFileError([FileProblem(path, 1, 1, f"not UTF-8 text: {exc.reason}")]) from None
+    loader = _Loader(source)
+    duplicates: list[FileProblem] = []
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, marks
-        marks.walk(loader, node, ())
-        return loader.construct_document(node), marks
+            return MarkedDocument(path, None)
+        document = MarkedDocument(path, None)
+        # before construction, which splices merged ('<<') keys into the node
+        # and would make an override of a merged key look like a duplicate
+        _walk(loader, node, (), document, duplicates)
+        document.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ConfigFileError([FileProblem(shown, line, col, f"invalid YAML: {exc.problem}")]) from None
+        problem = exc.problem or exc.context or "not a YAML document"
+        raise ConfigFileError([FileProblem(path, line, col, f"YAML syntax error: {problem}")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigFileError([FileProblem(shown, 1, 1, f"invalid YAML: {exc}")]) from None
+        raise ConfigFileError([FileProblem(path, 1, 1, f"YAML syntax error: {exc}")]) from None
     finally:
         loader.dispose()
+    if duplicates:
+        raise ConfigFileError(duplicates)
+    return document
+
+
+def read_marked(path: Path) -> MarkedDocument:
+    """``load_marked`` of a file; a file that cannot be read is a problem of its own."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigFileError([FileProblem(str(path), 1, 1, f"cannot read file: {exc}")]) from None
+    return load_marked(raw, str(path))
 
 
 def load_model(path: Path, model: type[M]) -> M:
-    """Read ``path`` as YAML and validate it as ``model``, or raise ConfigFileError."""
-    data, marks = load_yaml(path)
-    if data is None:
-        data = {}
+    """Read ``path`` as YAML and validate it as ``model``, or raise ``ConfigFileError``."""
+    doc = read_marked(path)
+    if doc.data is None:
+        doc.data = {}  # an empty file is an empty mapping: every key takes its default
+    return validate(doc, model)
+
+
+def validate(doc: MarkedDocument, model: type[M]) -> M:
+    """``model`` from the document's data, or ``ConfigFileError`` with every problem located."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise ConfigFileError(problems_from_validation(str(path), exc, marks, model)) from None
+        raise ConfigFileError(validation_problems(exc, model, doc)) from None
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _walk(
+    loader: Any,
+    node: yaml.Node,
+    loc: Location,
+    doc: MarkedDocument,
+    errors: list[FileProblem],
+    inside: frozenset[int] = frozenset(),
+) -> None:
+    doc.value_marks[loc] = _mark(node)
+    if id(node) in inside:
+        return  # an alias to one of its own ancestors: the data is cyclic, its marks are not
+    inside = inside | {id(node)}
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, Mark] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue  # a merge is not a key; construction rejects a list or mapping as one
+            # keys are compared as constructed, as the dict compares them ('1' and 1 differ)
+            key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node)
+            here = _mark(key_node)
+            if key in seen:
+                # PyYAML silently keeps the last value; an edit that lands on
+                # a repeated key would then be ignored without a word.
+                message = f"duplicate key '{key_node.value}' (first at line {seen[key].line})"
+                errors.append(FileProblem(doc.path, here.line, here.col, message))
+                continue
+            seen[key] = here
+            step = key if isinstance(key, str | int) else str(key_node.value)
+            doc.key_marks[(*loc, step)] = here
+            _walk(loader, value_node, (*loc, step), doc, errors, inside)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            doc.key_marks[(*loc, index)] = _mark(item)
+            _walk(loader, item, (*loc, index), doc, errors, inside)
+
+
+def validation_problems(
+    exc: ValidationError, model: type[BaseModel], doc: MarkedDocument
+) -> list[FileProblem]:
+    located: list[tuple[Location, str, bool, str]] = []
+    misspelt: set[Location] = set()  # required keys that a misspelt key was meant to be
+    for detail in exc.errors(include_url=False):
+        found = _locate(detail, doc.data)
+        if found is None:
+            continue
+        path, message, at_key = found
+        if detail["type"] == "extra_forbidden":
+            message, meant = _unknown_key(path, model)
+            if meant is not None:
+                misspelt.add((*path[:-1], meant))
+        located.append((path, message, at_key, detail["type"]))
+    problems: list[FileProblem] = []
+    seen: set[tuple[Location, str]] = set()
+    for path, message, at_key, kind in located:
+        if (path, message) in seen or (kind == "missing" and path in misspelt):
+            continue
+        seen.add((path, message))
+        problems.append(doc.problem(path, message, at_key=at_key))
+    if not problems:
+        # every error belonged to a union branch the input did not take; never fail without a word
+        first = exc.errors(include_url=False)[0]
+        problems.append(doc.problem((), str(first["msg"]).removeprefix("Value error, ")))
+    return problems
+
+
+def _locate(detail: Any, data: Any) -> tuple[Location, str, bool] | None:
+    """The data path of one error, or None when it belongs to a union branch the input did not take."""
+    path: list[str | int] = []
+    node = data
+    for elem in detail["loc"]:
+        if (isinstance(node, dict) and elem in node) or (
+            isinstance(node, list) and isinstance(elem, int) and elem < len(node)
+        ):
+            path.append(elem)
+            node = node[elem]
+        elif detail["type"] in ("extra_forbidden", "missing") and elem == detail["loc"][-1]:
+            path.append(elem)
+            node = None
+        elif isinstance(elem, str) and elem[:1].isupper():
+            # a union branch named after a model: keep it only for mapping input
+            if not isinstance(node, dict):
+                return None
+        elif isinstance(node, dict) and not detail["type"].endswith("_type"):
+            continue
+        elif isinstance(node, dict):
+            return None
+    dotted = ".".join(str(p) for p in path) or "file"
+    kind = detail["type"]
+    if kind == "missing":
+        return tuple(path), f"missing required key '{path[-1]}'" if path else "missing", True
+    msg = str(detail["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") and isinstance(node, dict):
+        msg = "expected a single value, not a mapping"
+    return tuple(path), f"{dotted}: {msg}", kind == "extra_forbidden"
+
+
+def _unknown_key(path: Location, model: type[BaseModel]) -> tuple[str, str | None]:
+    """The message for an unknown key, and the key it was probably meant to be."""
+    key = str(path[-1])
+    allowed = _keys_at(model, path[:-1])
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key '{key}', did you mean '{close[0]}'?", close[0]
+    if allowed:
+        return f"unknown key '{key}' (expected one of: {', '.join(sorted(allowed))})", None
+    return f"unknown key '{key}'", None
+
+
+def _keys_at(model: type[BaseModel], path: Location) -> list[str]:
+    target: Any = model
+    for elem in path:
+        target = _step(target, elem)
+        if target is None:
+            return []
+    target = _as_model(target)
+    if target is None:
+        return []
+    return [field.alias or name for name, field in target.model_fields.items()]
+
+
+def _step(annotation: Any, elem: str | int) -> Any:
+    model = _as_model(annotation)
+    if model is not None:
+        field = next(
+            (f for n, f in model.model_fields.items() if elem in (n, f.alias)),
+            None,
+        )
+        return None if field is None else field.annotation
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (list, tuple) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            stepped = _step(arg, elem)
+            if stepped is not None:
+                return stepped
+    if origin is typing.Annotated:
+        return _step(args[0], elem)
+    return None
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _as_model(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            model = _as_model(arg)
+            if model is not None:
+                return model
+    return None

@@ -20,7 +20,8 @@ pytest_plugins = [
     "tests.deliverykit",
     "tests.smtpkit",
     "tests.apikit",
-]  # fixtures of the delivery, webhook and email tests
+    "tests.feedserver",
+]  # fixtures of the delivery, webhook, email and poller tests
 
 
 def _reachable(url: str) -> bool:

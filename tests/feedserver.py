@@ -1,4 +1,7 @@
-"""A real feed server on loopback, with the good, the slow, the broken and the hostile."""
+"""A real feed server on loopback, with the good, the slow, the broken and the hostile.
+
+A conftest plugin: every test can ask for ``server``, one running FeedServer.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ import asyncio
 import gzip
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -161,3 +165,10 @@ class FeedServer:
 
     def json_feed(self, path: str, doc: dict[str, object]) -> str:
         return self.static(path, json.dumps(doc), content_type="application/feed+json")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    s = await FeedServer().start()
+    yield s
+    await s.stop()

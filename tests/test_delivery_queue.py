@@ -30,14 +30,20 @@ def test_retry_after_replaces_the_delay_but_is_capped_and_grants_no_extra_attemp
     assert policy.delay(3, 42) is None
 
 
-async def test_a_failing_endpoint_is_tried_on_schedule_then_dead_lettered_and_can_be_redelivered(
-    kit: Kit, receiver: WebhookReceiver
-) -> None:
-    kit.policy = RetryPolicy(schedule=(5, 300, 1800), jitter=0.0)
+async def failing_delivery(kit: Kit, receiver: WebhookReceiver, *, schedule: tuple[int, ...]) -> str:
+    """A delivery to an endpoint that answers 500, retried on ``schedule`` without jitter."""
+    kit.policy = RetryPolicy(schedule=schedule, jitter=0.0)
     receiver.status = 500
     sub = await kit.subscribe(webhook={"url": receiver.url})
     delivery_id = await kit.queue.enqueue(make_alert(), sub, now=kit.clock())
     assert delivery_id is not None
+    return delivery_id
+
+
+async def test_a_failing_endpoint_is_tried_on_schedule_then_dead_lettered_and_can_be_redelivered(
+    kit: Kit, receiver: WebhookReceiver
+) -> None:
+    delivery_id = await failing_delivery(kit, receiver, schedule=(5, 300, 1800))
     worker = kit.worker()
 
     await worker.process_due()
@@ -70,11 +76,7 @@ async def test_a_failing_endpoint_is_tried_on_schedule_then_dead_lettered_and_ca
 async def test_a_redelivered_delivery_gets_a_fresh_retry_schedule(
     kit: Kit, receiver: WebhookReceiver
 ) -> None:
-    kit.policy = RetryPolicy(schedule=(5,), jitter=0.0)
-    receiver.status = 500
-    sub = await kit.subscribe(webhook={"url": receiver.url})
-    delivery_id = await kit.queue.enqueue(make_alert(), sub, now=kit.clock())
-    assert delivery_id is not None
+    delivery_id = await failing_delivery(kit, receiver, schedule=(5,))
     worker = kit.worker()
     await worker.process_due()
     kit.clock.advance(5)

@@ -27,13 +27,6 @@ from tests.helpers import running, wait_until
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    s = await FeedServer().start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
 async def app(make_settings: SettingsFactory) -> AsyncIterator[web.Application]:
     application = create_app(make_settings(fetch_max_bytes=1024 * 1024, fetch_timeout=3.0), roles=["poller"])
     async with running(application):

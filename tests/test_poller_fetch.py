@@ -15,13 +15,6 @@ LIMITS = FetchLimits(max_bytes=1024 * 1024, total_timeout=2.0, connect_timeout=1
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    s = await FeedServer().start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
     async with Fetcher.new_session(LIMITS) as session:
         yield Fetcher(session, LIMITS)

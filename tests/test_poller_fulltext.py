@@ -32,13 +32,6 @@ PAGE = (
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    s = await FeedServer().start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
 async def poller(make_settings: SettingsFactory) -> AsyncIterator[Poller]:
     app: web.Application = create_app(make_settings(), roles=["poller"])
     async with running(app):

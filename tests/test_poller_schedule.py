@@ -22,13 +22,6 @@ from tests.helpers import running, wait_until
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    s = await FeedServer().start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
 async def app(make_settings: SettingsFactory) -> AsyncIterator[web.Application]:
     application = create_app(make_settings(feed_failing_after=3), roles=["poller"])
     async with running(application):

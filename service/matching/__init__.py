@@ -10,7 +10,7 @@ Public interface used by the rest of the service:
   ``refresh()`` to pick up edits and ``errors`` from the last failed reload.
 
 Inside the package, files follow the path of a rule from text to match:
-``yaml_marks`` and ``schema`` read files, ``diagnostics`` locates schema errors,
+``schema`` describes files (read and located by ``service.yamlfile``),
 ``terms``, ``inflect``, ``condition`` and ``entities`` parse the language,
 ``compiler`` builds the ``compiled`` form and ``anchors`` picks each rule's
 trigger terms, ``text``, ``document`` and ``scanner`` prepare and search an

@@ -13,11 +13,11 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from service.errors import FileProblem
 from service.matching.anchors import candidate_index
 from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules, EntityListUse, RuleExample
 from service.matching.condition import ConditionError, Node, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
-from service.matching.errors import RuleError
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
 from service.matching.schema import (
@@ -30,15 +30,15 @@ from service.matching.schema import (
     TermObject,
 )
 from service.matching.terms import ListRef, LiteralTerm, ParsedTerm, RegexTerm, TermSyntaxError, parse_term
-from service.matching.yaml_marks import MarkedDocument, Path
 from service.models import Article, ArticleField
+from service.yamlfile import Location, MarkedDocument
 
-Located = tuple[MarkedDocument, Path]
+Located = tuple[MarkedDocument, Location]
 
 
 @dataclass
 class Compiler:
-    errors: list[RuleError] = field(default_factory=list)
+    errors: list[FileProblem] = field(default_factory=list)
     literals: list[LiteralTerm] = field(default_factory=list)
     regexes: list[RegexTerm] = field(default_factory=list)
     _literal_ids: dict[LiteralTerm, int] = field(default_factory=dict)
@@ -51,7 +51,7 @@ class Compiler:
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
-        self.errors.append(doc.error(loc, message, at_key=at_key, offset=offset))
+        self.errors.append(doc.problem(loc, message, at_key=at_key, offset=offset))
 
     def compile(
         self,
@@ -257,7 +257,7 @@ class Compiler:
         return dataclasses.replace(part, shared_id=shared_id)
 
     def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
-        base: Path = ("parts", name)
+        base: Location = ("parts", name)
         fields = frozenset(part.fields or rule.fields)
         year = part.year == "before_published"
         if part.entity is not None:

@@ -1,30 +1,22 @@
 """Errors raised while loading rules.
 
-RuleLoadError          one or more problems in a rules directory
+RuleLoadError          one or more problems in a rules directory (a ConfigFileError)
   .errors: list[RuleError]   each with the file, line and column to fix
+
+Rule files are YAML files like any other, so a ``RuleError`` is the service's
+``FileProblem`` under the name the matching package has always exported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from service.errors import ConfigFileError, FileProblem
+
+RuleError = FileProblem
 
 
-@dataclass(frozen=True)
-class RuleError:
-    """One problem in a rule or list file, located for the person who edits it."""
-
-    path: str
-    line: int
-    col: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
-
-
-class RuleLoadError(Exception):
+class RuleLoadError(ConfigFileError):
     """A rules directory could not be loaded; ``errors`` lists every problem found."""
 
-    def __init__(self, errors: list[RuleError]) -> None:
-        super().__init__("\n".join(str(e) for e in errors))
-        self.errors = errors
+    @property
+    def errors(self) -> list[FileProblem]:
+        return self.problems

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from service.errors import ConfigFileError, FileProblem
 from service.matching.compiler import Compiler
-from service.matching.diagnostics import validation_errors
-from service.matching.errors import RuleError, RuleLoadError
+from service.matching.errors import RuleLoadError
 from service.matching.ruleset import RuleSet
 from service.matching.schema import EntityListFile, RuleFile, TermListFile
-from service.matching.yaml_marks import MarkedDocument, load_marked
+from service.yamlfile import MarkedDocument, load_marked, validate
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -32,8 +32,8 @@ def load_rules(directory: Path) -> RuleSet:
     """Load and compile every file under ``directory``; raise ``RuleLoadError`` listing every problem."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise RuleLoadError([RuleError(str(directory), 1, 1, "not a directory")])
-    errors: list[RuleError] = []
+        raise RuleLoadError([FileProblem(str(directory), 1, 1, "not a directory")])
+    errors: list[FileProblem] = []
     term_lists: list[tuple[TermListFile, MarkedDocument]] = []
     entity_lists: list[tuple[EntityListFile, MarkedDocument]] = []
     rules: list[tuple[RuleFile, MarkedDocument]] = []
@@ -42,15 +42,14 @@ def load_rules(directory: Path) -> RuleSet:
         raw = path.read_bytes()
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
         try:
-            doc = load_marked(raw.decode("utf-8"), str(path))
-        except UnicodeDecodeError as exc:
-            errors.append(RuleError(str(path), 1, 1, f"not UTF-8 text: {exc.reason}"))
-            continue
-        except RuleLoadError as exc:
-            errors.extend(exc.errors)
+            doc = load_marked(raw, str(path))
+        except ConfigFileError as exc:
+            errors.extend(exc.problems)
             continue
         if not isinstance(doc.data, dict):
-            errors.append(doc.error((), "expected a mapping: a rule (id, title, parts, condition) or a list"))
+            errors.append(
+                doc.problem((), "expected a mapping: a rule (id, title, parts, condition) or a list")
+            )
             continue
         model_type = _model_for(doc.data)
         model = _validate(model_type, doc, errors)
@@ -74,9 +73,11 @@ def _model_for(data: dict[object, object]) -> type[BaseModel]:
     return EntityListFile if "entities" in data or "titles" in data else TermListFile
 
 
-def _validate(model_type: type[BaseModel], doc: MarkedDocument, errors: list[RuleError]) -> BaseModel | None:
+def _validate(
+    model_type: type[BaseModel], doc: MarkedDocument, errors: list[FileProblem]
+) -> BaseModel | None:
     try:
-        return model_type.model_validate(doc.data)
-    except ValidationError as exc:
-        errors.extend(validation_errors(exc, model_type, doc))
+        return validate(doc, model_type)
+    except ConfigFileError as exc:
+        errors.extend(exc.problems)
         return None

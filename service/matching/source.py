@@ -6,7 +6,8 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from service.matching.errors import RuleError, RuleLoadError
+from service.errors import FileProblem
+from service.matching.errors import RuleLoadError
 from service.matching.loader import load_rules, rule_files
 from service.matching.ruleset import RuleSet
 
@@ -27,7 +28,7 @@ class RuleSource:
         self.directory = Path(directory)
         self._signature = self._stat()
         self.rules: RuleSet = load_rules(self.directory)
-        self.errors: list[RuleError] = []
+        self.errors: list[FileProblem] = []
         self.loaded_at = dt.datetime.now(dt.UTC)
 
     @property

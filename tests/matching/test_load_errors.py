@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import RuleWriter
 
+from service.errors import ConfigFileError, FileProblem
 from service.matching import RuleError, RuleLoadError, load_rules
 
 GOOD_RULE = """
@@ -157,3 +158,12 @@ def test_weak_is_only_for_entity_aliases(write_rules: RuleWriter) -> None:
     )
     [error] = errors_of(directory)
     assert error.message == "'weak' applies only to entity aliases"
+
+
+def test_a_rules_error_is_a_config_file_error_with_the_same_problems(write_rules: RuleWriter) -> None:
+    directory = write_rules({"r.yaml": GOOD_RULE + "title: Again\n"})
+    with pytest.raises(ConfigFileError) as failure:
+        load_rules(directory)
+    assert isinstance(failure.value, RuleLoadError)
+    assert failure.value.problems == failure.value.errors
+    assert all(isinstance(problem, FileProblem) for problem in failure.value.problems)
