@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import email.utils
 import time
 from email.utils import formatdate
 
 import aiohttp
+import pytest
 from aiohttp import web
 
+from notifiers.webhook import retry_after_seconds
 from tests.deliverykit import Kit, make_alert
 from tests.helpers import Received, WebhookReceiver
 
@@ -116,3 +120,16 @@ async def test_only_a_few_kilobytes_of_a_huge_reply_are_read(kit: Kit, receiver:
     assert len(record["last_error"]) < 500
     log = await kit.queue.attempts(record["id"])
     assert log[0]["status_code"] == 500
+
+
+def test_a_retry_after_date_without_a_zone_is_read_as_gmt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")  # a server clock that is not on GMT
+    time.tzset()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    try:
+        seconds = retry_after_seconds(email.utils.format_datetime(later).replace("+0000", "-0000"))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert seconds is not None
+    assert 3590 < seconds <= 3600
