@@ -25,6 +25,7 @@ class CompiledPart:
     where: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()
     in_office: bool = False
     distinct: str | None = None
+    abroad_from: str | None = None  # entity list of office holders whose own country is dropped
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
     # literal term id -> groups it counts for; built from literal_ids and literal_groups

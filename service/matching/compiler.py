@@ -250,6 +250,7 @@ class Compiler:
             part.where,
             part.in_office,
             part.distinct,
+            part.abroad_from,
             part.fields,
             part.year_before_published,
         )
@@ -317,6 +318,13 @@ class Compiler:
                     )
             if part.in_office and not use.compiled.has_offices:
                 self.fail((doc, (*base, "in_office")), f"list '{part.entity}' records no offices")
+        if part.abroad_from is not None:
+            people = self._entity_lists.get(part.abroad_from)
+            if people is None or not people.compiled.has_offices:
+                self.fail(
+                    (doc, (*base, "abroad_from")),
+                    f"'abroad_from' needs an entity list that records offices, not '{part.abroad_from}'",
+                )
         where = tuple(
             (key, tuple(value) if isinstance(value, list) else value)
             for key, value in (part.where or {}).items()
@@ -328,6 +336,7 @@ class Compiler:
             where=where,
             in_office=part.in_office,
             distinct=part.distinct,
+            abroad_from=part.abroad_from,
             fields=fields,
             year_before_published=year,
         )

@@ -298,8 +298,27 @@ class ArticleMatcher:
                 if key is None:
                     continue
                 key = str(key)
+            if part.abroad_from is not None and entity.id in self._home_countries(
+                part.abroad_from, found.start
+            ):
+                continue
             hits.append(Hit(found.start, found.end, found.term, entity.id, key))
         return hits
+
+    def _home_countries(self, list_name: str, offset: int) -> set[str]:
+        """Countries of the people of a list who are in office and named in the sentence at ``offset``."""
+        low, high = self.doc.sentence_span(offset)
+        people = self.compiled.lists[list_name].compiled.entities
+        homes: set[str] = set()
+        for found in self._entities(list_name):
+            if found.start >= high:
+                break
+            if found.start < low:
+                continue
+            in_office, country = self._office_of(list_name, found.entity, people[found.entity])
+            if in_office and country is not None:
+                homes.add(country)
+        return homes
 
     def _entities(self, name: str) -> list[_EntityHit]:
         """Every mention of the list's entities, titles resolved by date and weak aliases checked."""
@@ -344,25 +363,42 @@ class ArticleMatcher:
         return result
 
     def _next_to(self, start: int, end: int, before: frozenset[str], after: frozenset[str]) -> bool:
-        """Whether the word before the span is in ``before`` or the word after it in ``after``."""
+        """Whether the word (or two words) before the span is in ``before``, or the word (or two
+        words) after it in ``after``: "former", "who served as", "elect", "from 1998"."""
         text = self.doc.text
         if before:
+            words: list[str] = []
             stop = start
-            while stop > 0 and text[stop - 1] == " ":
-                stop -= 1
-            begin = stop
-            while begin > 0 and text[begin - 1].isalnum():
-                begin -= 1
-            if text[begin:stop] in before:
+            for _ in range(2):
+                while stop > 0 and text[stop - 1] == " ":
+                    stop -= 1
+                begin = stop
+                while begin > 0 and text[begin - 1].isalnum():
+                    begin -= 1
+                if begin == stop:
+                    break
+                words.insert(0, text[begin:stop])
+                if len(words) == 1 and words[0] in before:
+                    return True
+                stop = begin
+            if len(words) == 2 and " ".join(words) in before:
                 return True
         if after:
+            words = []
             begin = end
-            while begin < len(text) and text[begin] == " ":
-                begin += 1
-            stop = begin
-            while stop < len(text) and text[stop].isalnum():
-                stop += 1
-            if text[begin:stop] in after:
+            for _ in range(2):
+                while begin < len(text) and text[begin] == " ":
+                    begin += 1
+                stop = begin
+                while stop < len(text) and text[stop].isalnum():
+                    stop += 1
+                if begin == stop:
+                    break
+                words.append(text[begin:stop])
+                if len(words) == 1 and words[0] in after:
+                    return True
+                begin = stop
+            if len(words) == 2 and " ".join(words) in after:
                 return True
         return False
 
