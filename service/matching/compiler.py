@@ -253,6 +253,7 @@ class Compiler:
             part.abroad_from,
             part.fields,
             part.year_before_published,
+            part.month_before_published,
         )
         shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
         return dataclasses.replace(part, shared_id=shared_id)
@@ -261,8 +262,9 @@ class Compiler:
         base: Path = ("parts", name)
         fields = frozenset(part.fields or rule.fields)
         year = part.year == "before_published"
+        month = part.month == "before_published"
         if part.entity is not None:
-            return self._entity_part(name, part, (doc, base), fields, year)
+            return self._entity_part(name, part, (doc, base), fields, year, month)
         terms = part.any if part.any is not None else part.all or []
         literal_ids: list[int] = []
         literal_groups: list[int] = []
@@ -292,10 +294,17 @@ class Compiler:
             required,
             fields=fields,
             year_before_published=year,
+            month_before_published=month,
         )
 
     def _entity_part(
-        self, name: str, part: Part, at: Located, fields: frozenset[ArticleField], year: bool
+        self,
+        name: str,
+        part: Part,
+        at: Located,
+        fields: frozenset[ArticleField],
+        year: bool,
+        month: bool,
     ) -> CompiledPart:
         doc, base = at
         assert part.entity is not None
@@ -339,6 +348,7 @@ class Compiler:
             abroad_from=part.abroad_from,
             fields=fields,
             year_before_published=year,
+            month_before_published=month,
         )
 
     def _compile_condition(

@@ -8,6 +8,7 @@ distinct terms or entities of it occur there; what held becomes evidence.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
@@ -23,6 +24,28 @@ from service.models import Evidence
 MAX_EVIDENCE = 10
 MAX_ANCHORS = 200  # bound the work of one sentence()/near() on a very long article
 _YEAR_DIGITS = 4
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_WORD = re.compile(r"[a-z]+")
 
 
 class Hit(NamedTuple):
@@ -230,6 +253,8 @@ class ArticleMatcher:
             hits = [hit for hit in hits if doc.field_name(hit.start) in part.fields]
         if part.year_before_published:
             hits = [hit for hit in hits if self._mentions_past_year(hit)]
+        if part.month_before_published:
+            hits = [hit for hit in hits if self._mentions_earlier_month(hit)]
         hits.sort()
         result = (hits, [hit.start for hit in hits])
         self._part_hits[key] = result
@@ -401,6 +426,12 @@ class ArticleMatcher:
             if len(words) == 2 and " ".join(words) in after:
                 return True
         return False
+
+    def _mentions_earlier_month(self, hit: Hit) -> bool:
+        """Whether the hit names a month before the publication month ("in June" in August)."""
+        month = self.doc.day.month
+        words = _WORD.findall(self.doc.text[hit.start : hit.end])
+        return any(_MONTHS.get(word, 13) < month for word in words)
 
     def _mentions_past_year(self, hit: Hit) -> bool:
         text = self.doc.text[hit.start : hit.end]

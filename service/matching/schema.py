@@ -82,6 +82,13 @@ class Part(_Strict):
     year: Literal["before_published"] | None = Field(
         None, description="keep matches that contain a year earlier than the article's publication year"
     )
+    month: Literal["before_published"] | None = Field(
+        None,
+        description=(
+            "keep matches that name a month earlier in the year than the article's publication month "
+            "('in June' in an August article)"
+        ),
+    )
     description: str = ""
 
     @model_validator(mode="after")

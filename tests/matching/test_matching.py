@@ -238,3 +238,10 @@ def with_skip_phrases(write_rules: RuleWriter) -> RuleSet:
     )
     rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
     return load_rules(write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES}))
+
+
+def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> None:
+    rules = rule_with("m: {any: ['/their meeting in [a-z]+/'], month: before_published}", "m")
+    assert matches(rules, "since their meeting in June")  # published in September
+    assert not matches(rules, "ahead of their meeting in November")
+    assert not matches(rules, "their meeting in Geneva")
