@@ -80,6 +80,7 @@ class ArticleMatcher:
         self._regex_spans: dict[int, list[tuple[int, int]]] = {}
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._entity_hits: dict[str, list[_EntityHit]] = {}
+        self._homes: dict[tuple[str, int], set[str]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
 
     def candidates(self) -> list[int]:
@@ -333,16 +334,20 @@ class ArticleMatcher:
     def _home_countries(self, list_name: str, offset: int) -> set[str]:
         """Countries of the people of a list who are in office and named in the sentence at ``offset``."""
         low, high = self.doc.sentence_span(offset)
+        cached = self._homes.get((list_name, low))
+        if cached is not None:
+            return cached
         people = self.compiled.lists[list_name].compiled.entities
+        found = self._entities(list_name)
+        first = bisect_left(found, low, key=lambda hit: hit.start)
         homes: set[str] = set()
-        for found in self._entities(list_name):
-            if found.start >= high:
+        for hit in found[first:]:
+            if hit.start >= high:
                 break
-            if found.start < low:
-                continue
-            in_office, country = self._office_of(list_name, found.entity, people[found.entity])
+            in_office, country = self._office_of(list_name, hit.entity, people[hit.entity])
             if in_office and country is not None:
                 homes.add(country)
+        self._homes[(list_name, low)] = homes
         return homes
 
     def _entities(self, name: str) -> list[_EntityHit]:
