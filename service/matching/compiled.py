@@ -25,8 +25,10 @@ class CompiledPart:
     where: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()
     in_office: bool = False
     distinct: str | None = None
+    abroad_from: str | None = None  # entity list of office holders whose own country is dropped
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
+    month_before_published: bool = False
     # literal term id -> groups it counts for; built from literal_ids and literal_groups
     literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     # parts that differ only in name (the same term list in many rules) share one number,

@@ -250,8 +250,10 @@ class Compiler:
             part.where,
             part.in_office,
             part.distinct,
+            part.abroad_from,
             part.fields,
             part.year_before_published,
+            part.month_before_published,
         )
         shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
         return dataclasses.replace(part, shared_id=shared_id)
@@ -260,8 +262,9 @@ class Compiler:
         base: Location = ("parts", name)
         fields = frozenset(part.fields or rule.fields)
         year = part.year == "before_published"
+        month = part.month == "before_published"
         if part.entity is not None:
-            return self._entity_part(name, part, (doc, base), fields, year)
+            return self._entity_part(name, part, (doc, base), fields, year, month)
         terms = part.any if part.any is not None else part.all or []
         literal_ids: list[int] = []
         literal_groups: list[int] = []
@@ -291,10 +294,17 @@ class Compiler:
             required,
             fields=fields,
             year_before_published=year,
+            month_before_published=month,
         )
 
     def _entity_part(
-        self, name: str, part: Part, at: Located, fields: frozenset[ArticleField], year: bool
+        self,
+        name: str,
+        part: Part,
+        at: Located,
+        fields: frozenset[ArticleField],
+        year: bool,
+        month: bool,
     ) -> CompiledPart:
         doc, base = at
         assert part.entity is not None
@@ -317,6 +327,13 @@ class Compiler:
                     )
             if part.in_office and not use.compiled.has_offices:
                 self.fail((doc, (*base, "in_office")), f"list '{part.entity}' records no offices")
+        if part.abroad_from is not None:
+            people = self._entity_lists.get(part.abroad_from)
+            if people is None or not people.compiled.has_offices:
+                self.fail(
+                    (doc, (*base, "abroad_from")),
+                    f"'abroad_from' needs an entity list that records offices, not '{part.abroad_from}'",
+                )
         where = tuple(
             (key, tuple(value) if isinstance(value, list) else value)
             for key, value in (part.where or {}).items()
@@ -328,8 +345,10 @@ class Compiler:
             where=where,
             in_office=part.in_office,
             distinct=part.distinct,
+            abroad_from=part.abroad_from,
             fields=fields,
             year_before_published=year,
+            month_before_published=month,
         )
 
     def _compile_condition(

@@ -8,6 +8,7 @@ distinct terms or entities of it occur there; what held becomes evidence.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
@@ -23,6 +24,28 @@ from service.models import Evidence
 MAX_EVIDENCE = 10
 MAX_ANCHORS = 200  # bound the work of one sentence()/near() on a very long article
 _YEAR_DIGITS = 4
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_WORD = re.compile(r"[a-z]+")
 
 
 class Hit(NamedTuple):
@@ -57,6 +80,7 @@ class ArticleMatcher:
         self._regex_spans: dict[int, list[tuple[int, int]]] = {}
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._entity_hits: dict[str, list[_EntityHit]] = {}
+        self._homes: dict[tuple[str, int], set[str]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
 
     def candidates(self) -> list[int]:
@@ -230,6 +254,8 @@ class ArticleMatcher:
             hits = [hit for hit in hits if doc.field_name(hit.start) in part.fields]
         if part.year_before_published:
             hits = [hit for hit in hits if self._mentions_past_year(hit)]
+        if part.month_before_published:
+            hits = [hit for hit in hits if self._mentions_earlier_month(hit)]
         hits.sort()
         result = (hits, [hit.start for hit in hits])
         self._part_hits[key] = result
@@ -298,8 +324,31 @@ class ArticleMatcher:
                 if key is None:
                     continue
                 key = str(key)
+            if part.abroad_from is not None and entity.id in self._home_countries(
+                part.abroad_from, found.start
+            ):
+                continue
             hits.append(Hit(found.start, found.end, found.term, entity.id, key))
         return hits
+
+    def _home_countries(self, list_name: str, offset: int) -> set[str]:
+        """Countries of the people of a list who are in office and named in the sentence at ``offset``."""
+        low, high = self.doc.sentence_span(offset)
+        cached = self._homes.get((list_name, low))
+        if cached is not None:
+            return cached
+        people = self.compiled.lists[list_name].compiled.entities
+        found = self._entities(list_name)
+        first = bisect_left(found, low, key=lambda hit: hit.start)
+        homes: set[str] = set()
+        for hit in found[first:]:
+            if hit.start >= high:
+                break
+            in_office, country = self._office_of(list_name, hit.entity, people[hit.entity])
+            if in_office and country is not None:
+                homes.add(country)
+        self._homes[(list_name, low)] = homes
+        return homes
 
     def _entities(self, name: str) -> list[_EntityHit]:
         """Every mention of the list's entities, titles resolved by date and weak aliases checked."""
@@ -344,27 +393,50 @@ class ArticleMatcher:
         return result
 
     def _next_to(self, start: int, end: int, before: frozenset[str], after: frozenset[str]) -> bool:
-        """Whether the word before the span is in ``before`` or the word after it in ``after``."""
+        """Whether the word (or two words) before the span is in ``before``, or the word (or two
+        words) after it in ``after``: "former", "who served as", "elect", "from 1998"."""
         text = self.doc.text
         if before:
+            words: list[str] = []
             stop = start
-            while stop > 0 and text[stop - 1] == " ":
-                stop -= 1
-            begin = stop
-            while begin > 0 and text[begin - 1].isalnum():
-                begin -= 1
-            if text[begin:stop] in before:
+            for _ in range(2):
+                while stop > 0 and text[stop - 1] == " ":
+                    stop -= 1
+                begin = stop
+                while begin > 0 and text[begin - 1].isalnum():
+                    begin -= 1
+                if begin == stop:
+                    break
+                words.insert(0, text[begin:stop])
+                if len(words) == 1 and words[0] in before:
+                    return True
+                stop = begin
+            if len(words) == 2 and " ".join(words) in before:
                 return True
         if after:
+            words = []
             begin = end
-            while begin < len(text) and text[begin] == " ":
-                begin += 1
-            stop = begin
-            while stop < len(text) and text[stop].isalnum():
-                stop += 1
-            if text[begin:stop] in after:
+            for _ in range(2):
+                while begin < len(text) and text[begin] == " ":
+                    begin += 1
+                stop = begin
+                while stop < len(text) and text[stop].isalnum():
+                    stop += 1
+                if begin == stop:
+                    break
+                words.append(text[begin:stop])
+                if len(words) == 1 and words[0] in after:
+                    return True
+                begin = stop
+            if len(words) == 2 and " ".join(words) in after:
                 return True
         return False
+
+    def _mentions_earlier_month(self, hit: Hit) -> bool:
+        """Whether the hit names a month before the publication month ("in June" in August)."""
+        month = self.doc.day.month
+        words = _WORD.findall(self.doc.text[hit.start : hit.end])
+        return any(_MONTHS.get(word, 13) < month for word in words)
 
     def _mentions_past_year(self, hit: Hit) -> bool:
         text = self.doc.text[hit.start : hit.end]

@@ -71,9 +71,23 @@ class Part(_Strict):
     distinct: str | None = Field(
         None, description="entity parts: count distinct values of this attribute (e.g. 'country') for 'min'"
     )
+    abroad_from: Identifier | None = Field(
+        None,
+        description=(
+            "entity parts over places: drop a place that is the country of a sitting person of this "
+            "list named in the same sentence ('Modi visits Japan' keeps Japan, 'Modi visits India' does not)"
+        ),
+    )
     fields: list[ArticleField] | None = Field(None, min_length=1, description="article fields to search")
     year: Literal["before_published"] | None = Field(
         None, description="keep matches that contain a year earlier than the article's publication year"
+    )
+    month: Literal["before_published"] | None = Field(
+        None,
+        description=(
+            "keep matches that name a month earlier in the year than the article's publication month "
+            "('in June' in an August article)"
+        ),
     )
     description: str = ""
 
@@ -82,8 +96,10 @@ class Part(_Strict):
         kinds = [name for name in ("any", "all", "entity") if getattr(self, name) is not None]
         if len(kinds) != 1:
             raise ValueError("a part needs exactly one of 'any', 'all' or 'entity'")
-        if self.entity is None and (self.where or self.in_office or self.distinct):
-            raise ValueError("'where', 'in_office' and 'distinct' apply only to 'entity' parts")
+        if self.entity is None and (self.where or self.in_office or self.distinct or self.abroad_from):
+            raise ValueError(
+                "'where', 'in_office', 'distinct' and 'abroad_from' apply only to 'entity' parts"
+            )
         return self
 
 

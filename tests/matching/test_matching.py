@@ -3,7 +3,9 @@
 import datetime as dt
 from collections.abc import Callable
 
-from service.matching import RuleSet
+from conftest import PEOPLE, PLACES, RuleWriter
+
+from service.matching import RuleSet, load_rules
 from service.models import Article
 
 Build = Callable[[str, str], RuleSet]
@@ -203,3 +205,43 @@ def test_an_entity_and_a_term_found_at_the_same_place_can_be_alternatives(rule_w
         "sentence(who or name, met)",
     )
     assert matches(rules, "Vladimir Putin met the delegation.")
+
+
+def test_a_title_after_a_two_word_skip_phrase_does_not_count(
+    rule_with: Build, write_rules: RuleWriter
+) -> None:
+    rules = rule_with("p: {entity: people}", "p")
+    assert matches(rules, "Medvedev said the Russian president agreed")
+    people = with_skip_phrases(write_rules)
+    assert not matches(people, "Medvedev, who served as Russia's president, arrived")
+    assert matches(people, "Putin, as Russia's president, arrived")
+    assert not matches(people, "Russia's president from 2008 to 2012 arrived")
+
+
+def test_abroad_from_drops_the_home_country_of_a_leader_in_the_sentence(rule_with: Build) -> None:
+    rules = rule_with(
+        "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
+        "sentence(p, c)",
+    )
+    assert matches(rules, "Putin arrives in North Korea.")
+    assert not matches(rules, "Putin tours Russian regions.")
+    assert not matches(rules, "Putin visits Russia.")
+    # a leader out of office has no home that day
+    places = rule_with("c: {entity: places, abroad_from: people}", "c")
+    assert matches(places, "Dmitry Medvedev visits Russia.")
+    assert not matches(places, "Putin visits Russia.")
+
+
+def with_skip_phrases(write_rules: RuleWriter) -> RuleSet:
+    people = PEOPLE.replace("skip_after: [former]", "skip_after: [former, served as]").replace(
+        "skip_before: [elect]", "skip_before: [elect, from 2008]"
+    )
+    rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
+    return load_rules(write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES}))
+
+
+def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> None:
+    rules = rule_with("m: {any: ['/their meeting in [a-z]+/'], month: before_published}", "m")
+    assert matches(rules, "since their meeting in June")  # published in September
+    assert not matches(rules, "ahead of their meeting in November")
+    assert not matches(rules, "their meeting in Geneva")
