@@ -238,6 +238,12 @@ async def fanout(
         f"  geoalert delivery queue: median {statistics.median(times):.3f} s  (min {min(times):.3f}, max {max(times):.3f})"
     )
     print(f"  naive sequential POSTs:  median {statistics.median(naive):.3f} s")
+    print(
+        "  (the naive loop keeps nothing in Redis and could not retry or survive a crash; the queue\n"
+        "  records every delivery durably before sending, and sends at most --per-endpoint at once to\n"
+        "  this single endpoint: on loopback, where a request costs a third of a millisecond, that\n"
+        "  bookkeeping is the difference)"
+    )
     return results
 
 

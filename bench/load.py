@@ -196,6 +196,21 @@ def summarise(values: list[float]) -> str:
     return f"start {values[0]:.1f} peak {max(values):.1f} end {values[-1]:.1f}"
 
 
+def log_summary(path: Path) -> str:
+    """How many warnings and errors the service logged, by kind, instead of every line."""
+    kinds: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        match = re.search(r" (WARNING|ERROR|CRITICAL) +(\S+): (.*)", line)
+        if match:
+            level, logger, message = match.groups()
+            kinds[f"{level} {logger}: {re.sub(r'[0-9a-f]{12,}|[0-9.]+', '#', message)[:70]}"] += 1
+    if not kinds:
+        return f"service log: no warnings or errors ({path})"
+    lines = [f"service log ({path}): {sum(kinds.values())} warnings or errors"]
+    lines += [f"  {count:6d}  {kind}" for kind, count in kinds.most_common(5)]
+    return "\n".join(lines)
+
+
 async def run(args: Any) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="geoalert-load-"))
     server = RedisServer(tmp / "redis", port=free_port(), appendonly=True, appendfsync="everysec")
@@ -220,7 +235,11 @@ async def run(args: Any) -> dict[str, Any]:
         GEOALERT_STORY_THRESHOLD="1.0",  # synthetic articles share templates: keep each its own story
         GEOALERT_LOG_LEVEL="WARNING",
     )
-    service = await asyncio.create_subprocess_exec(sys.executable, "-m", "service", "run", cwd=ROOT, env=env)
+    # The service's own log goes to a file: the timed-out phase logs every failed attempt.
+    service_log = (tmp / "service.log").open("wb")
+    service = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "run", cwd=ROOT, env=env, stdout=service_log, stderr=service_log
+    )
     api = f"http://127.0.0.1:{api_port}"
     redis = Redis.from_url(server.url, decode_responses=True)
     results: dict[str, Any] = {}
@@ -298,6 +317,8 @@ async def run(args: Any) -> dict[str, Any]:
         except TimeoutError:
             service.kill()
         receivers.terminate()
+        service_log.close()
+        print(log_summary(tmp / "service.log"), flush=True)
         await receivers.wait()
         await redis.aclose()
         server.stop()
