@@ -44,6 +44,9 @@ class Matcher:
         self.metrics = metrics
         self._publish = redis.register_script(PUBLISH_UNIQUE_SCRIPT)
 
+    def _rule_failed(self, rule_id: str) -> None:
+        self.metrics.rule_errors.labels(rule_id).inc()
+
     async def handle(self, entry: Entry) -> None:
         try:
             article = Article.model_validate_json(entry.data)
@@ -52,7 +55,7 @@ class Matcher:
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
         self.metrics.articles_matched.inc()
-        matches = self.rules.rules.match(article)
+        matches = self.rules.rules.match(article, on_error=self._rule_failed)
         log.debug("article %s: %d rules matched", article.id, len(matches))
         if not matches:
             return

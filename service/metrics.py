@@ -47,6 +47,12 @@ class Metrics:
             "Articles run through the rules",
             registry=self.registry,
         )
+        self.rule_errors = Counter(
+            "geoalert_rule_errors_total",
+            "Rule evaluations that raised and were skipped (the article still met the other rules)",
+            ["rule"],
+            registry=self.registry,
+        )
         self.alerts_raised = Counter(
             "geoalert_alerts_raised_total",
             "Alerts appended to the alerts stream",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from service.matching.compiled import CompiledRules
 from service.matching.compiler import Compiler
@@ -36,11 +37,18 @@ class RuleSet:
         rule = self._by_id.get(rule_id)
         return rule.info if rule else None
 
-    def match(self, article: Article, *, now: dt.datetime | None = None) -> list[Match]:
+    def match(
+        self,
+        article: Article,
+        *,
+        now: dt.datetime | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> list[Match]:
         """The rules that match ``article``, each with its evidence.
 
         Office checks use the article's publication date, or ``now`` (default:
-        the current time) when it has none.
+        the current time) when it has none. A rule that raises is skipped;
+        ``on_error`` hears its id.
         """
         doc = Document(article, now or dt.datetime.now(dt.UTC))
         matcher = ArticleMatcher(self._compiled, doc)
@@ -54,6 +62,8 @@ class RuleSet:
                 # other rules their alerts, nor send the article to the
                 # dead-letter stream; the log names both so it can be fixed.
                 logger.exception("rule %r failed on article %r and was skipped", rule.info.id, article.id)
+                if on_error is not None:
+                    on_error(rule.info.id)
                 continue
             if evidence is None:
                 continue

@@ -84,6 +84,8 @@ def test_a_rule_that_fails_on_an_article_is_skipped_and_the_others_still_match(
         return evaluate(self, rule)
 
     monkeypatch.setattr(ArticleMatcher, "evaluate", fails_on_summit)
-    matches = rules.match(Article(id="a1", title="G20 summit opens"))
+    failed: list[str] = []
+    matches = rules.match(Article(id="a1", title="G20 summit opens"), on_error=failed.append)
     assert [m.rule for m in matches] == ["talks"]
+    assert failed == ["summit"]
     assert "rule 'summit' failed on article 'a1'" in caplog.text
