@@ -21,6 +21,12 @@ log = logging.getLogger("geoalert")
 
 async def serve(settings: Settings, roles: list[str]) -> None:
     """Run until SIGTERM or SIGINT, then stop taking work, finish what is in flight, and return."""
+    # Signals are ours before anything starts: a SIGTERM during start-up, or just
+    # after "running roles" is logged, must still stop the service gracefully.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     app = create_app(settings, roles)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
@@ -31,10 +37,6 @@ async def serve(settings: Settings, roles: list[str]) -> None:
             await site.start()
             log.info("api listening on http://%s:%d", host, settings.http_port)
         log.info("running roles: %s", ", ".join(roles))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         log.info("stopping: finishing work in flight")
     finally:

@@ -64,6 +64,16 @@ async def test_ctrl_c_at_a_terminal_stops_every_process_cleanly(tmp_path: Path, 
     assert any("embedded Redis stopped" in line for line in svc.log)
 
 
+async def test_sigterm_during_start_up_still_stops_gracefully(
+    tmp_path: Path, redis_server_url: str, key_prefix: str
+) -> None:
+    env = service_env(tmp_path, redis_url=redis_server_url, key_prefix=key_prefix)
+    async with geoalert("run", env=env, cwd=ROOT) as svc:
+        await svc.wait_log(" rules from ")  # start-up is under way, the API not yet listening
+        assert await svc.terminate() == 0
+    assert any("stopped" in line for line in svc.log)
+
+
 async def test_roles_other_than_api_open_no_port(
     tmp_path: Path, redis_server_url: str, key_prefix: str
 ) -> None:
