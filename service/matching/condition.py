@@ -7,10 +7,13 @@
     atom      := "(" condition ")"
                | NUMBER "of" "(" condition ("," condition)* ")"
                | "sentence" "(" condition ("," condition)* ")"
+               | "clause" "(" condition ("," condition)* ")"
                | "near" "(" condition ("," condition)+ "," NUMBER ")"
                | PART_NAME
 
 ``sentence(a, b, not c)`` holds when one sentence has a and b and no c;
+``clause(...)`` the same within one clause of a sentence (split at ";", ":",
+dashes and before words such as "after", "ahead of", "while", "which");
 ``near(a, b, 5)`` when b is within 5 words of a. Their first argument is
 where the search starts, so it must not be negated.
 """
@@ -57,6 +60,7 @@ class AtLeast:
 @dataclass(frozen=True)
 class Sentence:
     operands: tuple[Node, ...]
+    clause: bool = False  # one clause of the sentence, not all of it
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class _Token:
     position: int
 
 
-_KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "near"})
+_KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "clause", "near"})
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -158,10 +162,10 @@ class _Parser:
             if not 1 <= count <= len(operands):
                 raise ConditionError(f"'{count} of' needs between 1 and {len(operands)}", token.position)
             return AtLeast(count, tuple(operands))
-        if self.accept("keyword", "sentence"):
+        if self.accept("keyword", "sentence") or self.accept("keyword", "clause"):
             operands = self.arguments()
             _check_anchor(operands, token)
-            return Sentence(tuple(operands))
+            return Sentence(tuple(operands), clause=token.text == "clause")
         if self.accept("keyword", "near"):
             return self.near(token)
         if self.accept("name"):

@@ -8,6 +8,7 @@ that joined text map back to a field and to the field's original characters.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from bisect import bisect_right
 
 from service.matching.schema import ALL_FIELDS
@@ -16,9 +17,16 @@ from service.models import Article, ArticleField
 
 SEPARATOR = "\x00"
 
+# Where a sentence turns to another event: "will send tanks to Ukraine | after
+# Russian strikes killed 20". Text here is folded (lower case).
+_CLAUSE_BREAK = re.compile(
+    r"[;:]\s+|\s+[-\u2013\u2014]+\s+|,?\s+(?=(?:after|before|ahead of|while|whereas|although|though|"
+    r"despite|because|until|following|which|when|amid)\s)"
+)
+
 
 class Document:
-    __slots__ = ("_sentences", "_tokens", "day", "field_starts", "fields", "text")
+    __slots__ = ("_clauses", "_sentences", "_tokens", "day", "field_starts", "fields", "text")
 
     def __init__(self, article: Article, now: dt.datetime) -> None:
         published = article.published or now
@@ -37,6 +45,7 @@ class Document:
             offset += len(folded.folded) + len(SEPARATOR)
         self.text = SEPARATOR.join(pieces)
         self._sentences: list[int] | None = None
+        self._clauses: dict[int, list[int]] = {}
         self._tokens: Tokens | None = None
 
     def field_index(self, offset: int) -> int:
@@ -76,6 +85,16 @@ class Document:
         index = bisect_right(starts, offset) - 1
         end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
         return starts[index], end
+
+    def clause_span(self, offset: int) -> tuple[int, int]:
+        """The clause of its sentence that ``offset`` falls in."""
+        low, high = self.sentence_span(offset)
+        starts = self._clauses.get(low)
+        if starts is None:
+            starts = [low, *(low + match.end() for match in _CLAUSE_BREAK.finditer(self.text[low:high]))]
+            self._clauses[low] = starts
+        index = bisect_right(starts, offset) - 1
+        return starts[index], starts[index + 1] if index + 1 < len(starts) else high
 
     @property
     def tokens(self) -> Tokens:

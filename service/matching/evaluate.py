@@ -134,7 +134,8 @@ class ArticleMatcher:
                         return held
             return None
         if isinstance(node, Sentence):
-            return self._within(node.operands, rule, start, end, self.doc.sentence_span, any_anchor=True)
+            window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
+            return self._within(node.operands, rule, start, end, window_of, any_anchor=True)
         assert isinstance(node, Near)
         words = node.words
         return self._within(

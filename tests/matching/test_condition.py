@@ -22,6 +22,11 @@ def test_sentence_takes_negated_arguments_after_the_first() -> None:
     assert node == Sentence((Ref("a", 9), Ref("b", 12), Not(Ref("c", 19))))
 
 
+def test_clause_is_a_sentence_scope_narrowed_to_one_clause() -> None:
+    node = parse_condition("clause(a, not b)")
+    assert node == Sentence((Ref("a", 7), Not(Ref("b", 14))), clause=True)
+
+
 def test_near_ends_with_a_word_count() -> None:
     node = parse_condition("near(a, b, 5)")
     assert isinstance(node, Near)

@@ -82,6 +82,13 @@ def test_a_negation_inside_sentence_only_removes_that_sentence(rule_with: Build)
     assert not matches(rules, "Putin met him by phone.")
 
 
+def test_a_clause_ends_where_the_sentence_turns_to_another_event(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [strikes]}", "sentence(a, clause(a, not b))")
+    assert matches(rules, "Germany will send tanks to Ukraine after Russian strikes on Kyiv.")
+    assert matches(rules, "Germany will send tanks to Ukraine; Russian strikes went on.")
+    assert not matches(rules, "Strikes by Ukrainian tanks hit the town.")
+
+
 def test_near_counts_words_between_terms(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 3)")
     assert matches(rules, "sold 250 Abrams tanks")
