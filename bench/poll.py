@@ -38,16 +38,16 @@ from redis.asyncio import Redis
 
 from bench.common import parser, summary, write_json
 from service.embedded_redis import RedisServer, free_port
+from service.ingest.feeds import FeedConfig
+from service.ingest.fetch import Fetcher, FetchLimits
+from service.ingest.parse import ParsedFeed, parse_feed
+from service.ingest.poller import Poller
+from service.ingest.sink import ArticleSink
+from service.ingest.state import FeedStore
+from service.ingest.stories import StoryIndex
+from service.ingest.workers import WorkerPool
 from service.keys import Keys
 from service.metrics import Metrics
-from service.poller.feeds import FeedConfig
-from service.poller.fetch import Fetcher, FetchLimits
-from service.poller.parse import ParsedFeed, parse_feed
-from service.poller.poller import Poller
-from service.poller.sink import ArticleSink
-from service.poller.state import FeedStore
-from service.poller.stories import StoryIndex
-from service.poller.workers import WorkerPool
 from service.streams import Trim
 from service.watched import WatchedFile
 
@@ -257,7 +257,7 @@ async def _cpu(redis: Redis, pool: WorkerPool) -> dict[str, float]:
 
 def _warm(_: int) -> int:
     """Import and run the parser once in a worker, and stay busy long enough for the others to get one."""
-    from service.poller.poller import _parse
+    from service.ingest.poller import _parse
 
     _parse(feed_document(0, 2), "warm-up", None)
     time.sleep(0.2)

@@ -36,12 +36,12 @@ from redis.asyncio import Redis  # noqa: E402
 
 from bench.common import parser, write_json  # noqa: E402
 from service.embedded_redis import RedisServer, free_port  # noqa: E402
+from service.ingest.minhash import signature, similarity  # noqa: E402
+from service.ingest.sink import ArticleSink  # noqa: E402
+from service.ingest.stories import StoryIndex  # noqa: E402
 from service.keys import Keys  # noqa: E402
 from service.metrics import Metrics  # noqa: E402
 from service.models import Article, stable_id  # noqa: E402
-from service.poller.minhash import signature, similarity  # noqa: E402
-from service.poller.sink import ArticleSink  # noqa: E402
-from service.poller.stories import StoryIndex  # noqa: E402
 from service.streams import Trim  # noqa: E402
 from tests.storygen import rewrite  # noqa: E402
 

@@ -28,19 +28,19 @@ from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
+from service.ingest.feeds import load_feeds_file
+from service.ingest.fetch import Fetcher, FetchLimits
+from service.ingest.ingest import Ingest
+from service.ingest.poller import Poller, Timing
+from service.ingest.sink import ArticleSink
+from service.ingest.state import Backoff, FeedStore
+from service.ingest.stories import StoryIndex
+from service.ingest.workers import WorkerPool
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.lifecycle import Stage, measure_loop_lag, watch_file
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
-from service.poller.feeds import load_feeds_file
-from service.poller.fetch import Fetcher, FetchLimits
-from service.poller.ingest import Ingest
-from service.poller.poller import Poller, Timing
-from service.poller.sink import ArticleSink
-from service.poller.state import Backoff, FeedStore
-from service.poller.stories import StoryIndex
-from service.poller.workers import WorkerPool
 from service.streams import Trim
 from service.subscription_store import SubscriptionStore
 from service.subscriptions import SubscriptionDirectory, load_subscriptions_file

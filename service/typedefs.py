@@ -10,11 +10,11 @@ from notifiers.ssrf import AddressPolicy
 from service.config import Settings
 from service.consumer import GroupConsumer
 from service.delivery import DeliveryQueue, DeliveryWorker
+from service.ingest.ingest import Ingest
+from service.ingest.poller import Poller
 from service.keys import Keys
 from service.matching import RuleSource
 from service.metrics import Metrics
-from service.poller.ingest import Ingest
-from service.poller.poller import Poller
 from service.subscriptions import SubscriptionDirectory
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -9,7 +9,7 @@ import pytest
 
 from service.config import load_settings
 from service.errors import ConfigFileError, SettingsError
-from service.poller.feeds import load_feeds_file
+from service.ingest.feeds import load_feeds_file
 from service.subscriptions import load_subscriptions_file
 from service.watched import WatchedFile
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from service.poller.parse import ParseError, parse_feed
+from service.ingest.parse import ParseError, parse_feed
 from tests.conftest import ROOT
 
 

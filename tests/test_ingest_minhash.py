@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from service.poller.minhash import BINS, EMPTY, MAX_CHARS, MIN_SHINGLES, SHINGLE, signature, signatures
+from service.ingest.minhash import BINS, EMPTY, MAX_CHARS, MIN_SHINGLES, SHINGLE, signature, signatures
 from tests.storygen import load_stories, rewrite
 
 MASK = 0xFFFFFFFF

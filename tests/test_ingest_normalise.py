@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from service.poller.language import detect_language
-from service.poller.normalise import RawItem, canonical_url, html_to_text, normalise, parsed_text, utc_time
+from service.ingest.language import detect_language
+from service.ingest.normalise import RawItem, canonical_url, html_to_text, normalise, parsed_text, utc_time
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -10,14 +10,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service.consumer import Entry
+from service.ingest.minhash import signature, similarity
+from service.ingest.sink import ArticleSink
+from service.ingest.stories import StoryIndex
 from service.keys import Keys
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.models import Article, stable_id, utcnow
-from service.poller.minhash import signature, similarity
-from service.poller.sink import ArticleSink
-from service.poller.stories import StoryIndex
 from service.streams import Trim
 from tests.conftest import ROOT
 from tests.storygen import load_stories, rewrite

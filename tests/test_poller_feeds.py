@@ -16,10 +16,10 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from service.app import create_app
+from service.ingest.feeds import FeedConfig
+from service.ingest.poller import Poller
+from service.ingest.workers import WorkerPool
 from service.models import Article
-from service.poller.feeds import FeedConfig
-from service.poller.poller import Poller
-from service.poller.workers import WorkerPool
 from service.typedefs import INGEST, METRICS, POLLER
 from tests.conftest import SettingsFactory
 from tests.feedserver import FeedServer, news_items, rss

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service.poller.fetch import Fetcher, FetchError, FetchLimits, retry_after_seconds
+from service.ingest.fetch import Fetcher, FetchError, FetchLimits, retry_after_seconds
 from tests.feedserver import FeedServer, news_items, rss
 
 LIMITS = FetchLimits(max_bytes=1024 * 1024, total_timeout=2.0, connect_timeout=1.0, max_redirects=3)

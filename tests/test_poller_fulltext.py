@@ -9,9 +9,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from service.app import create_app
+from service.ingest.feeds import FeedConfig
+from service.ingest.poller import Poller
 from service.models import Article
-from service.poller.feeds import FeedConfig
-from service.poller.poller import Poller
 from service.typedefs import POLLER
 from tests.conftest import SettingsFactory
 from tests.feedserver import FeedServer, rss

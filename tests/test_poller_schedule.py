@@ -12,9 +12,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from service.app import create_app
-from service.poller.feeds import FeedConfig
-from service.poller.poller import Poller
-from service.poller.state import Backoff
+from service.ingest.feeds import FeedConfig
+from service.ingest.poller import Poller
+from service.ingest.state import Backoff
 from service.typedefs import INGEST, METRICS, POLLER
 from tests.conftest import SettingsFactory
 from tests.feedserver import FeedServer, news_items, rss

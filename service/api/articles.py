@@ -26,9 +26,9 @@ from pydantic import (
 )
 
 from service.api.framework import ApiError, ApiRoutes, invalid
+from service.ingest.minhash import signature
+from service.ingest.normalise import RawItem, canonical_url, normalise
 from service.models import Article, utcnow
-from service.poller.minhash import signature
-from service.poller.normalise import RawItem, canonical_url, normalise
 from service.typedefs import INGEST, SETTINGS
 
 routes = ApiRoutes("articles")

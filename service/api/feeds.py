@@ -8,8 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from service.api.framework import ApiError, ApiRoutes, json_of
-from service.poller.feeds import FeedConfig
-from service.poller.state import FeedState
+from service.ingest.feeds import FeedConfig
+from service.ingest.state import FeedState
 from service.typedefs import INGEST
 
 routes = ApiRoutes("feeds")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from service.ingest.minhash import signatures as sign
+from service.ingest.normalise import IdentityKind, identity_keys
 from service.models import Article
-from service.poller.minhash import signatures as sign
-from service.poller.normalise import IdentityKind, identity_keys
 
 # Where the sink writes the story it assigns, in the entry's JSON. In JSON every
 # quote inside a string is escaped, so these characters, unescaped, can only be

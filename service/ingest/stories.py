@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from service.ingest.minhash import BINS, ROWS
 from service.keys import Keys
-from service.poller.minhash import BINS, ROWS
 
 # The story step of the sink's script (sink.py), as a Lua function it calls
 # for each new article: look up the candidates that share a band, pick the

@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from service.ingest.language import detect_language, primary_subtag
 from service.models import Article, stable_id, utcnow
-from service.poller.language import detect_language, primary_subtag
 
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head", "iframe", "object", "svg"}
 _BLOCK_TAGS = {

@@ -19,15 +19,15 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
+from service.ingest.feeds import FeedConfig
+from service.ingest.fetch import Fetcher, FetchError
+from service.ingest.fulltext import FullText
+from service.ingest.parse import ParseError, PreparedFeed, prepare_feed
+from service.ingest.prepared import Prepared, prepare
+from service.ingest.sink import ArticleSink
+from service.ingest.state import Backoff, FeedState, FeedStore, now
+from service.ingest.workers import WorkerDied, WorkerPool
 from service.metrics import Metrics
-from service.poller.feeds import FeedConfig
-from service.poller.fetch import Fetcher, FetchError
-from service.poller.fulltext import FullText
-from service.poller.parse import ParseError, PreparedFeed, prepare_feed
-from service.poller.prepared import Prepared, prepare
-from service.poller.sink import ArticleSink
-from service.poller.state import Backoff, FeedState, FeedStore, now
-from service.poller.workers import WorkerDied, WorkerPool
 from service.streams import TRANSIENT_ERRORS
 from service.watched import WatchedFile
 

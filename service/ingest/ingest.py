@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.poller.feeds import FeedConfig
-from service.poller.sink import ArticleSink
-from service.poller.state import FeedStore
+from service.ingest.feeds import FeedConfig
+from service.ingest.sink import ArticleSink
+from service.ingest.state import FeedStore
 from service.watched import WatchedFile
 
 

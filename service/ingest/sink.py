@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from service.ingest.normalise import IdentityKind
+from service.ingest.prepared import STORY_SLOT, Prepared, prepare
+from service.ingest.stories import StoryIndex
 from service.keys import Keys
 from service.metrics import Metrics
 from service.models import Article
-from service.poller.normalise import IdentityKind
-from service.poller.prepared import STORY_SLOT, Prepared, prepare
-from service.poller.stories import StoryIndex
 from service.streams import Trim
 
 # KEYS[1]: the articles stream. ARGV[1]: the batch, a JSON array of articles,

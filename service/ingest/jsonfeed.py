@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from service.poller.normalise import RawItem
+from service.ingest.normalise import RawItem
 
 # Documents that start like this are JSON, not XML.
 JSON_START = (b"{", b"\xef\xbb\xbf{")

@@ -16,12 +16,12 @@ from typing import Any
 
 import feedparser
 
+from service.ingest.jsonfeed import JSONFeedError, looks_like_json, parse_json_feed
+from service.ingest.minhash import signatures as sign_all
+from service.ingest.normalise import RawItem, normalise
+from service.ingest.prepared import Prepared, prepare
+from service.ingest.xmlguard import UnsafeXML, check_entities
 from service.models import Article, utcnow
-from service.poller.jsonfeed import JSONFeedError, looks_like_json, parse_json_feed
-from service.poller.minhash import signatures as sign_all
-from service.poller.normalise import RawItem, normalise
-from service.poller.prepared import Prepared, prepare
-from service.poller.xmlguard import UnsafeXML, check_entities
 
 # A feed is a window on recent items; thousands at once is a dump or an attack.
 MAX_ITEMS = 1_000

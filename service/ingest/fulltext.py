@@ -13,10 +13,10 @@ import logging
 
 import trafilatura
 
+from service.ingest.fetch import Fetcher, FetchError
+from service.ingest.language import detect_language
+from service.ingest.workers import WorkerDied, WorkerPool
 from service.models import Article
-from service.poller.fetch import Fetcher, FetchError
-from service.poller.language import detect_language
-from service.poller.workers import WorkerDied, WorkerPool
 
 log = logging.getLogger(__name__)
 
