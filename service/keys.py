@@ -138,6 +138,18 @@ class Keys:
         """Hash: file subscriptions switched off by a 410 (the file is read-only to the service)."""
         return f"{self.prefix}subscriptions:disabled"
 
+    def rule_activity(self, rule_id: str) -> str:
+        """Hash: alerts a rule raised per hour (hour number -> count), for the console's counts (expires)."""
+        return f"{self.prefix}activity:rule:{rule_id}"
+
+    def feed_activity(self, feed: str) -> str:
+        """Hash: new articles a feed brought per hour (hour number -> count), for its sparkline (expires)."""
+        return f"{self.prefix}activity:feed:{feed}"
+
+    def console_session(self, session_id: str) -> str:
+        """A console login (expires): deleting it is what logging out means, whatever the cookie says."""
+        return f"{self.prefix}console:session:{session_id}"
+
     @property
     def deliveries_dead(self) -> str:
         """Stream of deliveries that exhausted their attempts or failed for good."""

@@ -15,6 +15,7 @@ import time
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from service.activity import count_alerts
 from service.aio import sleep_or_stop
 from service.consumer import Entry, Unprocessable
 from service.keys import Keys
@@ -65,17 +66,24 @@ class Matcher:
             for alert in alerts:
                 keys, args = publish_unique_args(
                     self.keys.alerts,
-                    {"data": alert.model_dump_json(), "rule": alert.rule.id},
+                    # article_entry: where the article's full text lies, for the alert's page.
+                    {"data": alert.model_dump_json(), "rule": alert.rule.id, "article_entry": entry.id},
                     self.trim,
                     dedupe_keys=[self.keys.seen_alert(alert.id)],
                     ttl_seconds=self.dedupe_ttl,
                 )
                 await self._publish(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
-        for alert, reply in zip(alerts, replies, strict=True):
-            if published_from_reply(reply, [self.keys.seen_alert(alert.id)]).entry_id is not None:
-                self.metrics.alerts_raised.labels(alert.rule.id).inc()
-                log.info("alert %s: %s for %r", alert.id, alert.rule.id, article.title[:80])
+        raised = [
+            alert
+            for alert, reply in zip(alerts, replies, strict=True)
+            if published_from_reply(reply, [self.keys.seen_alert(alert.id)]).entry_id is not None
+        ]
+        for alert in raised:
+            self.metrics.alerts_raised.labels(alert.rule.id).inc()
+            log.info("alert %s: %s for %r", alert.id, alert.rule.id, article.title[:80])
+        if raised:
+            await count_alerts(self.redis, self.keys, [a.rule.id for a in raised])
 
     async def publish_rules_status(self) -> None:
         errors = [str(e) for e in self.rules.errors]

@@ -21,7 +21,8 @@ pytest_plugins = [
     "tests.smtpkit",
     "tests.apikit",
     "tests.feedserver",
-]  # fixtures of the delivery, webhook, email and poller tests
+    "tests.browserkit",
+]  # fixtures of the delivery, webhook, email, poller and console tests
 
 
 def _reachable(url: str) -> bool:

@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from service.activity import hourly
 from service.api.framework import ApiError, ApiRoutes, json_of
 from service.ingest.feeds import FeedConfig
 from service.ingest.state import FeedState
-from service.typedefs import INGEST
+from service.typedefs import INGEST, KEYS, REDIS
 
 routes = ApiRoutes("feeds")
+
+ACTIVITY_HOURS = 48
 
 
 class FeedOut(BaseModel):
@@ -34,6 +37,9 @@ class FeedOut(BaseModel):
     last_error: str | None
     warning: str | None
     next_run: str | None
+    items_per_hour: list[int] = Field(
+        default_factory=list, description="new articles per hour over the last 48 hours, oldest first"
+    )
 
 
 class FeedList(BaseModel):
@@ -83,9 +89,14 @@ async def list_feeds(request: web.Request) -> web.Response:
     ingest.feeds.refresh()
     feeds = ingest.feeds.current
     states = await ingest.store.get_many([f.name for f in feeds])
+    keys = request.app[KEYS]
+    counts = await hourly(request.app[REDIS], [keys.feed_activity(f.name) for f in feeds], ACTIVITY_HOURS)
     return json_of(
         FeedList(
-            feeds=[describe(f, s) for f, s in zip(feeds, states, strict=True)],
+            feeds=[
+                describe(f, s).model_copy(update={"items_per_hour": c})
+                for f, s, c in zip(feeds, states, counts, strict=True)
+            ],
             config_errors=[str(p) for p in ingest.feeds.problems],
         )
     )
@@ -104,4 +115,6 @@ async def get_feed(request: web.Request) -> web.Response:
     feed = next((f for f in ingest.feeds.current if f.name == name), None)
     if feed is None:
         raise ApiError(404, f"no feed named {name!r}")
-    return json_of(describe(feed, await ingest.store.get(name)))
+    keys = request.app[KEYS]
+    [counts] = await hourly(request.app[REDIS], [keys.feed_activity(name)], ACTIVITY_HOURS)
+    return json_of(describe(feed, await ingest.store.get(name)).model_copy(update={"items_per_hour": counts}))

@@ -3,8 +3,11 @@
 - Every error leaves as ``{"error": {"message": ..., "fields": [...]}}``,
   including aiohttp's own (404, 405, 413) and unexpected ones (500, logged).
 - With ``GEOALERT_API_TOKEN`` set, writes need ``Authorization: Bearer
-  <token>`` (reads too with ``GEOALERT_API_AUTH_READS``). Without a token the
-  API listens on loopback only and refuses any other client, and says so.
+  <token>`` (reads too with ``GEOALERT_API_AUTH_READS``), or the console's
+  session cookie with its CSRF token. Without a token the API listens on
+  loopback only and refuses any other client, and says so.
+- A state-changing request a browser says comes from another site is refused
+  (see ``service.console.auth``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from aiohttp import web
 
 from service.api.framework import ApiError, Handler
 from service.config import Settings
+from service.console.auth import cross_site, csrf_ok, session_of
 from service.streams import TRANSIENT_ERRORS
 from service.typedefs import SETTINGS
 
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/openapi.json"})
+STATIC_PREFIX = "/static/"  # the console's scripts, styles and fonts: public files of the package
+LOGIN_PATHS = frozenset({"/login"})  # checks the token itself, from a form
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_TOKEN = "no GEOALERT_API_TOKEN is set, so the API serves loopback clients only"
 
@@ -77,12 +83,20 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path.startswith(STATIC_PREFIX):
         return await handler(request)
+    unsafe = request.method not in SAFE_METHODS
+    if unsafe and cross_site(request):
+        raise ApiError(403, "a request from another site is refused")
     token = settings.api_token
-    if token is None:
-        if not _is_loopback(request.remote):
-            raise ApiError(403, NO_TOKEN)
+    if token is None and not _is_loopback(request.remote):
+        raise ApiError(403, NO_TOKEN)
+    session = await session_of(request)
+    if session is not None:  # the console, in a browser: the cookie alone never changes anything
+        if unsafe and not await csrf_ok(request, session):
+            raise ApiError(403, "the CSRF token is missing or wrong; reload the page")
+        return await handler(request)
+    if token is None or request.path in LOGIN_PATHS:
         return await handler(request)
     if request.method in SAFE_METHODS and not settings.api_auth_reads:
         return await handler(request)

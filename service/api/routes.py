@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.api import alerts, articles, deliveries, feeds, health, metrics, openapi, rules, subscriptions
+from service.api import (
+    alert_views,
+    alerts,
+    articles,
+    deliveries,
+    feeds,
+    health,
+    metrics,
+    openapi,
+    rule_edits,
+    rules,
+    stored_articles,
+    subscriptions,
+)
 from service.api.framework import ApiRoutes
 from service.api.middlewares import setup_middlewares
 from service.api.schemas import HealthBody
+from service.console import setup_console
 
 TABLES = [
     articles.routes,
     feeds.routes,
     subscriptions.routes,
     deliveries.routes,
+    rule_edits.routes,  # before rules: /v1/rules/activity is not a rule id
     rules.routes,
     alerts.routes,
+    alert_views.routes,
+    stored_articles.routes,
     metrics.routes,
     openapi.routes,
 ]
@@ -36,6 +53,9 @@ probes.route(
 
 def setup_routes(app: web.Application) -> None:
     setup_middlewares(app)
+    alert_views.setup_alert_streams(app)
+    rule_edits.setup_backtests(app)
+    setup_console(app)
     app.add_routes(health.routes)
     for table in TABLES:
         table.add_to(app)

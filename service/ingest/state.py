@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from service.activity import count_feed_articles
 from service.keys import Keys
 
 # Extend or shorten a lease only if we still hold it: it may have expired
@@ -161,6 +162,7 @@ class FeedStore:
                 *clearing,
             ],
         )
+        await count_feed_articles(self.redis, self.keys, name, new)
 
     async def count_error(self, name: str) -> int:
         return int(await self.redis.hincrby(self.keys.feed_state(name), "consecutive_errors", 1))

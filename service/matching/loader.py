@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -28,18 +29,28 @@ def rule_files(directory: Path) -> list[Path]:
     )
 
 
-def load_rules(directory: Path) -> RuleSet:
-    """Load and compile every file under ``directory``; raise ``RuleLoadError`` listing every problem."""
+def load_rules(directory: Path, overlay: Mapping[Path, bytes | None] | None = None) -> RuleSet:
+    """Load and compile every file under ``directory``; raise ``RuleLoadError`` listing every problem.
+
+    ``overlay`` stands in for files (by path under ``directory``) without
+    touching the disk: bytes replace or add a file, None leaves one out. It is
+    how an edit is checked, with its errors at the file's own path, before it
+    is saved, and how one rule is compiled alone for a backtest.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise RuleLoadError([FileProblem(str(directory), 1, 1, "not a directory")])
+    overlay = overlay or {}
     errors: list[FileProblem] = []
     term_lists: list[tuple[TermListFile, MarkedDocument]] = []
     entity_lists: list[tuple[EntityListFile, MarkedDocument]] = []
     rules: list[tuple[RuleFile, MarkedDocument]] = []
     digest = hashlib.sha256()
-    for path in rule_files(directory):
-        raw = path.read_bytes()
+    paths = sorted({*rule_files(directory), *(p for p, raw in overlay.items() if raw is not None)})
+    for path in paths:
+        raw = overlay[path] if path in overlay else path.read_bytes()
+        if raw is None:
+            continue
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
         try:
             doc = load_marked(raw, str(path))
