@@ -185,6 +185,7 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         per_host=settings.fetch_per_host,
         concurrency=settings.fetch_concurrency,
         user_agent=settings.user_agent,
+        max_stored_bytes=settings.feed_max_stored_bytes,
     )
 
 

@@ -15,6 +15,7 @@ from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
 from service.errors import ConfigFileError, SettingsError
 from service.ingest import feeds_cli
+from service.logs import configure_logging
 from service.matching import cli as matching_cli
 
 log = logging.getLogger("geoalert")
@@ -48,11 +49,7 @@ async def serve(settings: Settings, roles: list[str]) -> None:
 def _run(args: argparse.Namespace) -> int:
     roles = sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index)
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     # One line per scheduled poll is noise; the poller logs what matters.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     asyncio.run(serve(settings, roles))
