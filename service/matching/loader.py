@@ -12,7 +12,7 @@ from service.errors import ConfigFileError, FileProblem
 from service.matching.compiler import Compiler
 from service.matching.errors import RuleLoadError
 from service.matching.ruleset import RuleSet
-from service.matching.schema import EntityListFile, RuleFile, TermListFile
+from service.matching.schema import EntityListFile, GuardFile, RuleFile, TermListFile
 from service.yamlfile import MarkedDocument, load_marked, validate
 
 SUFFIXES = (".yaml", ".yml")
@@ -45,6 +45,7 @@ def load_rules(directory: Path, overlay: Mapping[Path, bytes | None] | None = No
     term_lists: list[tuple[TermListFile, MarkedDocument]] = []
     entity_lists: list[tuple[EntityListFile, MarkedDocument]] = []
     rules: list[tuple[RuleFile, MarkedDocument]] = []
+    guards: list[tuple[GuardFile, MarkedDocument]] = []
     digest = hashlib.sha256()
     paths = sorted({*rule_files(directory), *(p for p, raw in overlay.items() if raw is not None)})
     for path in paths:
@@ -59,7 +60,7 @@ def load_rules(directory: Path, overlay: Mapping[Path, bytes | None] | None = No
             continue
         if not isinstance(doc.data, dict):
             errors.append(
-                doc.problem((), "expected a mapping: a rule (id, title, parts, condition) or a list")
+                doc.problem((), "expected a mapping: a rule (id, title, parts, condition), a list or guards")
             )
             continue
         model_type = _model_for(doc.data)
@@ -70,8 +71,10 @@ def load_rules(directory: Path, overlay: Mapping[Path, bytes | None] | None = No
             term_lists.append((model, doc))
         elif isinstance(model, EntityListFile):
             entity_lists.append((model, doc))
+        elif isinstance(model, GuardFile):
+            guards.append((model, doc))
     compiler = Compiler()
-    compiled = compiler.compile(term_lists, entity_lists, rules)
+    compiled = compiler.compile(term_lists, entity_lists, rules, guards)
     errors.extend(compiler.errors)
     if errors:
         raise RuleLoadError(sorted(errors, key=lambda e: (e.path, e.line, e.col)))
@@ -80,7 +83,7 @@ def load_rules(directory: Path, overlay: Mapping[Path, bytes | None] | None = No
 
 def _model_for(data: dict[object, object]) -> type[BaseModel]:
     if "list" not in data:
-        return RuleFile
+        return GuardFile if "guards" in data and "id" not in data else RuleFile
     return EntityListFile if "entities" in data or "titles" in data else TermListFile
 
 
