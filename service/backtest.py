@@ -25,7 +25,6 @@ from redis.asyncio import Redis
 
 from service.matching import RuleSet, load_rules
 from service.matching.document import Document
-from service.matching.evaluate import ArticleMatcher
 from service.models import Article, ArticleRef, Evidence, stable_id
 
 log = logging.getLogger(__name__)
@@ -82,26 +81,14 @@ class _Side:
     def evaluate(self, doc: Document, article: Article, entry: str) -> None:
         if self.rules is None:
             return
-        compiled = self.rules.compiled
-        matcher = ArticleMatcher(compiled, doc)
-        for index in matcher.candidates():
-            rule = compiled.rules[index]
-            if rule.info.id not in self.only:
-                continue
-            story = article.story_id or article.id
-            alert_id = stable_id("alert", rule.info.id, story)
-            if alert_id in self.raised:
-                continue
-            try:
-                evidence = matcher.evaluate(rule)
-            except Exception:
-                log.exception("rule %r failed on article %r in a backtest", rule.info.id, article.id)
-                continue
-            if evidence is None:
+        story = article.story_id or article.id
+        for match in self.rules.match_document(doc, article_id=article.id):
+            alert_id = stable_id("alert", match.rule, story)
+            if match.rule not in self.only or alert_id in self.raised:
                 continue
             self.raised[alert_id] = BacktestAlert(
                 id=alert_id,
-                rule=rule.info.id,
+                rule=match.rule,
                 story_id=story,
                 entry=entry,
                 article=ArticleRef(
@@ -111,7 +98,7 @@ class _Side:
                     source=article.source,
                     published=article.published,
                 ),
-                evidence=evidence,
+                evidence=match.evidence,
             )
 
 

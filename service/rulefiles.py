@@ -63,7 +63,7 @@ class Draft:
 
 
 def check_rule_id(rule_id: str) -> str:
-    if not RULE_ID.match(rule_id):
+    if not RULE_ID.fullmatch(rule_id):
         raise RuleEditError(422, "a rule id is a lowercase letter, then lowercase letters, digits or _")
     return rule_id
 

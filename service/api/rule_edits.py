@@ -40,6 +40,7 @@ from service.typedefs import KEYS, REDIS, RULES, SETTINGS
 routes = ApiRoutes("rules")
 
 BACKTEST_SLOTS = web.AppKey("backtest_slots", asyncio.Semaphore)
+EXAMPLES_CACHE = web.AppKey("examples_cache", dict[str, dict[str, tuple[int, int]]])
 BACKTEST_MAX_ARTICLES = 500_000
 
 
@@ -161,7 +162,11 @@ async def rule_activity(request: web.Request) -> web.Response:
     ids = [r.id for r in rules.rules]
     keys = request.app[KEYS]
     counts = await hourly(request.app[REDIS], [keys.rule_activity(i) for i in ids], hours=7 * 24)
-    failures = await asyncio.to_thread(_example_failures, rules)
+    cache = request.app[EXAMPLES_CACHE]
+    if rules.version not in cache:
+        cache.clear()  # one rule set at a time: examples only change with the rules
+        cache[rules.version] = await asyncio.to_thread(_example_failures, rules)
+    failures = cache[rules.version]
     items = [
         RuleActivity(
             rule=rule_id,
@@ -242,20 +247,22 @@ class SaveIn(BaseModel):
     body=SaveIn,
     responses={
         200: ("saved; the matchers pick it up within seconds", DraftOut),
+        404: ("not a possible rule id", ErrorBody),
         409: ("the rules directory is read-only", ErrorBody),
-        422: ("not saved: see problems and examples", DraftOut),
+        422: ("not saved: each problem and failing example is a field", ErrorBody),
     },
 )
 async def save(request: web.Request) -> web.Response:
-    given = await body_of(request, SaveIn)
     rule_id = request.match_info["id"]
+    if not RULE_ID.fullmatch(rule_id):
+        raise ApiError(404, "a rule file is named by its rule id: a lowercase letter, then a-z, 0-9 or _")
+    given = await body_of(request, SaveIn)
     source = _source(request)
     directory = _directory(request)
     try:
-        check_rule_id(rule_id)
         draft = await asyncio.to_thread(check_draft, directory, source.rules, rule_id, given.yaml)
         if not draft.ok:
-            return json_of(_draft_out(draft), status=422)
+            raise _not_saved(draft)
         draft = await asyncio.to_thread(save_rule, directory, source.rules, rule_id, given.yaml)
     except RuleEditError as exc:
         raise ApiError(exc.status, exc.message) from None
@@ -263,8 +270,25 @@ async def save(request: web.Request) -> web.Response:
     return json_of(_draft_out(draft, saved=True))
 
 
+def _not_saved(draft: Draft) -> ApiError:
+    fields = [
+        (f"yaml:{p.line}:{p.col}" if p.path == str(draft.path) else p.path, p.message) for p in draft.problems
+    ]
+    fields += [
+        (
+            f"examples.{e.kind}[{e.number}]",
+            f"line {e.line}: {'did not match' if e.kind == 'match' else 'matched'}",
+        )
+        for e in draft.examples
+        if not e.passed
+    ]
+    what = "errors" if draft.problems else "failing examples"
+    return ApiError(422, f"not saved: the rule has {what}; see fields", fields)
+
+
 def setup_backtests(app: web.Application) -> None:
     app[BACKTEST_SLOTS] = asyncio.Semaphore(1)
+    app[EXAMPLES_CACHE] = {}
 
 
 @routes.route(
