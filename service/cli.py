@@ -19,7 +19,7 @@ from service.matching import cli as matching_cli
 log = logging.getLogger("geoalert")
 
 
-async def serve(settings: Settings, roles: list[str]) -> None:
+async def serve(settings: Settings, roles: list[str], host: str | None = None) -> None:
     """Run until SIGTERM or SIGINT, then stop taking work, finish what is in flight, and return."""
     # Signals are ours before anything starts: a SIGTERM during start-up, or just
     # after "running roles" is logged, must still stop the service gracefully.
@@ -32,7 +32,7 @@ async def serve(settings: Settings, roles: list[str]) -> None:
     await runner.setup()
     try:
         if "api" in roles:
-            host = listen_host(settings)  # loopback only while no API token is set
+            host = host or listen_host(settings)
             site = web.TCPSite(runner, host, settings.http_port, shutdown_timeout=5)
             await site.start()
             log.info("api listening on http://%s:%d", host, settings.http_port)
@@ -47,6 +47,8 @@ async def serve(settings: Settings, roles: list[str]) -> None:
 def _run(args: argparse.Namespace) -> int:
     roles = sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index)
     settings = load_settings()
+    # Before anything starts or logs: a host beyond loopback needs a token (one line, exit 2).
+    host = listen_host(settings) if "api" in roles else None
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -54,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     # One line per scheduled poll is noise; the poller logs what matters.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-    asyncio.run(serve(settings, roles))
+    asyncio.run(serve(settings, roles, host))
     return 0
 
 
