@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     # --- HTTP API ---
     api_token: SecretStr | None = Field(
         default=None,
-        description="bearer token for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
+        description="bearer token (16+ printable ASCII characters) for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
     )
     api_auth_reads: bool = Field(default=False, description="require the token for reads too")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="largest request body accepted")

@@ -17,7 +17,7 @@ import logging
 
 from aiohttp import web
 
-from service.api.framework import ApiError, Handler
+from service.api.framework import ApiError, ClientGone, Handler
 from service.config import Settings
 from service.errors import SettingsError
 from service.streams import TRANSIENT_ERRORS
@@ -78,6 +78,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return _error(exc)
+    except ClientGone as exc:
+        # Not a fault of ours nor of storage: say so, or an operator goes looking for one.
+        log.info(
+            "%s %s: the client went away before sending the whole body (%s)",
+            request.method,
+            request.path,
+            exc,
+        )
+        return _error(ApiError(400, "the connection closed before the whole body arrived"))
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SETTINGS].api_max_body_bytes
         return _error(ApiError(413, f"the body is larger than the limit of {limit} bytes"))

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,9 +74,9 @@ def test_a_non_loopback_host_without_a_token_stops_start_up(make_settings: Setti
 
 @pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2003", "\u2028"])
 async def test_the_presented_token_is_compared_byte_for_byte_never_stripped(
-    start_api: ApiFactory, space: str
+    start_api: ApiFactory, small_rules: Path, space: str
 ) -> None:
-    api = await start_api(token=TOKEN)
+    api = await start_api(rules_dir=small_rules, token=TOKEN)
     for presented in (TOKEN + space, space + TOKEN):
         response = await raw_request(
             api.base,
@@ -95,9 +96,9 @@ async def test_the_presented_token_is_compared_byte_for_byte_never_stripped(
 @pytest.mark.parametrize("value", [b"Bearer \xff", b"Bearer \xc3\xa9t\xc3\xa9", b"\xff\xfe", b"Bearer"])
 @pytest.mark.parametrize("token", [TOKEN, None])
 async def test_an_undecodable_or_non_ascii_authorization_header_is_401_never_500(
-    start_api: ApiFactory, value: bytes, token: str | None
+    start_api: ApiFactory, small_rules: Path, value: bytes, token: str | None
 ) -> None:
-    api = await start_api(token=token, api_auth_reads=True)
+    api = await start_api(rules_dir=small_rules, token=token, api_auth_reads=True)
     response = await raw_request(
         api.base,
         "POST",
@@ -110,8 +111,8 @@ async def test_an_undecodable_or_non_ascii_authorization_header_is_401_never_500
     assert "error" in response.json or token is None
 
 
-async def test_the_right_token_still_opens_the_api(start_api: ApiFactory) -> None:
-    api = await start_api(token=TOKEN)
+async def test_the_right_token_still_opens_the_api(start_api: ApiFactory, small_rules: Path) -> None:
+    api = await start_api(rules_dir=small_rules, token=TOKEN)
     response = await raw_request(
         api.base,
         "POST",

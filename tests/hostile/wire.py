@@ -29,13 +29,24 @@ async def raw_request(
     *,
     headers: Sequence[tuple[str, bytes]] = (),
     body: bytes = b"",
+    chunked: bool = False,
 ) -> RawResponse:
-    """Send one request exactly as given (header values as raw bytes) and read the whole answer."""
+    """Send one request exactly as given (header values as raw bytes) and read the whole answer.
+
+    ``chunked`` sends the body in chunks of 64 KiB with no Content-Length, as a
+    stream would.
+    """
     url = URL(base)
     reader, writer = await asyncio.open_connection(url.host, url.port)
     head = [f"{method} {path} HTTP/1.1".encode(), f"Host: {url.host}:{url.port}".encode()]
     head += [name.encode() + b": " + value for name, value in headers]
-    head += [f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+    if chunked:
+        head.append(b"Transfer-Encoding: chunked")
+        pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    else:
+        head.append(f"Content-Length: {len(body)}".encode())
+    head.append(b"Connection: close")
     writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
     await writer.drain()
     raw = await asyncio.wait_for(reader.read(), timeout=30)
