@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".geoalert"), description="where the embedded Redis keeps its data")
     rules_dir: Path = Field(default=Path("rules"), description="the YAML rule library")
+    rules_max_list_age_days: int = Field(
+        default=90, gt=0, description="/healthz warns about rule lists whose as_of date is older than this"
+    )
     feeds_file: Path = Field(default=Path("seeds/feeds.yaml"), description="feeds to poll")
     subscriptions_file: Path = Field(
         default=Path("seeds/subscriptions.yaml"), description="declarative (read-only) subscriptions"
@@ -95,6 +98,11 @@ class Settings(BaseSettings):
     )
     fetch_max_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="largest feed or page body, after decompression"
+    )
+    feed_max_stored_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
     fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
