@@ -42,8 +42,7 @@ from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.streams import Trim
-from service.subscription_store import SubscriptionStore
-from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
+from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
