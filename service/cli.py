@@ -15,6 +15,7 @@ from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
 from service.errors import ConfigFileError, SettingsError
 from service.matching import cli as matching_cli
+from service.subscriptions import cli as subscriptions_cli
 
 log = logging.getLogger("geoalert")
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_run)
     matching_cli.register(sub)
+    subscriptions_cli.register(sub)
     return parser
 
 

@@ -10,7 +10,8 @@ from aiohttp import web
 
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP
 from service.streams import TRANSIENT_ERRORS, group_status
-from service.typedefs import DELIVERY_QUEUE, KEYS, REDIS, RULES
+from service.subscriptions.model import email_without_smtp
+from service.typedefs import DELIVERY_QUEUE, KEYS, REDIS, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = web.RouteTableDef()
 
@@ -62,6 +63,10 @@ async def healthz(request: web.Request) -> web.Response:
     if body.get("rules", {}).get("errors"):
         # The last good rules still run, so the service is up; the edit needs fixing.
         body["warnings"] = ["a rule edit was rejected; the last good rules are in use"]
+    if SUBSCRIPTIONS in request.app and body["status"] == "ok":
+        subs = await request.app[SUBSCRIPTIONS].all()
+        if (warning := email_without_smtp(subs, request.app[SETTINGS].smtp_host)) is not None:
+            body.setdefault("warnings", []).append(warning)
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
 

@@ -294,3 +294,15 @@ class Subscription(SubscriptionSpec):
 
 def matching(subscriptions: list[Subscription], rule: RuleRef) -> list[Subscription]:
     return [s for s in subscriptions if s.wants(rule)]
+
+
+def email_without_smtp(subscriptions: Sequence[Subscription], smtp_host: str | None) -> str | None:
+    """The warning to give when email subscriptions exist but no SMTP server is set, else None."""
+    names = [s.name for s in subscriptions if s.email is not None and s.enabled]
+    if not names or smtp_host is not None:
+        return None
+    shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"{len(names)} email subscription(s) ({shown}) but no SMTP server is configured"
+        " (GEOALERT_SMTP_HOST): their mails wait in the retry queue"
+    )
