@@ -14,6 +14,8 @@ from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
 from service.errors import ConfigFileError, SettingsError
+from service.ingest import feeds_cli
+from service.logs import configure_logging
 from service.matching import cli as matching_cli
 from service.subscriptions import cli as subscriptions_cli
 
@@ -48,11 +50,7 @@ async def serve(settings: Settings, roles: list[str]) -> None:
 def _run(args: argparse.Namespace) -> int:
     roles = sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index)
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     # One line per scheduled poll is noise; the poller logs what matters.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     asyncio.run(serve(settings, roles))
@@ -71,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_run)
     matching_cli.register(sub)
+    feeds_cli.register(sub)
     subscriptions_cli.register(sub)
     return parser
 

@@ -168,6 +168,7 @@ def match_lines(rules: RuleSet, lines: Iterable[str], out: TextIO, err: TextIO) 
             {
                 "rule": m.rule,
                 "severity": m.severity,
+                **({"route": m.route} if m.route else {}),
                 "evidence": [e.model_dump(mode="json") for e in m.evidence],
             }
             for m in rules.match(article)
