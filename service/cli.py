@@ -22,6 +22,7 @@ from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings, unknown_variables
 from service.errors import ConfigFileError, SettingsError
+from service.ingest import feeds_cli
 from service.logs import configure_logging
 from service.matching import cli as matching_cli
 
@@ -95,7 +96,9 @@ async def serve(settings: Settings, roles: list[str]) -> None:
 def _run(args: argparse.Namespace) -> int:
     roles = sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index)
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level, fmt=settings.log_format)
+    # One line per scheduled poll is noise; the poller logs what matters.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     for warning in unknown_variables():
         log.warning("%s", warning)
     asyncio.run(serve(settings, roles))
@@ -130,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_run)
     matching_cli.register(sub)
+    feeds_cli.register(sub)
     return parser
 
 

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="largest feed or page body, after decompression"
     )
+    feed_max_stored_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
+    )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
     fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
     fetch_concurrency: int = Field(
