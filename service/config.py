@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".geoalert"), description="where the embedded Redis keeps its data")
     rules_dir: Path = Field(default=Path("rules"), description="the YAML rule library")
+    rules_max_list_age_days: int = Field(
+        default=90, gt=0, description="/healthz warns about rule lists whose as_of date is older than this"
+    )
     feeds_file: Path = Field(default=Path("seeds/feeds.yaml"), description="feeds to poll")
     subscriptions_file: Path = Field(
         default=Path("seeds/subscriptions.yaml"), description="declarative (read-only) subscriptions"

@@ -127,7 +127,8 @@ def test_json_log_format_writes_one_object_per_line(
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
-        configure_logging(load_settings())
+        settings = load_settings()
+        configure_logging(settings.log_level, fmt=settings.log_format)
         logging.getLogger("geoalert.test").warning("feed %s: failed\nsecond line", "bbc")
     finally:
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])

@@ -12,6 +12,7 @@ geoalert rules schema                               JSON Schema of rule and list
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,7 @@ from service.matching.errors import RuleLoadError
 from service.matching.evaluation import GROUPS, DatasetError, evaluate, load_dataset
 from service.matching.examples import run_examples
 from service.matching.explain import explain, render
+from service.matching.freshness import DEFAULT_MAX_AGE_DAYS, freshness_warnings
 from service.matching.loader import load_rules
 from service.matching.ruleset import RuleSet
 from service.matching.schema import json_schema
@@ -58,6 +60,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Validate every rule and list file and print every error, as path:line:col: message.",
     )
     check.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES, help=rules_help)
+    check.add_argument(
+        "--max-list-age",
+        type=int,
+        default=DEFAULT_MAX_AGE_DAYS,
+        metavar="DAYS",
+        help=f"warn about lists whose as_of is older (default: {DEFAULT_MAX_AGE_DAYS}; a list's own "
+        "stale_after_days wins)",
+    )
     check.set_defaults(func=check_command)
     test = tools.add_parser(
         "test", help="run every rule's inline examples", description="Run every rule's inline examples."
@@ -116,6 +126,12 @@ def check_command(args: argparse.Namespace) -> int:
     if rules is None:
         return 1
     print(f"ok: {len(rules.rules)} rules in {args.directory}")
+    today = dt.datetime.now(dt.UTC).date()
+    warnings = freshness_warnings(rules.compiled.list_facts, today, args.max_list_age)
+    for warning in warnings:
+        print(f"warning: {_printable(warning)}")
+    if warnings:
+        print(f"{len(warnings)} warning(s)", file=sys.stderr)
     return 0
 
 
