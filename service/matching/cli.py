@@ -22,7 +22,15 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from service.matching.errors import RuleLoadError
-from service.matching.evaluation import GROUPS, DatasetError, evaluate, load_dataset
+from service.matching.evaluation import (
+    GROUPS,
+    NEUTRAL_HEADLINE,
+    DatasetError,
+    Score,
+    evaluate,
+    load_dataset,
+    unlabelled,
+)
 from service.matching.examples import run_examples
 from service.matching.explain import explain, render
 from service.matching.freshness import DEFAULT_MAX_AGE_DAYS, freshness_warnings
@@ -84,6 +92,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     evaluation.add_argument("--rules", type=Path, default=DEFAULT_RULES, help=rules_help)
     evaluation.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluation.add_argument(
+        "--neutral-headlines",
+        action="store_true",
+        help=f"also score every article under the headline {NEUTRAL_HEADLINE!r}",
+    )
     evaluation.set_defaults(func=eval_command)
     why = tools.add_parser("explain", help="why each rule did or did not match each article")
     why.add_argument(
@@ -156,33 +169,55 @@ def eval_command(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     scores = evaluate(rules, dataset)
+    neutral = evaluate(rules, dataset, headline=NEUTRAL_HEADLINE) if args.neutral_headlines else None
+    missing = unlabelled(rules, dataset)
     if args.json:
-        report = {
-            rule: {group: score.as_dict() for group, score in groups.items()}
-            for rule, groups in scores.items()
-        }
-        print(json.dumps({"dataset": str(args.dataset), "rules": report}, indent=2, ensure_ascii=False))
+        report: dict[str, object] = {"dataset": str(args.dataset), "rules": _as_dicts(scores)}
+        if neutral is not None:
+            report["neutral_headline"] = NEUTRAL_HEADLINE
+            report["rules_neutral_headlines"] = _as_dicts(neutral)
+        report["unlabelled"] = missing
+        print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(
+    header = (
         f"{'rule':<28} {'set':<7} {'n':>4} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} {'f1':>6}"
     )
+    if neutral is not None:
+        header += f"   {'neutral headlines:':<18} {'prec':>6} {'recall':>6} {'f1':>6}"
+    print(header)
     for rule, groups in scores.items():
         for group in GROUPS:
             s = groups[group]
-            print(
+            line = (
                 f"{rule:<28} {group:<7} {s.articles:>4} {s.true_positives:>4} {s.false_positives:>4} "
                 f"{s.false_negatives:>4} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f}"
             )
-        for group in ("en", "non_en"):
-            for label, items in (
-                ("missed", groups[group].misses),
-                ("false alarm", groups[group].false_alarms),
-            ):
-                for item in items:
-                    print(f"  {label} ({group}): {item}")
+            if neutral is not None:
+                n = neutral[rule][group]
+                line += f"   {'':<18} {n.precision:>6.3f} {n.recall:>6.3f} {n.f1:>6.3f}"
+            print(line)
+        outcomes = [("", groups)]
+        if neutral is not None:
+            outcomes.append((", neutral headline", neutral[rule]))
+        for suffix, scored in outcomes:
+            for group in ("en", "non_en"):
+                for label, items in (
+                    ("missed", scored[group].misses),
+                    ("false alarm", scored[group].false_alarms),
+                ):
+                    for item in items:
+                        print(_printable(f"  {label} ({group}{suffix}): {item}"))
     if not scores:
         print("no rule id is used as a label in this dataset")
+    if missing:
+        print(f"unlabelled (no article carries their label, so not scored): {', '.join(missing)}")
     return 0
+
+
+def _as_dicts(scores: dict[str, dict[str, Score]]) -> dict[str, dict[str, dict[str, object]]]:
+    return {
+        rule: {group: score.as_dict() for group, score in groups.items()} for rule, groups in scores.items()
+    }
 
 
 def explain_command(args: argparse.Namespace) -> int:
