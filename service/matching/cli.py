@@ -45,15 +45,29 @@ DEFAULT_RULES = Path("rules")
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the rule tools' subcommands to the ``geoalert`` parser."""
-    match = subparsers.add_parser("match", help="match articles (JSON lines) against the rules")
-    match.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="rules directory (default: rules)")
-    match.add_argument("input", nargs="?", default="-", help="JSON lines file, or - for stdin (default)")
+    rules_help = "rules directory (default: rules)"
+    match = subparsers.add_parser(
+        "match",
+        help="match articles (JSON lines) against the rules",
+        description="Match articles against the rules: one JSON object per input line "
+        '(an article: {"id", "title", "body", ...}, see README.md), one line of matches out per article.',
+    )
+    match.add_argument("--rules", type=Path, default=DEFAULT_RULES, help=rules_help)
+    match.add_argument("input", nargs="?", default="-", help="JSON lines file, or - for stdin (default: -)")
     match.set_defaults(func=match_command)
 
-    rules = subparsers.add_parser("rules", help="check, test, evaluate rules; print their JSON Schema")
-    tools = rules.add_subparsers(dest="rules_command", required=True)
-    check = tools.add_parser("check", help="validate every rule and list file")
-    check.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES)
+    rules = subparsers.add_parser(
+        "rules",
+        help="check, test, evaluate rules; print their JSON Schema",
+        description="Tools for the YAML rule library.",
+    )
+    tools = rules.add_subparsers(dest="rules_command", required=True, metavar="TOOL")
+    check = tools.add_parser(
+        "check",
+        help="validate every rule and list file",
+        description="Validate every rule and list file and print every error, as path:line:col: message.",
+    )
+    check.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES, help=rules_help)
     check.add_argument(
         "--max-list-age",
         type=int,
@@ -63,12 +77,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "stale_after_days wins)",
     )
     check.set_defaults(func=check_command)
-    test = tools.add_parser("test", help="run every rule's inline examples")
-    test.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES)
+    test = tools.add_parser(
+        "test", help="run every rule's inline examples", description="Run every rule's inline examples."
+    )
+    test.add_argument("directory", nargs="?", type=Path, default=DEFAULT_RULES, help=rules_help)
     test.set_defaults(func=test_command)
-    evaluation = tools.add_parser("eval", help="precision, recall and F1 against a labelled set")
-    evaluation.add_argument("dataset", type=Path)
-    evaluation.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    evaluation = tools.add_parser(
+        "eval",
+        help="precision, recall and F1 against a labelled set",
+        description="Precision, recall and F1 of each rule against a labelled set of articles.",
+    )
+    evaluation.add_argument(
+        "dataset", type=Path, help="YAML file of labelled articles, e.g. eval/validation.yaml"
+    )
+    evaluation.add_argument("--rules", type=Path, default=DEFAULT_RULES, help=rules_help)
     evaluation.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluation.add_argument(
         "--neutral-headlines",
@@ -78,9 +100,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluation.set_defaults(func=eval_command)
     why = tools.add_parser("explain", help="why each rule did or did not match each article")
     why.add_argument(
-        "input", nargs="?", default="-", help="JSON lines or a labelled set (.yaml); - for stdin"
+        "input", nargs="?", default="-", help="JSON lines or a labelled set (.yaml); - for stdin (default: -)"
     )
-    why.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    why.add_argument("--rules", type=Path, default=DEFAULT_RULES, help=rules_help)
     why.add_argument(
         "--rule", action="append", dest="rule_ids", metavar="ID", help="only this rule (repeatable)"
     )
@@ -88,13 +110,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     why.set_defaults(func=explain_command)
     stats = tools.add_parser("stats", help="how often each part, guard and veto fires on a corpus")
     stats.add_argument("input", help="JSON lines or a labelled set (.yaml); - for stdin")
-    stats.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    stats.add_argument("--rules", type=Path, default=DEFAULT_RULES, help=rules_help)
     stats.add_argument(
         "--rule", action="append", dest="rule_ids", metavar="ID", help="only this rule (repeatable)"
     )
     stats.add_argument("--json", action="store_true", help="print the counts as JSON")
     stats.set_defaults(func=stats_command)
-    schema = tools.add_parser("schema", help="print the JSON Schema of rule and list files")
+    schema = tools.add_parser(
+        "schema",
+        help="print the JSON Schema of rule and list files",
+        description="Print the JSON Schema of rule and list files, for editor completion and validation.",
+    )
     schema.set_defaults(func=schema_command)
 
 
