@@ -28,6 +28,7 @@ from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
+from service.ingest.feed_directory import FeedDirectory, FeedRegistry
 from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.ingest import Ingest
@@ -41,9 +42,9 @@ from service.lifecycle import Stage, measure_loop_lag, watch_file
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
-from service.streams import Trim
-from service.subscription_store import SubscriptionStore
-from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
+from service.streams import TRANSIENT_ERRORS, Trim
+from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
+from service.subscriptions.model import email_without_smtp
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
@@ -130,6 +131,12 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     file = WatchedFile(settings.subscriptions_file, load_subscriptions_file)
     app[SUBSCRIPTIONS] = SubscriptionDirectory(file, SubscriptionStore(app[REDIS], app[KEYS]))
+    try:
+        subs = await app[SUBSCRIPTIONS].all()
+    except TRANSIENT_ERRORS:
+        subs = list(file.current)  # Redis comes later; the file's are known now
+    if (warning := email_without_smtp(subs, settings.smtp_host)) is not None:
+        log.warning("%s", warning)
     if settings.webhook_allow_cidrs:
         log.warning(
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
@@ -146,7 +153,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
     app[INGEST] = Ingest(
-        feeds=WatchedFile(settings.feeds_file, load_feeds_file),
+        feeds=FeedDirectory(WatchedFile(settings.feeds_file, load_feeds_file), FeedRegistry(redis, keys)),
         store=FeedStore(redis, keys, owner=settings.consumer_name),
         sink=sink,
     )
@@ -184,6 +191,7 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         per_host=settings.fetch_per_host,
         concurrency=settings.fetch_concurrency,
         user_agent=settings.user_agent,
+        max_stored_bytes=settings.feed_max_stored_bytes,
     )
 
 
@@ -207,9 +215,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             workers=workers,
         )
         stage = Stage(settings)
+        await ingest.feeds.sync()  # the feeds added over the API, as well as the file's
         poller.start()
         stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
-        log.info("poller: %d feeds from %s", len(ingest.feeds.current), settings.feeds_file)
+        log.info(
+            "poller: %d feeds (%d from %s, %d added over the API)",
+            len(ingest.feeds.current),
+            len(ingest.feeds.file.current),
+            settings.feeds_file,
+            len(ingest.feeds.current) - len(ingest.feeds.file.current),
+        )
         yield
         await poller.shutdown(settings.shutdown_timeout)
         await stage.close()

@@ -68,8 +68,15 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def invalid(exc: ValidationError, *, prefix: str = "") -> ApiError:
-    fields = [(prefix + field_path(e["loc"]), _clean(e["msg"])) for e in exc.errors()]
+Relocate = Callable[[Sequence[int | str]], Sequence[int | str]]
+
+
+def invalid(exc: ValidationError, *, prefix: str = "", relocate: Relocate | None = None) -> ApiError:
+    """A 422 naming each field; ``relocate`` maps a model's error location to the written one."""
+    fields = [
+        (prefix + field_path(relocate(e["loc"]) if relocate else e["loc"]), _clean(e["msg"]))
+        for e in exc.errors()
+    ]
     return ApiError(422, "the request is not valid; see fields", fields)
 
 
@@ -110,7 +117,7 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(400, "the body is not valid JSON here: a number has too many digits") from None
 
 
-async def body_of(request: web.Request, model: type[M]) -> M:
+async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | None = None) -> M:
     require_json(request)
     data = parse_json(await read_body(request, request.app[SETTINGS].api_max_body_bytes))
     if not isinstance(data, dict):
@@ -118,7 +125,7 @@ async def body_of(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise invalid(exc) from None
+        raise invalid(exc, relocate=relocate) from None
 
 
 def query_of(request: web.Request, model: type[M]) -> M:
