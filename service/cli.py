@@ -25,6 +25,7 @@ from service.errors import ConfigFileError, SettingsError
 from service.ingest import feeds_cli
 from service.logs import configure_logging
 from service.matching import cli as matching_cli
+from service.subscriptions import cli as subscriptions_cli
 
 log = logging.getLogger("geoalert")
 
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     matching_cli.register(sub)
     feeds_cli.register(sub)
+    subscriptions_cli.register(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP
 from service.matching.freshness import ListFacts, freshness_summary
 from service.streams import TRANSIENT_ERRORS, group_status
+from service.subscriptions.model import email_without_smtp
 from service.typedefs import DELIVERY_QUEUE, INGEST, KEYS, REDIS, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = web.RouteTableDef()
@@ -87,6 +88,10 @@ async def healthz(request: web.Request) -> web.Response:
         )
     if lists.get("unverified"):
         warnings.append(f"{lists['unverified']} rule list entries are marked unverified")
+    if SUBSCRIPTIONS in request.app and body["status"] == "ok":
+        subs = await request.app[SUBSCRIPTIONS].all()
+        if (warning := email_without_smtp(subs, request.app[SETTINGS].smtp_host)) is not None:
+            warnings.append(warning)
     if body["redis"]["ok"]:
         # Redis going away mid-request drops these lines; the next check says so.
         with contextlib.suppress(*TRANSIENT_ERRORS):
