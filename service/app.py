@@ -192,11 +192,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, ingest = app[SETTINGS], app[INGEST]
     limits = fetch_limits(settings)
     workers = WorkerPool(settings.parse_processes)
-    async with Fetcher.new_session(limits) as session:
+    if settings.fetch_allow_cidrs:
+        log.warning(
+            "GEOALERT_FETCH_ALLOW_CIDRS opens %s to links in feeds and redirects despite the address guard",
+            ", ".join(str(n) for n in settings.fetch_allow_cidrs),
+        )
+    async with Fetcher.open(limits, AddressPolicy(settings.fetch_allow_cidrs)) as fetcher:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
-            Fetcher(session, limits),
+            fetcher,
             ingest.store,
             app[METRICS],
             backoff=Backoff(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from service.api.framework import ApiError, ApiRoutes, json_of
 from service.ingest.feeds import FeedConfig
 from service.ingest.state import FeedState
+from service.redact import redact_in, redact_url
 from service.typedefs import INGEST
 
 routes = ApiRoutes("feeds")
@@ -17,7 +18,7 @@ routes = ApiRoutes("feeds")
 
 class FeedOut(BaseModel):
     name: str
-    url: str
+    url: str = Field(description="as configured, with userinfo and secret-like query parameters shown as ***")
     enabled: bool
     interval: float
     full_text: bool
@@ -51,7 +52,7 @@ def describe(feed: FeedConfig, state: FeedState) -> FeedOut:
     return FeedOut.model_validate(
         {
             "name": feed.name,
-            "url": feed.url,
+            "url": redact_url(feed.url),
             "enabled": feed.enabled,
             "interval": feed.interval,
             "full_text": feed.full_text,
@@ -65,7 +66,7 @@ def describe(feed: FeedConfig, state: FeedState) -> FeedOut:
             "items_seen": state.items_seen,
             "new_articles": state.new_articles,
             "consecutive_errors": state.consecutive_errors,
-            "last_error": state.last_error,
+            "last_error": state.last_error and redact_in(state.last_error, feed.url),
             "warning": state.warning,
             "next_run": _iso(state.next_run) if feed.enabled else None,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,6 +19,16 @@ class FeedConfig(BaseModel):
     enabled: bool = True
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     full_text: bool = Field(default=False, description="fetch each article's page for its full text")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> FeedConfig:
+        # The HTTP client refuses the two together on every request; say so once, at load.
+        userinfo = "@" in urlsplit(self.url).netloc
+        if userinfo and any(name.strip().lower() == "authorization" for name in self.headers):
+            raise ValueError(
+                "the URL carries credentials (user:password@) and headers set Authorization: keep one of them"
+            )
+        return self
 
 
 class FeedsFile(BaseModel):
