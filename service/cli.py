@@ -14,6 +14,7 @@ from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
 from service.errors import ConfigFileError, SettingsError
+from service.ingest import feeds_cli
 from service.logs import configure_logging
 from service.matching import cli as matching_cli
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_run)
     matching_cli.register(sub)
+    feeds_cli.register(sub)
     return parser
 
 

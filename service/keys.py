@@ -139,6 +139,16 @@ class Keys:
         return f"{self.prefix}subscriptions:disabled"
 
     @property
+    def feeds(self) -> str:
+        """Hash of the feeds added through the HTTP API: name -> JSON (the feeds file's are not here)."""
+        return f"{self.prefix}feeds"
+
+    @property
+    def feeds_version(self) -> str:
+        """Counter bumped with every API feed change, so pollers re-read the feeds only when it moves."""
+        return f"{self.prefix}feeds:version"
+
+    @property
     def deliveries_dead(self) -> str:
         """Stream of deliveries that exhausted their attempts or failed for good."""
         return f"{self.prefix}deliveries:dead"

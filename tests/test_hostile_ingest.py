@@ -412,3 +412,22 @@ async def test_a_feed_failing_for_any_reason_shows_its_last_error(
     assert result.outcome == "error"
     assert state.status == "error"
     assert state.last_error
+
+
+async def test_a_feed_added_over_the_api_is_fetched_through_the_address_guard(
+    server: FeedServer, make_settings: SettingsFactory
+) -> None:
+    # Its URL passed the API's checks when added (a public name, say) and now points at loopback.
+    url = server.static("/feed.xml", rss(news_items(1)))
+    feed = FeedConfig(name="from-api", url=url, interval=60)
+    app = create_app(make_settings(fetch_timeout=5.0), roles=["poller"])
+    async with running(app):
+        poller = app[POLLER]
+        await poller.feeds.registry.add([feed])
+        await poller.feeds.sync()
+        result = await poller.poll_feed(feed)
+        state = await poller.store.get(feed.name)
+
+    assert result.outcome == "error"
+    assert "refused" in (state.last_error or "")
+    assert server.hits["/feed.xml"] == 0

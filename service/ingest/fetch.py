@@ -202,17 +202,20 @@ class Fetcher:
         headers: dict[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        trusted: bool = True,
     ) -> Fetched:
-        """A feed document from a URL (or path) the operator wrote; redirects are guarded."""
+        """A feed document; ``trusted``: the operator wrote the URL (or path). Redirects are always guarded."""
         path = local_path(url)
         if path is not None:
+            if not trusted:
+                raise FetchError("refused: only the feeds file may name a local file")
             return await asyncio.to_thread(self._read_file, url, path)
         request_headers = {"Accept": ACCEPT, **(headers or {})}
         if etag:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
-        return await self._fetch(url, request_headers, trusted=True)
+        return await self._fetch(url, request_headers, trusted=trusted)
 
     async def fetch_page(self, url: str, *, accept: str) -> Fetched:
         """A page from a link found in feed content: http(s) only, through the address guard."""

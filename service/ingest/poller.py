@@ -19,6 +19,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
+from service.ingest.feed_directory import FeedDirectory
 from service.ingest.feeds import FeedConfig
 from service.ingest.fetch import Fetcher, FetchError
 from service.ingest.fulltext import FullText
@@ -30,7 +31,6 @@ from service.ingest.workers import WorkerDied, WorkerPool
 from service.metrics import Metrics
 from service.redact import redact_in, redact_url
 from service.streams import TRANSIENT_ERRORS
-from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _parse(body: bytes, feed_name: str, content_type: str | None) -> PreparedFee
 class Poller:
     def __init__(
         self,
-        feeds: WatchedFile[list[FeedConfig]],
+        feeds: FeedDirectory,
         sink: ArticleSink,
         fetcher: Fetcher,
         store: FeedStore,
@@ -145,6 +145,8 @@ class Poller:
                 headers=feed.headers,
                 etag=state.etag if same_url else None,
                 last_modified=state.last_modified if same_url else None,
+                # Feeds added over the API were written by a client, not the operator: guarded.
+                trusted=self.feeds.source_of(feed.name) != "api",
             )
             if fetched.not_modified:
                 return await self._not_modified(feed, started, fetched.etag, fetched.last_modified, leased_at)
@@ -379,7 +381,10 @@ class Poller:
 
     async def watch(self, stop: asyncio.Event, interval: float) -> None:
         while not await sleep_or_stop(stop, interval):
-            self.feeds.refresh()
+            try:
+                await self.feeds.sync()
+            except TRANSIENT_ERRORS as exc:
+                log.warning("feeds added through the API unreadable (%s); polling the last known set", exc)
             # Compared by identity, not by refresh()'s answer: the API may have
             # been the one to notice the change.
             if self.feeds.current is not self._synced:

@@ -4,6 +4,8 @@ geoalert match [--rules DIR] [FILE|-]              JSON lines in, one result lin
 geoalert rules check [DIR]                          validate every file, list every error
 geoalert rules test [DIR]                           run every rule's inline examples
 geoalert rules eval DATASET [--rules DIR] [--json]  precision / recall against labelled articles
+geoalert rules explain [--rule ID] FILE|-           why each rule did or did not match each article
+geoalert rules stats CORPUS [--rule ID]             how often each part, guard and veto fires
 geoalert rules schema                               JSON Schema of rule and list files
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from service.matching.errors import RuleLoadError
 from service.matching.evaluation import GROUPS, DatasetError, evaluate, load_dataset
 from service.matching.examples import run_examples
+from service.matching.explain import explain, render
 from service.matching.loader import load_rules
 from service.matching.ruleset import RuleSet
 from service.matching.schema import json_schema
+from service.matching.stats import corpus_stats, render_stats
 from service.models import Article
 
 DEFAULT_RULES = Path("rules")
@@ -49,6 +53,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluation.add_argument("--rules", type=Path, default=DEFAULT_RULES)
     evaluation.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluation.set_defaults(func=eval_command)
+    why = tools.add_parser("explain", help="why each rule did or did not match each article")
+    why.add_argument(
+        "input", nargs="?", default="-", help="JSON lines or a labelled set (.yaml); - for stdin"
+    )
+    why.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    why.add_argument(
+        "--rule", action="append", dest="rule_ids", metavar="ID", help="only this rule (repeatable)"
+    )
+    why.add_argument("--json", action="store_true", help="one JSON explanation per article and line")
+    why.set_defaults(func=explain_command)
+    stats = tools.add_parser("stats", help="how often each part, guard and veto fires on a corpus")
+    stats.add_argument("input", help="JSON lines or a labelled set (.yaml); - for stdin")
+    stats.add_argument("--rules", type=Path, default=DEFAULT_RULES)
+    stats.add_argument(
+        "--rule", action="append", dest="rule_ids", metavar="ID", help="only this rule (repeatable)"
+    )
+    stats.add_argument("--json", action="store_true", help="print the counts as JSON")
+    stats.set_defaults(func=stats_command)
     schema = tools.add_parser("schema", help="print the JSON Schema of rule and list files")
     schema.set_defaults(func=schema_command)
 
@@ -119,6 +141,80 @@ def eval_command(args: argparse.Namespace) -> int:
     if not scores:
         print("no rule id is used as a label in this dataset")
     return 0
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    rules = _load(args.rules, sys.stderr)
+    if rules is None:
+        return 1
+    if not _known_rules(rules, args.rule_ids):
+        return 2
+    try:
+        for article in read_articles(args.input, sys.stderr):
+            explanation = explain(rules, article, rule_ids=args.rule_ids)
+            if args.json:
+                print(explanation.model_dump_json(), flush=True)
+            else:
+                print("\n".join(render(explanation, _printable(article.title))), flush=True)
+    except (OSError, DatasetError) as exc:
+        print(_printable(str(exc)), file=sys.stderr)
+        return 1
+    return 0
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    rules = _load(args.rules, sys.stderr)
+    if rules is None:
+        return 1
+    if not _known_rules(rules, args.rule_ids):
+        return 2
+    try:
+        stats = corpus_stats(rules, read_articles(args.input, sys.stderr), rule_ids=args.rule_ids)
+    except (OSError, DatasetError) as exc:
+        print(_printable(str(exc)), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([s.model_dump() for s in stats], indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(render_stats(stats)))
+    return 0
+
+
+def _known_rules(rules: RuleSet, rule_ids: list[str] | None) -> bool:
+    unknown = [rule for rule in rule_ids or [] if rules.get(rule) is None]
+    for rule in unknown:
+        print(f"no rule has the id {_printable(rule)!r}", file=sys.stderr)
+    return not unknown
+
+
+def _printable(text: str) -> str:
+    """Article text goes to a terminal: no control characters."""
+    return "".join(char if char.isprintable() or char == "\n" else " " for char in text)
+
+
+def read_articles(source: str, err: TextIO) -> Iterator[Article]:
+    """Articles from JSON lines (a file or - for stdin), or from a labelled set (.yaml, .yml)."""
+    if source.endswith((".yaml", ".yml")):
+        for item in load_dataset(Path(source)):
+            yield item.article()
+        return
+    if source == "-":
+        yield from _json_articles(sys.stdin, err)
+        return
+    with open(source, encoding="utf-8") as lines:
+        yield from _json_articles(lines, err)
+
+
+def _json_articles(lines: Iterable[str], err: TextIO) -> Iterator[Article]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw: Any = json.loads(line)
+            _InputArticle.model_validate(raw)
+            yield Article.model_validate(raw)
+        except (json.JSONDecodeError, ValidationError) as exc:
+            print(f"line {number}: skipped: {_reason(exc)}", file=err)
 
 
 def schema_command(args: argparse.Namespace) -> int:
