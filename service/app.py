@@ -49,6 +49,7 @@ from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
+    FETCHGUARD,
     HTTP,
     INGEST,
     KEYS,
@@ -198,7 +199,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             "GEOALERT_FETCH_ALLOW_CIDRS opens %s to links in feeds and redirects despite the address guard",
             ", ".join(str(n) for n in settings.fetch_allow_cidrs),
         )
-    async with Fetcher.open(limits, AddressPolicy(settings.fetch_allow_cidrs)) as fetcher:
+    async with Fetcher.open(limits, app[FETCHGUARD]) as fetcher:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
@@ -299,6 +300,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app = web.Application(client_max_size=settings.api_max_body_bytes)
     app[SETTINGS] = settings
     app[NETGUARD] = AddressPolicy(settings.webhook_allow_cidrs)
+    app[FETCHGUARD] = AddressPolicy(settings.fetch_allow_cidrs)
     app[ROLES] = chosen
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}

@@ -23,7 +23,7 @@ from service.ingest.feeds import FeedConfig
 from service.ingest.opml import OpmlError, export_opml, parse_opml
 from service.ingest.state import FeedState
 from service.redact import redact_in, redact_url, secret_parameter
-from service.typedefs import INGEST, KEYS, NETGUARD, REDIS
+from service.typedefs import FETCHGUARD, INGEST, KEYS, REDIS
 
 routes = ApiRoutes("feeds")
 
@@ -151,7 +151,7 @@ def _check_url(request: web.Request, url: str) -> None:
     """
     try:
         parsed = parse_url(url)
-        request.app[NETGUARD].check_literal(parsed.raw_host or "")
+        request.app[FETCHGUARD].check_literal(parsed.raw_host or "")
     except (ValueError, UnsafeAddress) as exc:
         raise ApiError(422, "the request is not valid; see fields", [("url", str(exc))]) from None
     host = (parsed.raw_host or "").lower().rstrip(".")
