@@ -118,3 +118,14 @@ async def test_an_article_can_be_explained_rule_by_rule(api: Api) -> None:
     status, error = await api.call("POST", "/v1/rules/explain", {**phone_call, "rules": "x" * 10})
     assert status == 422
     assert error["error"]["fields"][0]["field"] == "rules"
+
+
+async def test_health_names_unverified_list_entries_by_place_only(api: Api) -> None:
+    status, health = await api.call("GET", "/healthz", auth=False)
+
+    assert status == 200
+    lists = health["rules"]["lists"]
+    assert lists["unverified"] > 0
+    assert all(":" in place for place in lists["unverified_at"])
+    assert "unverified" not in str(lists["unverified_at"])  # no notes: anyone may read /healthz
+    assert any("marked unverified" in warning for warning in health["warnings"])
