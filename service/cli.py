@@ -13,7 +13,11 @@ from aiohttp import web
 from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings
+from service.connections import redis_client
+from service.embedded_redis import start_embedded
 from service.errors import ConfigFileError, SettingsError
+from service.keymigration import migrate
+from service.keys import Keys
 from service.matching import cli as matching_cli
 
 log = logging.getLogger("geoalert")
@@ -58,6 +62,30 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate_keys(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.redis_url is None:
+        url, server = start_embedded(settings.data_dir)
+    else:
+        url, server = settings.redis_url, None
+
+    async def migrate_all() -> dict[str, int]:
+        redis = redis_client(url)
+        try:
+            return await migrate(redis, Keys(settings.key_prefix), dry_run=args.dry_run)
+        finally:
+            await redis.aclose()
+
+    try:
+        counts = asyncio.run(migrate_all())
+    finally:
+        if server is not None:
+            server.stop()
+    verb = "would rename" if args.dry_run else "renamed"
+    print(f"{verb} {counts['renamed']} keys; {counts['skipped']} left alone (new name taken)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="geoalert", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -69,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this part; repeat for several (default: all of them in one process)",
     )
     run.set_defaults(func=_run)
+    migrate = sub.add_parser(
+        "migrate-keys",
+        help="move a Redis's data from the key layout of geoalert 0.1 to today's (stop the service first)",
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="count the keys to move, move nothing")
+    migrate.set_defaults(func=_migrate_keys)
     matching_cli.register(sub)
     return parser
 
