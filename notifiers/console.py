@@ -1,4 +1,9 @@
-"""Alerts printed on a terminal: one readable line, then the evidence."""
+"""Alerts printed on a terminal: one readable line, then the evidence.
+
+Every field comes from outside (feeds, pushed articles, rules), so each line
+is made printable before it is written: a title or source cannot move the
+cursor, set the window title or start a line that looks like another alert.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ConfigDict
 
 from notifiers.base import Notification, Receipt
+from notifiers.printable import printable
 
 
 class ConsoleTarget(BaseModel):
@@ -42,7 +48,7 @@ def format_alert(alert: Any, *, evidence: bool = True, max_evidence: int = 8) ->
         lines += shown[:max_evidence]
         if len(shown) > max_evidence:
             lines.append(f"    (and {len(shown) - max_evidence} more)")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 class ConsoleNotifier:

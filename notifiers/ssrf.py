@@ -58,6 +58,19 @@ _NAMED: tuple[tuple[str, str], ...] = (
 )
 _NAMED_NETS: tuple[tuple[IPNetwork, str], ...] = tuple((ipaddress.ip_network(n), r) for n, r in _NAMED)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Prefixes under which an IPv6 address stands for an IPv4 one. Where the IPv4
+# address sits in the last 32 bits, the guard judges that address; prefixes
+# no client needs (deprecated, or where the IPv4 address may sit anywhere)
+# are refused whatever they carry.
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated (RFC 4291); ::/128 and ::1 are named
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215), any prefix length
+_ALWAYS_REFUSED: tuple[tuple[IPNetwork, str], ...] = (
+    (_IPV4_COMPATIBLE, "IPv4-compatible (deprecated)"),
+    (_IPV4_TRANSLATED, "IPv4-translated (SIIT)"),
+    (_NAT64_LOCAL, "NAT64 local-use (may reach any IPv4 address)"),
+)
+_SPECIAL_V6 = (ipaddress.ip_address("::"), ipaddress.ip_address("::1"))
 
 
 class UnsafeAddress(OSError):
@@ -65,14 +78,20 @@ class UnsafeAddress(OSError):
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), which is where it really goes."""
+    """The IPv4 address an IPv6 one carries (mapped, compatible, translated, 6to4, Teredo, NAT64).
+
+    That is where a packet to it really goes (through the host's stack, a
+    relay or a NAT64 gateway), so that is the address the guard judges.
+    """
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     if ip.sixtofour is not None:
         return ip.sixtofour
     if ip.teredo is not None:
         return ip.teredo[1]
-    if ip in _NAT64:
+    if ip in _SPECIAL_V6:
+        return None
+    if ip in _NAT64 or ip in _NAT64_LOCAL or ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
@@ -83,7 +102,12 @@ def classify(ip: IPAddress) -> str | None:
         inner = _embedded_v4(ip)
         if inner is not None:
             reason = classify(inner)
-            return None if reason is None else f"{reason} ({inner} inside IPv6)"
+            if reason is not None:
+                return f"{reason} ({inner} inside IPv6)"
+            for net, why in _ALWAYS_REFUSED:
+                if ip in net:
+                    return why
+            return None
     for net, reason in _NAMED_NETS:
         if ip.version == net.version and ip in net:
             return reason

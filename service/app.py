@@ -29,6 +29,7 @@ from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
 from service.errors import SettingsError
+from service.ingest.feed_directory import FeedDirectory, FeedRegistry
 from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.ingest import Ingest
@@ -160,7 +161,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
     app[INGEST] = Ingest(
-        feeds=WatchedFile(settings.feeds_file, load_feeds_file),
+        feeds=FeedDirectory(WatchedFile(settings.feeds_file, load_feeds_file), FeedRegistry(redis, keys)),
         store=FeedStore(redis, keys, owner=settings.consumer_name),
         sink=sink,
     )
@@ -198,6 +199,7 @@ def fetch_limits(settings: Settings) -> FetchLimits:
         per_host=settings.fetch_per_host,
         concurrency=settings.fetch_concurrency,
         user_agent=settings.user_agent,
+        max_stored_bytes=settings.feed_max_stored_bytes,
     )
 
 
@@ -221,9 +223,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             workers=workers,
         )
         stage = Stage(settings)
+        await ingest.feeds.sync()  # the feeds added over the API, as well as the file's
         poller.start()
         stage.spawn("feeds-watch", lambda: poller.watch(stage.stop, settings.reload_interval))
-        log.info("poller: %d feeds from %s", len(ingest.feeds.current), settings.feeds_file)
+        log.info(
+            "poller: %d feeds (%d from %s, %d added over the API)",
+            len(ingest.feeds.current),
+            len(ingest.feeds.file.current),
+            settings.feeds_file,
+            len(ingest.feeds.current) - len(ingest.feeds.file.current),
+        )
         yield
         await poller.shutdown(settings.shutdown_timeout)
         await stage.close()

@@ -6,8 +6,10 @@ CLI turns ``SettingsError`` into that line instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".geoalert"), description="where the embedded Redis keeps its data")
     rules_dir: Path = Field(default=Path("rules"), description="the YAML rule library")
+    rules_max_list_age_days: int = Field(
+        default=90, gt=0, description="/healthz warns about rule lists whose as_of date is older than this"
+    )
     feeds_file: Path = Field(default=Path("seeds/feeds.yaml"), description="feeds to poll")
     subscriptions_file: Path = Field(
         default=Path("seeds/subscriptions.yaml"), description="declarative (read-only) subscriptions"
@@ -95,6 +100,11 @@ class Settings(BaseSettings):
     )
     fetch_max_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="largest feed or page body, after decompression"
+    )
+    feed_max_stored_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
     fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
@@ -222,14 +232,84 @@ class Settings(BaseSettings):
         return parse_durations(value) if isinstance(value, str) else value
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="least severe log level shown"
+        default="INFO", description="least severe log level shown (any case: debug, info, warning, error)"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text for people, json (one object per line) for log shippers"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+# GEOALERT_* variables that are not settings but are read elsewhere (the test suite).
+OTHER_VARIABLES = frozenset({"GEOALERT_TEST_REDIS_URL", "GEOALERT_FEED_CORPUS", "GEOALERT_REQUIRE_CORPUS"})
+FILE_SUFFIX = "_FILE"
+# Settings that may also come from a file named by GEOALERT_<NAME>_FILE (Docker
+# secrets): the secrets, so they need not sit in the environment or a compose file.
+SECRET_SETTINGS = ("api_token", "smtp_password", "smtp_username", "link_secret")
+
+
+def _setting_names() -> set[str]:
+    return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``GEOALERT_*`` variable that nothing reads, with a did-you-mean."""
+    environ = os.environ if environ is None else environ
+    known = _setting_names()
+    secret_files = {
+        ENV_PREFIX + n.upper() + FILE_SUFFIX for n in SECRET_SETTINGS if n in Settings.model_fields
+    }
+    candidates = sorted(known | secret_files)
+    out = []
+    for name in sorted(environ):
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in known
+            or name in secret_files
+            or name in OTHER_VARIABLES
+        ):
+            continue
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        out.append(f"{name} is not a geoalert setting and is ignored{hint}")
+    return out
+
+
+def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
+    """GEOALERT_API_TOKEN_FILE=/run/secrets/token -> api_token=<the file's first line>."""
+    values: dict[str, str] = {}
+    for name in SECRET_SETTINGS:
+        if name not in Settings.model_fields:
+            continue
+        variable = ENV_PREFIX + name.upper()
+        path = environ.get(variable + FILE_SUFFIX)
+        if path is None:
+            continue
+        if variable in environ:
+            raise SettingsError(f"{variable} and {variable}{FILE_SUFFIX} are both set: keep one")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: not UTF-8 text") from None
+        values[name] = text.rstrip("\r\n")
+    return values
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; raises ``SettingsError`` naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**{**_secrets_from_files(os.environ), **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -241,6 +321,13 @@ def load_settings(**overrides: object) -> Settings:
             shown = f"={value!r}" if value is not None else ""
             problems.append(f"invalid setting {name}{shown}: {err['msg']}")
         raise SettingsError("; ".join(problems)) from None
+    # The defaults may be absent (no feeds, no file subscriptions), but a file the
+    # operator named must exist: a typo must not silently mean "0 feeds".
+    for name in ("feeds_file", "subscriptions_file"):
+        path: Path = getattr(settings, name)
+        if name in settings.model_fields_set and not path.is_file():
+            raise SettingsError(f"invalid setting {ENV_PREFIX}{name.upper()}={str(path)!r}: no such file")
+    return settings
 
 
 def settings_table() -> str:

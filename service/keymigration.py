@@ -27,6 +27,8 @@ _EXACT: dict[str, Callable[[Keys], str]] = {
     "deliveries:due": lambda k: k.deliveries_due,
     "deliveries:dead": lambda k: k.deliveries_dead,
     "digests:open": lambda k: k.digests_open,
+    "feeds": lambda k: k.feeds,
+    "feeds:version": lambda k: k.feeds_version,
     "subscriptions": lambda k: k.subscriptions,
     "subscriptions:version": lambda k: k.subscriptions_version,
     "subscriptions:disabled": lambda k: k.subscriptions_disabled,

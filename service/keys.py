@@ -14,6 +14,8 @@ Keys that one script or one transaction touches together share a hash tag
 - ``{deliveries}``: the delivery queue, digests, throttles and the
   subscriptions (taking work reads lanes, records, alerts and the
   subscriptions version in one script);
+- ``{feeds}``: the feeds added through the API and their version counter
+  (changed together in one transaction);
 - ``{feed:NAME}``: one feed's state and lease (one slot per feed, so feeds
   spread over the cluster);
 - ``{limit:NAME}``: one fleet-wide limit's slots (one per host or endpoint).
@@ -176,6 +178,16 @@ class Keys:
     def subscriptions_disabled(self) -> str:
         """Hash: file subscriptions switched off by a 410 (the file is read-only to the service)."""
         return f"{self._deliveries}:subscriptions:disabled"
+
+    @property
+    def feeds(self) -> str:
+        """Hash of the feeds added through the HTTP API: name -> JSON (the feeds file's are not here)."""
+        return f"{self.prefix}{{feeds}}"
+
+    @property
+    def feeds_version(self) -> str:
+        """Counter bumped with every API feed change, so pollers re-read the feeds only when it moves."""
+        return f"{self.prefix}{{feeds}}:version"
 
     @property
     def deliveries_dead(self) -> str:

@@ -85,6 +85,7 @@ class Matcher:
             mapping={
                 "rules": str(len(self.rules.rules.rules)),
                 "errors": json.dumps(errors),
+                "lists": json.dumps([facts.to_record() for facts in self.rules.rules.compiled.list_facts]),
                 "checked_at": f"{time.time():.3f}",
             },
         )

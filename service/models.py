@@ -60,6 +60,9 @@ class Evidence(BaseModel):
     end: int
     snippet: str = Field(description="a short excerpt around the match")
     entity: str | None = Field(default=None, description="list entry id, for entity terms")
+    route: str | None = Field(
+        default=None, description="the rule's named alternative (route) this evidence held under"
+    )
 
 
 class Match(BaseModel):
@@ -69,6 +72,9 @@ class Match(BaseModel):
     title: str = ""
     severity: Severity = "medium"
     tags: list[str] = Field(default_factory=list)
+    route: str | None = Field(
+        default=None, description="the first of the rule's named alternatives that held"
+    )
     evidence: list[Evidence] = Field(default_factory=list)
 
 

@@ -44,6 +44,7 @@ class MarkedDocument:
     data: Any
     key_marks: dict[Location, Mark] = field(default_factory=dict)
     value_marks: dict[Location, Mark] = field(default_factory=dict)
+    source: str = ""  # the text, to place errors inside a multi-line value
 
     def locate(self, loc: Location, *, at_key: bool = False) -> Mark:
         """The position of ``loc``, or of its nearest ancestor that was written down."""
@@ -60,6 +61,57 @@ class MarkedDocument:
         mark = self.locate(loc, at_key=at_key)
         return FileProblem(self.path, mark.line, mark.col + offset, message)
 
+    def problem_inside(self, loc: Location, offset: int, message: str) -> FileProblem:
+        """A problem at character ``offset`` of the string value at ``loc``, wherever YAML put it."""
+        mark = self.locate_inside(loc, offset)
+        return FileProblem(self.path, mark.line, mark.col, message)
+
+    def locate_inside(self, loc: Location, offset: int) -> Mark:
+        """Where character ``offset`` of the string value at ``loc`` stands in the source.
+
+        YAML folds and re-indents multi-line scalars (``>``, ``|``, plain or quoted lines), but
+        changes only their whitespace: the n-th visible character of the value is the n-th visible
+        character of the source from the value on, so counting visible characters finds it.
+        """
+        start = self.locate(loc)
+        value = self._value_at(loc)
+        if not isinstance(value, str) or not self.source:
+            return Mark(start.line, start.col + offset)
+        lines = self.source.splitlines()
+        if start.line > len(lines):
+            return start
+        offset = min(max(offset, 0), len(value))
+        wanted = sum(1 for char in value[:offset] if not char.isspace())
+        past_end = offset >= len(value) or value[offset].isspace()  # an error after the last character
+        if past_end and wanted:
+            wanted -= 1
+        line, col = start.line - 1, start.col - 1
+        first = lines[line][col : col + 1]
+        if first in (">", "|"):
+            line, col = line + 1, 0  # a block scalar starts on the next line
+        elif first in ("'", '"'):
+            col += 1
+        seen = 0
+        while line < len(lines):
+            text = lines[line]
+            while col < len(text):
+                if not text[col].isspace():
+                    if seen == wanted:
+                        return Mark(line + 1, col + 1 + (1 if past_end else 0))
+                    seen += 1
+                col += 1
+            line, col = line + 1, 0
+        return start
+
+    def _value_at(self, loc: Location) -> object:
+        node: Any = self.data
+        for step in loc:
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
 
 def load_marked(source: str | bytes, path: str) -> MarkedDocument:
     """Parse one YAML document; raise ``ConfigFileError`` on bad text, bad syntax or duplicate keys."""
@@ -74,7 +126,7 @@ def load_marked(source: str | bytes, path: str) -> MarkedDocument:
         node = loader.get_single_node()
         if node is None:
             return MarkedDocument(path, None)
-        document = MarkedDocument(path, None)
+        document = MarkedDocument(path, None, source=source)
         # before construction, which splices merged ('<<') keys into the node
         # and would make an override of a merged key look like a duplicate
         _walk(loader, node, (), document, duplicates)

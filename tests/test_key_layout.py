@@ -34,6 +34,7 @@ def test_the_keys_of_each_script_and_transaction_share_one_slot() -> None:
     delivery += [k.subscriptions, k.subscriptions_version, k.subscriptions_disabled]
     assert len(slots(*delivery)) == 1
     assert len(slots(k.feed_state("wire"), k.feed_lease("wire"))) == 1
+    assert len(slots(k.feeds, k.feeds_version)) == 1
     # The three streams are free to live on three different primaries.
     assert len(slots(k.articles, k.alerts, k.deliveries_due)) == 3
 
@@ -79,6 +80,7 @@ def test_every_old_key_name_maps_onto_its_new_one() -> None:
     assert new_name(k, "p:digest:s1:3600") == k.digest("s1", 3600)
     assert new_name(k, "p:feed:wire:lease") == k.feed_lease("wire")
     assert new_name(k, "p:feed:wire") == k.feed_state("wire")
+    assert new_name(k, "p:feeds:version") == k.feeds_version
     assert new_name(k, "p:status:rules") is None  # unchanged
     assert new_name(k, k.articles) is None  # already new
     assert new_name(k, "other:articles") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP
+from service.matching.freshness import ListFacts, freshness_summary
 from service.streams import TRANSIENT_ERRORS, group_status
-from service.typedefs import DELIVERY_QUEUE, KEYS, REDIS, RULES
+from service.typedefs import DELIVERY_QUEUE, KEYS, REDIS, RULES, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -37,14 +39,27 @@ async def _streams(request: web.Request) -> dict[str, Any]:
 
 
 async def _rules(request: web.Request) -> dict[str, Any]:
+    max_age = request.app[SETTINGS].rules_max_list_age_days
+    today = dt.datetime.now(dt.UTC).date()
     if RULES in request.app:
         source = request.app[RULES]
         source.refresh()
-        return {"rules": len(source.rules.rules), "errors": [str(e) for e in source.errors]}
+        facts = source.rules.compiled.list_facts
+        return {
+            "rules": len(source.rules.rules),
+            "errors": [str(e) for e in source.errors],
+            "lists": freshness_summary(facts, today, max_age),
+        }
     status = await request.app[REDIS].hgetall(request.app[KEYS].rules_status)
     if not status:
         return {"rules": None, "errors": []}
-    return {"rules": int(status["rules"]), "errors": json.loads(status["errors"])}
+    records = json.loads(status.get("lists", "[]"))
+    facts = tuple(ListFacts.from_record(record) for record in records)
+    return {
+        "rules": int(status["rules"]),
+        "errors": json.loads(status["errors"]),
+        "lists": freshness_summary(facts, today, max_age),
+    }
 
 
 @routes.get("/healthz")
@@ -59,9 +74,20 @@ async def healthz(request: web.Request) -> web.Response:
     except TRANSIENT_ERRORS as exc:
         body["status"] = "degraded"
         body["redis"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    if body.get("rules", {}).get("errors"):
+    warnings: list[str] = []
+    rules = body.get("rules", {})
+    if rules.get("errors"):
         # The last good rules still run, so the service is up; the edit needs fixing.
-        body["warnings"] = ["a rule edit was rejected; the last good rules are in use"]
+        warnings.append("a rule edit was rejected; the last good rules are in use")
+    lists = rules.get("lists", {})
+    for stale in lists.get("stale", []):
+        warnings.append(
+            f"rule list '{stale['list']}' was last checked {stale['age_days']} days ago ({stale['as_of']})"
+        )
+    if lists.get("unverified"):
+        warnings.append(f"{lists['unverified']} rule list entries are marked unverified")
+    if warnings:
+        body["warnings"] = warnings
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
 

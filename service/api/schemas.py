@@ -202,6 +202,12 @@ class ArticleIn(BaseModel):
     language: str | None = Field(default=None, max_length=20)
 
 
+class ExplainIn(ArticleIn):
+    """An article, and optionally which rules to explain (default: every rule)."""
+
+    rules: list[str] | None = Field(default=None, max_length=100, description="rule ids to explain")
+
+
 class RuleTestResult(BaseModel):
     matches: list[Match]
 

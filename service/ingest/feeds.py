@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.yamlfile import load_model
+
+TAG = re.compile(r"^[\w.\-]+$")
 
 
 class FeedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, pattern=r"^[\w.\-]+$")
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[\w.\-]+$")
     url: str = Field(min_length=1, description="a local path, file:// or http(s):// URL")
     interval: float = Field(default=300, ge=1, description="seconds between polls")
     enabled: bool = True
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     full_text: bool = Field(default=False, description="fetch each article's page for its full text")
+    language: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47 tag, e.g. en, pt-BR"
+    )
+    region: str | None = Field(default=None, max_length=40, description="e.g. africa, europe, global")
+    tags: list[str] = Field(default_factory=list, max_length=20, description="free labels for grouping")
+
+    @field_validator("tags")
+    @classmethod
+    def _short_tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not 0 < len(tag) <= 40 or not TAG.match(tag):
+                raise ValueError(f"tag {tag[:40]!r} must be 1-40 letters, digits, '-', '_' or '.'")
+        return value
 
 
 class FeedsFile(BaseModel):

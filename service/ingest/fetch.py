@@ -48,6 +48,7 @@ class FetchLimits:
     per_host: int = 4
     concurrency: int = 32
     user_agent: str = USER_AGENT
+    max_stored_bytes: int = 8 * 1024 * 1024  # what one feed document's articles may add to Redis
 
 
 @dataclass

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.ingest.feeds import FeedConfig
+from service.ingest.feed_directory import FeedDirectory
 from service.ingest.sink import ArticleSink
 from service.ingest.state import FeedStore
-from service.watched import WatchedFile
 
 
 @dataclass
 class Ingest:
-    feeds: WatchedFile[list[FeedConfig]]
+    feeds: FeedDirectory
     store: FeedStore
     sink: ArticleSink

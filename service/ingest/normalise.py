@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from notifiers.printable import CONTROL_CODES, one_line
 from service.ingest.language import detect_language, primary_subtag
 from service.models import Article, stable_id, utcnow
 
@@ -25,9 +26,14 @@ _BLOCK_TAGS = {
     "article", "header", "footer", "ul", "ol", "table", "pre", "hr", "figure", "figcaption",
 }  # fmt: skip
 
-# Bounds on what one article may carry, so a hostile item cannot bloat the stream.
+# Bounds on every field an article stores, whichever way it came in, so a hostile
+# item cannot bloat the stream (a feed's title becomes every item's source).
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 100_000
+MAX_SOURCE_CHARS = 200
+MAX_URL_CHARS = 4_000  # a longer link is dropped: a URL cut short points elsewhere
+MAX_FEED_CHARS = 200
+MAX_GUID_CHARS = 1_000  # only hashed into the id, but a hash of a megabyte is work
 # Clocks differ; a few minutes ahead is skew, more is a wrong date.
 FUTURE_SKEW = timedelta(minutes=10)
 # Feeds put 1970-01-01 (or worse) where they mean "unknown".
@@ -102,7 +108,8 @@ class _TextExtractor(HTMLParser):
 
 # Control characters are dropped, zero-width spaces become spaces; str.split()
 # then folds every kind of Unicode space (no-break, ideographic, thin...).
-_CLEAN = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]} | {0x200B: " "}
+# C1 goes too (0x9B is a one-byte CSI to some terminals); NEL is a line break.
+_CLEAN = {c: None for c in CONTROL_CODES if c not in (0x09, 0x0A, 0x0D)} | {0x85: "\n", 0x200B: " "}
 
 
 # Markup in feeds is mostly plain tags: <p>, <a href="...">, <br/>. For text
@@ -159,12 +166,17 @@ def html_to_text(markup: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+# Control characters in a link are percent-encoded, as a browser would send them.
+_PERCENT_ENCODED_CONTROLS = {c: quote(chr(c), safe="") for c in CONTROL_CODES}
+
+
 def canonical_url(url: str | None) -> str | None:
     """The URL without tracking parameters or fragment, host lowercased; None unless absolute http(s)."""
     if not url:
         return None
+    url = url.strip().translate(_PERCENT_ENCODED_CONTROLS)
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None
@@ -245,7 +257,9 @@ def normalise(
     if not (title or body):
         return None
     url = canonical_url(item.link) or (canonical_url(item.guid) if item.guid else None)
-    guid = item.guid.strip() if item.guid and item.guid.strip() else None
+    if url is not None and len(url) > MAX_URL_CHARS:
+        url = None
+    guid = item.guid.strip()[:MAX_GUID_CHARS] if item.guid and item.guid.strip() else None
     if guid and guid == item.link and url:
         identity = f"url:{url}"  # a permalink GUID: the same identity, without canonicalising it twice
     elif guid:
@@ -263,8 +277,8 @@ def normalise(
         summary=summary if summary != body else "",
         body=body,
         url=url,
-        source=source or feed,
-        feed=feed,
+        source=one_line(source or feed)[:MAX_SOURCE_CHARS],
+        feed=one_line(feed)[:MAX_FEED_CHARS],
         published=utc_time(item.published, now),
         language=language,
     )

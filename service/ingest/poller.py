@@ -19,17 +19,17 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.aio import sleep_or_stop
+from service.ingest.feed_directory import FeedDirectory
 from service.ingest.feeds import FeedConfig
 from service.ingest.fetch import Fetcher, FetchError
 from service.ingest.fulltext import FullText
 from service.ingest.parse import ParseError, PreparedFeed, prepare_feed
-from service.ingest.prepared import Prepared, prepare
+from service.ingest.prepared import Prepared, prepare, within_budget
 from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedState, FeedStore, now
 from service.ingest.workers import WorkerDied, WorkerPool
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS
-from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _parse(body: bytes, feed_name: str, content_type: str | None) -> PreparedFee
 class Poller:
     def __init__(
         self,
-        feeds: WatchedFile[list[FeedConfig]],
+        feeds: FeedDirectory,
         sink: ArticleSink,
         fetcher: Fetcher,
         store: FeedStore,
@@ -155,6 +155,7 @@ class Poller:
         articles = parsed.articles
         if feed.full_text and articles:
             articles = await self._with_full_text(articles)
+        articles, warning = await self._within_budget(feed, articles, parsed.warning)
         ingested = await self.sink.add_prepared(articles)
         new = sum(1 for i in ingested if not i.duplicate)
         self.metrics.feed_polls.labels("ok").inc()
@@ -171,7 +172,7 @@ class Poller:
                 "last_modified": fetched.last_modified,
                 "consecutive_errors": 0,
                 "last_error": None,
-                "warning": parsed.warning,
+                "warning": warning,
                 "next_run": started + delay,
             },
             items=parsed.items,
@@ -181,6 +182,26 @@ class Poller:
         if new:
             log.info("feed %s: %d new of %d items", feed.name, new, parsed.items)
         return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
+
+    async def _within_budget(
+        self, feed: FeedConfig, articles: list[Prepared], warning: str | None
+    ) -> tuple[list[Prepared], str | None]:
+        """The articles one document may add to Redis (see within_budget); the rest wait for the next poll."""
+        budget = self.fetcher.limits.max_stored_bytes
+        kept, left_out = within_budget(articles, budget)
+        if not left_out:
+            return articles, warning
+        # Over budget: those already ingested cost nothing, so the budget goes to new ones first.
+        fresh = [a for a, f in zip(articles, await self.sink.unseen(articles), strict=True) if f]
+        kept, left_out = within_budget(fresh, budget)
+        if not left_out:
+            return kept, warning
+        warning = (
+            f"{left_out} of {len(articles)} articles wait for the next poll: together they exceed"
+            f" {budget} bytes (GEOALERT_FEED_MAX_STORED_BYTES)"
+        )
+        log.warning("feed %s: %s", feed.name, warning)
+        return kept, warning
 
     async def _with_full_text(self, articles: list[Prepared]) -> list[Prepared]:
         # Only pages of articles not yet ingested: a re-poll must not refetch twenty pages.
@@ -351,7 +372,10 @@ class Poller:
 
     async def watch(self, stop: asyncio.Event, interval: float) -> None:
         while not await sleep_or_stop(stop, interval):
-            self.feeds.refresh()
+            try:
+                await self.feeds.sync()
+            except TRANSIENT_ERRORS as exc:
+                log.warning("feeds added through the API unreadable (%s); polling the last known set", exc)
             # Compared by identity, not by refresh()'s answer: the API may have
             # been the one to notice the change.
             if self.feeds.current is not self._synced:

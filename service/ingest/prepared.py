@@ -73,3 +73,19 @@ def prepare(articles: Sequence[Article], signatures: Sequence[str | None] | None
             )
         )
     return out
+
+
+def within_budget(articles: list[Prepared], budget: int) -> tuple[list[Prepared], int]:
+    """The articles, in order, whose entries together take at most ``budget`` bytes; and how many were left out.
+
+    Every field of an article is capped (normalise.py), but a document of a
+    thousand items, each at its caps, would still add hundreds of megabytes
+    to Redis: this bounds what one document may add.
+    """
+    kept, used = [], 0
+    for article in articles:
+        used += len(article.data.encode())
+        if used > budget:
+            break
+        kept.append(article)
+    return kept, len(articles) - len(kept)

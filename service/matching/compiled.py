@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from service.matching.condition import Node
 from service.matching.entities import AliasMeaning, CompiledEntityList
+from service.matching.freshness import ListFacts
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
 from service.matching.terms import LiteralTerm
@@ -31,6 +32,8 @@ class CompiledPart:
     month_before_published: bool = False
     # literal term id -> groups it counts for; built from literal_ids and literal_groups
     literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    # shared guards that veto an occurrence of this part when they occur within their scope of it
+    guards: tuple[CompiledGuard, ...] = ()
     # parts that differ only in name (the same term list in many rules) share one number,
     # so an article's hits for them are gathered once
     shared_id: int = -1
@@ -40,6 +43,19 @@ class CompiledPart:
         for term_id, group in zip(self.literal_ids, self.literal_groups, strict=True):
             index[term_id] = (*index.get(term_id, ()), group)
         object.__setattr__(self, "literal_index", index)
+
+
+@dataclass(frozen=True)
+class CompiledGuard:
+    """A shared guard: its selection, and how far from a guarded occurrence it bites."""
+
+    name: str
+    part: CompiledPart
+    scope: str  # "sentence", "clause" or "near"
+    words: int = 0  # for "near"
+
+    def describe(self) -> str:
+        return f"near {self.words} words" if self.scope == "near" else f"same {self.scope}"
 
 
 @dataclass(frozen=True)
@@ -55,8 +71,10 @@ class CompiledRule:
     info: RuleInfo
     parts: tuple[CompiledPart, ...]
     part_index: Mapping[str, int]
-    condition: Node
+    condition: Node  # every route, or'ed: what anchors and baselines look at
     examples: tuple[RuleExample, ...]
+    # named alternatives in order; a rule written with one 'condition' has one route named None
+    routes: tuple[tuple[str | None, Node], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,3 +94,5 @@ class CompiledRules:
     anchors: Mapping[int, tuple[int, ...]]  # literal term id -> indexes of rules it can trigger
     regex_anchors: Mapping[int, tuple[int, ...]]
     always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
+    guards: Mapping[str, CompiledGuard] = field(default_factory=dict)
+    list_facts: tuple[ListFacts, ...] = ()  # as_of dates and unverified entries of every list

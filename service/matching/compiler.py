@@ -15,16 +15,28 @@ from dataclasses import dataclass, field
 
 from service.errors import FileProblem
 from service.matching.anchors import candidate_index
-from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules, EntityListUse, RuleExample
-from service.matching.condition import ConditionError, Node, parse_condition, references
+from service.matching.compiled import (
+    CompiledGuard,
+    CompiledPart,
+    CompiledRule,
+    CompiledRules,
+    EntityListUse,
+    RuleExample,
+)
+from service.matching.condition import ConditionError, Node, Or, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
 from service.matching.schema import (
+    ALL_FIELDS,
     EntityListFile,
     ExampleArticle,
+    GuardFile,
     Part,
+    Route,
     RuleFile,
+    Selection,
     Term,
     TermListFile,
     TermObject,
@@ -48,6 +60,8 @@ class Compiler:
     _expanded: dict[str, list[LiteralTerm | RegexTerm]] = field(default_factory=dict)
     _entity_names: set[str] = field(default_factory=set)
     _shared_parts: dict[tuple[object, ...], int] = field(default_factory=dict)
+    _guards: dict[str, CompiledGuard] = field(default_factory=dict)
+    _list_facts: list[ListFacts] = field(default_factory=list)
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
@@ -58,6 +72,7 @@ class Compiler:
         term_lists: list[tuple[TermListFile, MarkedDocument]],
         entity_lists: list[tuple[EntityListFile, MarkedDocument]],
         rules: list[tuple[RuleFile, MarkedDocument]],
+        guard_files: list[tuple[GuardFile, MarkedDocument]] | None = None,
     ) -> CompiledRules:
         known: dict[str, str] = {}
         self._entity_names = {model.name for model, _ in entity_lists}
@@ -69,6 +84,7 @@ class Compiler:
                 )
                 continue
             known[source.name] = doc.path
+            self._list_facts.append(list_facts(source, doc))
             if isinstance(source, TermListFile):
                 self._term_lists[source.name] = (source, doc)
         for name in self._term_lists:
@@ -76,6 +92,7 @@ class Compiler:
         entity_models = [(m, d) for m, d in entity_lists if known.get(m.name) == d.path]
         for entity_list, doc in entity_models:
             self._compile_entity_list(entity_list, doc, {m.name: m for m, _ in entity_models})
+        self._compile_guards(guard_files or [])
         compiled_rules: list[CompiledRule] = []
         seen_ids: dict[str, str] = {}
         for model, doc in rules:
@@ -97,6 +114,8 @@ class Compiler:
             anchors=anchors,
             regex_anchors=regex_anchors,
             always=always,
+            guards=dict(self._guards),
+            list_facts=tuple(self._list_facts),
         )
 
     # -- terms -----------------------------------------------------------
@@ -220,15 +239,31 @@ class Compiler:
         if meaning not in known:
             known.append(meaning)
 
+    # -- guards ------------------------------------------------------------
+
+    def _compile_guards(self, files: list[tuple[GuardFile, MarkedDocument]]) -> None:
+        defined: dict[str, str] = {}
+        for model, doc in files:
+            for name, guard in model.guards.items():
+                at: Location = ("guards", name)
+                if name in defined:
+                    self.fail((doc, at), f"guard '{name}' is already defined in {defined[name]}", at_key=True)
+                    continue
+                defined[name] = doc.path
+                part = self._compile_selection(name, guard, (doc, at), frozenset(ALL_FIELDS))
+                scope = "near" if guard.near is not None else guard.scope or "sentence"
+                self._guards[name] = CompiledGuard(name, self._share(part), scope, guard.near or 0)
+
     # -- rules -------------------------------------------------------------
 
     def _compile_rule(self, model: RuleFile, doc: MarkedDocument) -> CompiledRule | None:
         errors_before = len(self.errors)
         parts = tuple(self._compile_part(name, part, model, doc) for name, part in model.parts.items())
         part_index = {part.name: index for index, part in enumerate(parts)}
-        condition = self._compile_condition(model, doc, part_index)
-        if condition is None or len(self.errors) > errors_before:
+        routes = self._compile_routes(model, doc, part_index)
+        if routes is None or len(self.errors) > errors_before:
             return None
+        condition = routes[0][1] if len(routes) == 1 else Or(tuple(node for _, node in routes))
         info = RuleInfo(
             id=model.id,
             title=model.title,
@@ -238,7 +273,7 @@ class Compiler:
             path=doc.path,
         )
         parts = tuple(self._share(part) for part in parts)
-        return CompiledRule(info, parts, part_index, condition, _examples(model, doc))
+        return CompiledRule(info, parts, part_index, condition, _examples(model, doc), routes)
 
     def _share(self, part: CompiledPart) -> CompiledPart:
         signature = (
@@ -254,13 +289,31 @@ class Compiler:
             part.fields,
             part.year_before_published,
             part.month_before_published,
+            tuple(guard.name for guard in part.guards),
         )
         shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
         return dataclasses.replace(part, shared_id=shared_id)
 
     def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
         base: Location = ("parts", name)
-        fields = frozenset(part.fields or rule.fields)
+        compiled = self._compile_selection(name, part, (doc, base), frozenset(rule.fields))
+        guards: list[CompiledGuard] = []
+        for index, guard_name in enumerate(part.guards or []):
+            guard = self._guards.get(guard_name)
+            if guard is None:
+                self.fail(
+                    (doc, (*base, "guards", index)),
+                    f"unknown guard '{guard_name}'{_suggest(guard_name, self._guards)}",
+                )
+            elif guard not in guards:
+                guards.append(guard)
+        return dataclasses.replace(compiled, guards=tuple(guards)) if guards else compiled
+
+    def _compile_selection(
+        self, name: str, part: Selection, at: Located, default_fields: frozenset[ArticleField]
+    ) -> CompiledPart:
+        doc, base = at
+        fields = frozenset(part.fields) if part.fields else default_fields
         year = part.year == "before_published"
         month = part.month == "before_published"
         if part.entity is not None:
@@ -300,7 +353,7 @@ class Compiler:
     def _entity_part(
         self,
         name: str,
-        part: Part,
+        part: Selection,
         at: Located,
         fields: frozenset[ArticleField],
         year: bool,
@@ -351,30 +404,51 @@ class Compiler:
             month_before_published=month,
         )
 
-    def _compile_condition(
+    def _compile_routes(
         self, model: RuleFile, doc: MarkedDocument, parts: Mapping[str, int]
+    ) -> tuple[tuple[str | None, Node], ...] | None:
+        written: list[tuple[str | None, str, Location]] = []
+        if model.routes is not None:
+            for route_name, route in model.routes.items():
+                text = route.condition if isinstance(route, Route) else route
+                loc: Location = ("routes", route_name)
+                written.append((route_name, text, (*loc, "condition") if isinstance(route, Route) else loc))
+        elif model.condition is not None:
+            written.append((None, model.condition, ("condition",)))
+        routes: list[tuple[str | None, Node]] = []
+        used: set[str] = set()
+        for name, text, loc in written:
+            node = self._compile_condition(text, doc, loc, parts, used)
+            if node is not None:
+                routes.append((name, node))
+        if len(routes) < len(written):
+            return None  # a route that did not parse uses parts no one can tell
+        for name in parts:
+            if name not in used:
+                where = "any route" if model.routes is not None else "the condition"
+                self.fail((doc, ("parts", name)), f"part '{name}' is not used in {where}", at_key=True)
+        return tuple(routes)
+
+    def _compile_condition(
+        self, text: str, doc: MarkedDocument, loc: Location, parts: Mapping[str, int], used: set[str]
     ) -> Node | None:
-        at = (doc, ("condition",))
-        # a one-line condition maps character offsets to columns; a block one to its first line
-        inline = "\n" not in model.condition.strip()
         try:
-            condition = parse_condition(model.condition)
+            condition = parse_condition(text)
         except ConditionError as exc:
-            self.fail(at, f"condition: {exc}", offset=exc.position if inline else 0)
+            self.errors.append(doc.problem_inside(loc, exc.position, f"condition: {exc}"))
             return None
-        used = set()
+        unknown = False
         for ref in references(condition):
             used.add(ref.name)
             if ref.name not in parts:
-                self.fail(
-                    at,
-                    f"condition: unknown part '{ref.name}'{_suggest(ref.name, parts)}",
-                    offset=ref.position if inline else 0,
+                unknown = True
+                hint = _suggest(ref.name, parts)
+                if ref.name in self._guards:
+                    hint = f" ('{ref.name}' is a guard: list it under a part's 'guards')"
+                self.errors.append(
+                    doc.problem_inside(loc, ref.position, f"condition: unknown part '{ref.name}'{hint}")
                 )
-        for name in parts:
-            if name not in used:
-                self.fail((doc, ("parts", name)), f"part '{name}' is not used in the condition", at_key=True)
-        return condition
+        return None if unknown else condition
 
     # -- candidate selection -----------------------------------------------
 

@@ -16,6 +16,10 @@
 dashes and before words such as "after", "ahead of", "while", "which");
 ``near(a, b, 5)`` when b is within 5 words of a. Their first argument is
 where the search starts, so it must not be negated.
+
+Conditions come from files anyone may edit, so nesting is bounded
+(``MAX_DEPTH``): a condition of a thousand parentheses is a located error,
+not a stack overflow in the parser or in every later walk of the tree.
 """
 
 from __future__ import annotations
@@ -81,7 +85,10 @@ class _Token:
     position: int
 
 
-_KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "clause", "near"})
+# The one keyword set: the parser reads these as operators, and the schema and
+# compiler refuse them as part, route and guard names.
+KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "clause", "near"})
+MAX_DEPTH = 24  # nested parentheses, negations and windows
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -94,7 +101,7 @@ def _tokenize(text: str) -> list[_Token]:
         position = match.start(kind)
         if kind == "bad":
             raise ConditionError(f"unexpected character '{value}'", position)
-        if kind == "name" and value.lower() in _KEYWORDS:
+        if kind == "name" and value.lower() in KEYWORDS:
             tokens.append(_Token("keyword", value.lower(), position))
         else:
             tokens.append(_Token(kind, value, position))
@@ -113,6 +120,12 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
+
+    def deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ConditionError(f"condition nested deeper than {MAX_DEPTH} levels", token.position)
 
     @property
     def current(self) -> _Token:
@@ -145,9 +158,16 @@ class _Parser:
         return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def unary(self) -> Node:
+        token = self.current
         if self.accept("keyword", "not"):
-            return Not(self.unary())
-        return self.atom()
+            self.deeper(token)
+            negated = Not(self.unary())
+            self.depth -= 1
+            return negated
+        self.deeper(token)
+        node = self.atom()
+        self.depth -= 1
+        return node
 
     def atom(self) -> Node:
         token = self.current
@@ -212,3 +232,24 @@ def references(node: Node) -> list[Ref]:
     if isinstance(node, Not):
         return references(node.operand)
     return [ref for operand in node.operands for ref in references(operand)]
+
+
+def unparse(node: Node) -> str:
+    """The condition as it would be written: how explanations name what was missing or vetoed."""
+    if isinstance(node, Ref):
+        return node.name
+    if isinstance(node, Not):
+        inner = unparse(node.operand)
+        return f"not ({inner})" if isinstance(node.operand, (And, Or)) else f"not {inner}"
+    if isinstance(node, (And, Or)):
+        joiner = " and " if isinstance(node, And) else " or "
+        return joiner.join(
+            f"({unparse(o)})" if isinstance(o, Or) and isinstance(node, And) else unparse(o)
+            for o in node.operands
+        )
+    inside = ", ".join(unparse(operand) for operand in node.operands)
+    if isinstance(node, AtLeast):
+        return f"{node.count} of ({inside})"
+    if isinstance(node, Sentence):
+        return f"{'clause' if node.clause else 'sentence'}({inside})"
+    return f"near({inside}, {node.words})"

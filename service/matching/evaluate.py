@@ -13,7 +13,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
 
-from service.matching.compiled import CompiledPart, CompiledRule, CompiledRules
+from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRule, CompiledRules
 from service.matching.condition import And, AtLeast, Near, Node, Not, Or, Ref, Sentence
 from service.matching.document import Document
 from service.matching.entities import CompiledEntity
@@ -68,6 +68,30 @@ Proof = list[tuple[str, Hit, bool]]
 _WindowOf = Callable[[int], tuple[int, int]]
 
 
+class Veto(NamedTuple):
+    """An occurrence of a guarded part dropped because a guard occurred within its scope."""
+
+    part: str
+    hit: Hit
+    guard: CompiledGuard
+    by: Hit
+
+
+class Window(NamedTuple):
+    """A sentence, clause or word window tried while explaining (``ArticleMatcher.windows``)."""
+
+    node: Sentence | Near
+    start: int
+    end: int
+    held: bool
+    absent: Node | None = None  # no window was tried: this operand holds nowhere in the enclosing text
+
+
+class Decision(NamedTuple):
+    route: str | None
+    evidence: list[Evidence]
+
+
 class ArticleMatcher:
     """The hits of one article, shared by every rule evaluated on it."""
 
@@ -82,6 +106,10 @@ class ArticleMatcher:
         self._entity_hits: dict[str, list[_EntityHit]] = {}
         self._homes: dict[tuple[str, int], set[str]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
+        self._vetoes: dict[int, list[Veto]] = {}
+        # explain sets this to a list to hear of every outermost window tried; None costs nothing
+        self.windows: list[Window] | None = None
+        self._depth = 0
 
     def candidates(self) -> list[int]:
         """Rules that can match: those an anchor term of which occurs, and those that need none."""
@@ -94,11 +122,27 @@ class ArticleMatcher:
                 found.update(self.compiled.regex_anchors.get(regex_id, ()))
         return sorted(found)
 
-    def evaluate(self, rule: CompiledRule) -> list[Evidence] | None:
-        proof = self._holds(rule.condition, rule, 0, len(self.doc.text))
-        if proof is None:
-            return None
-        return self._evidence(proof)
+    def evaluate(self, rule: CompiledRule) -> Decision | None:
+        """The first route of the rule that holds, with its evidence; None if none does."""
+        end = len(self.doc.text)
+        for route, condition in rule.routes or ((None, rule.condition),):
+            proof = self._holds(condition, rule, 0, end)
+            if proof is not None:
+                return Decision(route, self._evidence(proof, route))
+        return None
+
+    def holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[tuple[str, Hit]] | None:
+        """Whether ``node`` holds within ``[start, end)`` of the joined text, and on which hits."""
+        proof = self._holds(node, rule, start, end)
+        return None if proof is None else [(part, hit) for part, hit, _ in proof]
+
+    def part_hits(self, part: CompiledPart) -> list[Hit]:
+        """Every occurrence of the part in the article, after its filters and guards."""
+        return self._hits_of(part)[0]
+
+    def vetoes(self, part: CompiledPart) -> list[Veto]:
+        """Occurrences of the part that its guards dropped (after its hits were gathered)."""
+        return self._vetoes.get(self._cache_key(part), [])
 
     # -- conditions ----------------------------------------------------------
 
@@ -135,11 +179,11 @@ class ArticleMatcher:
             return None
         if isinstance(node, Sentence):
             window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
-            return self._within(node.operands, rule, start, end, window_of, any_anchor=True)
+            return self._within(node, rule, start, end, window_of, any_anchor=True)
         assert isinstance(node, Near)
         words = node.words
         return self._within(
-            node.operands, rule, start, end, lambda at: self._words_around(at, words), any_anchor=False
+            node, rule, start, end, lambda at: self._words_around(at, words), any_anchor=False
         )
 
     def _all(self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int) -> Proof | None:
@@ -153,7 +197,7 @@ class ArticleMatcher:
 
     def _within(
         self,
-        operands: tuple[Node, ...],
+        node: Sentence | Near,
         rule: CompiledRule,
         start: int,
         end: int,
@@ -162,6 +206,24 @@ class ArticleMatcher:
         any_anchor: bool,
     ) -> Proof | None:
         """Operands that all hold in one window (a sentence, or words around an anchor)."""
+        self._depth += 1
+        try:
+            return self._within_windows(node, rule, start, end, window_of, any_anchor=any_anchor)
+        finally:
+            self._depth -= 1
+
+    def _within_windows(
+        self,
+        node: Sentence | Near,
+        rule: CompiledRule,
+        start: int,
+        end: int,
+        window_of: _WindowOf,
+        *,
+        any_anchor: bool,
+    ) -> Proof | None:
+        operands = node.operands
+        record = self.windows if self._depth == 1 else None  # explain: the outermost windows
         # Whatever must hold in a window must hold in the enclosing one: check every positive
         # operand there first, and start the search from the one with the fewest occurrences.
         anchors: list[Hit] | None = None
@@ -172,8 +234,12 @@ class ArticleMatcher:
             if isinstance(operand, Ref):
                 positions = self._part_inside(rule.parts[rule.part_index[operand.name]], start, end)
                 if positions is None:
+                    if record is not None:
+                        record.append(Window(node, start, end, held=False, absent=operand))
                     return None
             elif self._holds(operand, rule, start, end) is None:
+                if record is not None:
+                    record.append(Window(node, start, end, held=False, absent=operand))
                 return None
             else:
                 positions = None
@@ -196,6 +262,8 @@ class ArticleMatcher:
                 continue
             tried.add(window)
             held = self._all(operands, rule, *window)
+            if record is not None:
+                record.append(Window(node, window[0], window[1], held=held is not None))
             if held is not None:
                 proof.extend((part, found, True) for part, found, _ in held)
         return proof or None
@@ -244,8 +312,12 @@ class ArticleMatcher:
             return None
         return inside
 
+    @staticmethod
+    def _cache_key(part: CompiledPart) -> int:
+        return part.shared_id if part.shared_id >= 0 else id(part)
+
     def _hits_of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
-        key = part.shared_id if part.shared_id >= 0 else id(part)
+        key = self._cache_key(part)
         cached = self._part_hits.get(key)
         if cached is not None:
             return cached
@@ -258,9 +330,35 @@ class ArticleMatcher:
         if part.month_before_published:
             hits = [hit for hit in hits if self._mentions_earlier_month(hit)]
         hits.sort()
+        if part.guards and hits:
+            hits = self._unguarded(part, hits, key)
         result = (hits, [hit.start for hit in hits])
         self._part_hits[key] = result
         return result
+
+    def _unguarded(self, part: CompiledPart, hits: list[Hit], key: int) -> list[Hit]:
+        """The hits no guard of the part vetoes; the vetoed ones are kept aside to explain."""
+        kept: list[Hit] = []
+        for hit in hits:
+            for guard in part.guards:
+                low, high = self._guard_window(guard, hit)
+                inside = self._part_inside(guard.part, low, high)
+                if inside is not None:
+                    self._vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, inside[0]))
+                    break
+            else:
+                kept.append(hit)
+        return kept
+
+    def _guard_window(self, guard: CompiledGuard, hit: Hit) -> tuple[int, int]:
+        if guard.scope == "near":
+            low, high = self._words_around(hit.start, guard.words)
+            if hit.end > high:
+                high = self._words_around(hit.end - 1, guard.words)[1]
+            return low, high
+        if guard.scope == "clause":
+            return self.doc.clause_span(hit.start)
+        return self.doc.sentence_span(hit.start)
 
     def _term_part_hits(self, part: CompiledPart) -> list[Hit]:
         hits: list[Hit] = []
@@ -451,7 +549,7 @@ class ArticleMatcher:
 
     # -- evidence ------------------------------------------------------------
 
-    def _evidence(self, proof: Proof) -> list[Evidence]:
+    def _evidence(self, proof: Proof, route: str | None = None) -> list[Evidence]:
         """The proof as evidence: what held within sentences or word windows first, then one
         mention per entity or term for parts that only had to occur somewhere in the article."""
         chosen: dict[tuple[int, int, str], tuple[str, Hit]] = {}
@@ -477,6 +575,7 @@ class ArticleMatcher:
                     end=last,
                     snippet=snippet(text, first, last),
                     entity=hit.entity,
+                    route=route,
                 )
             )
         return evidence

@@ -11,7 +11,7 @@ from service.errors import ConfigFileError, FileProblem
 from service.matching.compiler import Compiler
 from service.matching.errors import RuleLoadError
 from service.matching.ruleset import RuleSet
-from service.matching.schema import EntityListFile, RuleFile, TermListFile
+from service.matching.schema import EntityListFile, GuardFile, RuleFile, TermListFile
 from service.yamlfile import MarkedDocument, load_marked, validate
 
 SUFFIXES = (".yaml", ".yml")
@@ -37,6 +37,7 @@ def load_rules(directory: Path) -> RuleSet:
     term_lists: list[tuple[TermListFile, MarkedDocument]] = []
     entity_lists: list[tuple[EntityListFile, MarkedDocument]] = []
     rules: list[tuple[RuleFile, MarkedDocument]] = []
+    guards: list[tuple[GuardFile, MarkedDocument]] = []
     digest = hashlib.sha256()
     for path in rule_files(directory):
         raw = path.read_bytes()
@@ -48,7 +49,7 @@ def load_rules(directory: Path) -> RuleSet:
             continue
         if not isinstance(doc.data, dict):
             errors.append(
-                doc.problem((), "expected a mapping: a rule (id, title, parts, condition) or a list")
+                doc.problem((), "expected a mapping: a rule (id, title, parts, condition), a list or guards")
             )
             continue
         model_type = _model_for(doc.data)
@@ -59,8 +60,10 @@ def load_rules(directory: Path) -> RuleSet:
             term_lists.append((model, doc))
         elif isinstance(model, EntityListFile):
             entity_lists.append((model, doc))
+        elif isinstance(model, GuardFile):
+            guards.append((model, doc))
     compiler = Compiler()
-    compiled = compiler.compile(term_lists, entity_lists, rules)
+    compiled = compiler.compile(term_lists, entity_lists, rules, guards)
     errors.extend(compiler.errors)
     if errors:
         raise RuleLoadError(sorted(errors, key=lambda e: (e.path, e.line, e.col)))
@@ -69,7 +72,7 @@ def load_rules(directory: Path) -> RuleSet:
 
 def _model_for(data: dict[object, object]) -> type[BaseModel]:
     if "list" not in data:
-        return RuleFile
+        return GuardFile if "guards" in data and "id" not in data else RuleFile
     return EntityListFile if "entities" in data or "titles" in data else TermListFile
 
 

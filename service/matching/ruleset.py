@@ -56,7 +56,7 @@ class RuleSet:
         for index in matcher.candidates():
             rule = self._compiled.rules[index]
             try:
-                evidence = matcher.evaluate(rule)
+                decision = matcher.evaluate(rule)
             except Exception:
                 # One rule tripping over an odd article must not cost the
                 # other rules their alerts, nor send the article to the
@@ -65,7 +65,7 @@ class RuleSet:
                 if on_error is not None:
                     on_error(rule.info.id)
                 continue
-            if evidence is None:
+            if decision is None:
                 continue
             info = rule.info
             matches.append(
@@ -74,7 +74,8 @@ class RuleSet:
                     title=info.title,
                     severity=info.severity,
                     tags=list(info.tags),
-                    evidence=evidence,
+                    route=decision.route,
+                    evidence=decision.evidence,
                 )
             )
         return matches

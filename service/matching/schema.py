@@ -12,10 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, model_validator
 
+from service.matching.condition import KEYWORDS
 from service.models import ArticleField, Severity
 
 ALL_FIELDS: tuple[ArticleField, ...] = ("title", "summary", "body")
-KEYWORDS = frozenset({"and", "or", "not", "of", "sentence", "near"})
+CONDITION_SYNTAX = (
+    "boolean expression over part names: " + ", ".join(sorted(KEYWORDS)) + "; parentheses, "
+    "'N of (a, b, ...)', 'sentence(a, b, not c)' (all in one sentence), 'clause(a, not c)' (in one "
+    "clause of a sentence), 'near(a, b, 5)' (b within 5 words of a)"
+)
 
 # Dates may be written quoted; YAML already types everything else.
 LaxDate = Annotated[dt.date, Strict(False)]
@@ -52,8 +57,8 @@ Term = Annotated[
 ]
 
 
-class Part(_Strict):
-    """A named selection: which terms or entities to look for, and how many."""
+class Selection(_Strict):
+    """What to look for: terms or entities, and how many. Parts and guards are selections."""
 
     any: list[Term] | None = Field(None, min_length=1, description="matches if any of these terms occurs")
     all: list[Term] | None = Field(
@@ -92,7 +97,7 @@ class Part(_Strict):
     description: str = ""
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Part:
+    def _one_kind(self) -> Selection:
         kinds = [name for name in ("any", "all", "entity") if getattr(self, name) is not None]
         if len(kinds) != 1:
             raise ValueError("a part needs exactly one of 'any', 'all' or 'entity'")
@@ -101,6 +106,56 @@ class Part(_Strict):
                 "'where', 'in_office', 'distinct' and 'abroad_from' apply only to 'entity' parts"
             )
         return self
+
+
+class Part(Selection):
+    """A named selection of a rule, optionally guarded by shared guards."""
+
+    guards: list[Identifier] | None = Field(
+        None,
+        min_length=1,
+        description="shared guards (defined in a 'guards:' file) that veto an occurrence of this part "
+        "when they occur within their scope of it",
+    )
+
+
+class Guard(Selection):
+    """A veto defined once and used by name: an occurrence of a guarded part is dropped when the
+    guard occurs within its scope of that occurrence."""
+
+    scope: Literal["sentence", "clause"] | None = Field(
+        None, description="where the guard bites: the sentence (default) or the clause of the occurrence"
+    )
+    near: int | None = Field(
+        None, ge=1, le=50, description="bite only within this many words of the occurrence"
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Guard:
+        if self.scope is not None and self.near is not None:
+            raise ValueError("a guard has either a 'scope' or 'near', not both")
+        return self
+
+
+class GuardFile(_Strict):
+    """Guards shared by every rule: history, speculation, hedges, dates."""
+
+    guards: dict[Identifier, Guard] = Field(min_length=1)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _names_are_not_keywords(self) -> GuardFile:
+        clashes = sorted(KEYWORDS.intersection(self.guards))
+        if clashes:
+            raise ValueError(f"guard names cannot be condition keywords: {', '.join(clashes)}")
+        return self
+
+
+class Route(_Strict):
+    """One named way a rule can hold."""
+
+    condition: str = Field(min_length=1, description=CONDITION_SYNTAX)
+    description: str = ""
 
 
 class ExampleArticle(_Strict):
@@ -136,10 +191,12 @@ class RuleFile(_Strict):
         default_factory=lambda: list(ALL_FIELDS), min_length=1, description="default fields for every part"
     )
     parts: dict[Identifier, Part] = Field(min_length=1)
-    condition: str = Field(
+    condition: str | None = Field(None, min_length=1, description=CONDITION_SYNTAX)
+    routes: dict[Identifier, str | Route] | None = Field(
+        None,
         min_length=1,
-        description="boolean expression over part names: and, or, not, parentheses, 'N of (a, b, ...)', "
-        "'sentence(a, b, not c)' (all in one sentence), 'near(a, b, 5)' (within 5 words)",
+        description="named alternatives, each a condition: the rule holds when one does, and the first "
+        "that holds names the alert's route",
     )
     examples: Examples = Field(default_factory=Examples)
 
@@ -148,6 +205,8 @@ class RuleFile(_Strict):
         clashes = sorted(KEYWORDS.intersection(self.parts))
         if clashes:
             raise ValueError(f"part names cannot be condition keywords: {', '.join(clashes)}")
+        if (self.condition is None) == (self.routes is None):
+            raise ValueError("a rule needs exactly one of 'condition' or 'routes'")
         return self
 
 
@@ -157,6 +216,9 @@ class TermListFile(_Strict):
     name: Identifier = Field(alias="list", description="the name rules use to include it: '@name'")
     description: str = ""
     as_of: LaxDate | None = Field(None, description="the date the list's facts were last checked")
+    stale_after_days: int | None = Field(
+        None, ge=1, description="warn once 'as_of' is this many days old (default: the service's setting)"
+    )
     terms: list[Term] = Field(min_length=1)
 
 
@@ -171,6 +233,9 @@ class Office(_Strict):
     end: LaxDate | None = Field(None, alias="to", description="last day in office; omitted while in office")
     leader: bool = Field(False, description="the country's leader while holding this office")
     note: str = ""
+    unverified: bool = Field(
+        False, description="not checked against a source yet; 'rules check' and /healthz list it"
+    )
 
 
 class Entity(_Strict):
@@ -180,6 +245,9 @@ class Entity(_Strict):
     attributes: dict[str, str | int | bool | list[str]] = Field(default_factory=dict)
     offices: list[Office] = Field(default_factory=list)
     note: str = ""
+    unverified: bool = Field(
+        False, description="not checked against a source yet; 'rules check' and /healthz list it"
+    )
 
 
 class Titles(_Strict):
@@ -207,16 +275,24 @@ class EntityListFile(_Strict):
     name: Identifier = Field(alias="list", description="the name parts use: 'entity: name'")
     description: str = ""
     as_of: LaxDate | None = Field(None, description="the date the list's facts were last checked")
+    stale_after_days: int | None = Field(
+        None, ge=1, description="warn once 'as_of' is this many days old (default: the service's setting)"
+    )
     entities: list[Entity] = Field(min_length=1)
     titles: Titles | None = None
 
 
-AnyFile = RuleFile | TermListFile | EntityListFile
+AnyFile = RuleFile | TermListFile | EntityListFile | GuardFile
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of every file in a rules directory."""
     schema = TypeAdapter(AnyFile).json_schema(by_alias=True)
+    definitions = schema["$defs"]
+    # names the condition parser reads as keywords cannot name parts or guards: the same set for both
+    for model, key in (("RuleFile", "parts"), ("GuardFile", "guards")):
+        names = definitions[model]["properties"][key].setdefault("propertyNames", {})
+        names["not"] = {"enum": sorted(KEYWORDS)}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "geoalert rule or list file"
     return schema

@@ -10,7 +10,9 @@ from service.matching.condition import (
     Ref,
     Sentence,
     parse_condition,
+    unparse,
 )
+from service.matching.schema import json_schema
 
 
 def test_and_binds_tighter_than_or() -> None:
@@ -61,3 +63,34 @@ def test_the_search_in_sentence_cannot_start_from_a_negation() -> None:
 def test_n_of_cannot_ask_for_more_than_it_has() -> None:
     with pytest.raises(ConditionError, match="between 1 and 2"):
         parse_condition("3 of (a, b)")
+
+
+def test_nesting_is_bounded_so_a_hostile_condition_cannot_exhaust_the_stack() -> None:
+    with pytest.raises(ConditionError, match="nested deeper than 24 levels") as error:
+        parse_condition("not " * 5000 + "a")
+    assert error.value.position == 4 * 24
+    with pytest.raises(ConditionError, match="nested deeper"):
+        parse_condition("(" * 5000 + "a" + ")" * 5000)
+
+
+def test_a_condition_at_the_depth_limit_still_parses() -> None:
+    assert parse_condition("(" * 23 + "a" + ")" * 23) == Ref("a", 23)
+
+
+def test_the_schema_refuses_every_keyword_the_parser_knows_as_a_part_name() -> None:
+    definitions = json_schema()["$defs"]
+    refused = set(definitions["RuleFile"]["properties"]["parts"]["propertyNames"]["not"]["enum"])
+    assert refused == set(definitions["GuardFile"]["properties"]["guards"]["propertyNames"]["not"]["enum"])
+    assert "clause" in refused
+    assert "clause" in definitions["RuleFile"]["properties"]["condition"]["description"]
+    for keyword in refused:
+        with pytest.raises(ConditionError):
+            parse_condition(keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sentence(a, b, not c)", "a and (b or c)", "2 of (a, b, near(c, d, 4))", "clause(a, not (b and c))"],
+)
+def test_unparse_writes_a_condition_back(text: str) -> None:
+    assert unparse(parse_condition(text)) == text

@@ -67,6 +67,54 @@ def test_a_condition_error_points_into_the_condition(write_rules: RuleWriter) ->
     assert (error.line, error.col) == (5, 23)
 
 
+PARTS = "id: r\ntitle: R\nparts:\n  meeting: {any: [x]}\n  leaders: {any: [y]}\n"
+
+
+@pytest.mark.parametrize(
+    ("condition", "line", "col"),
+    [
+        # folded block: the unknown part on the third line of the condition
+        ("condition: >\n  sentence(leaders,\n           meeting,\n           not phone)\n", 9, 16),
+        # literal block
+        ("condition: |\n  sentence(leaders,\n     not phone)\n", 8, 10),
+        # plain scalar over several lines
+        ("condition: sentence(leaders,\n  meeting, not phone)\n", 7, 16),
+        # quoted, over several lines
+        ('condition: "sentence(leaders,\n  meeting, not phone)"\n', 7, 16),
+    ],
+)
+def test_an_error_in_a_multi_line_condition_points_at_its_own_line_and_column(
+    write_rules: RuleWriter, condition: str, line: int, col: int
+) -> None:
+    [error] = errors_of(write_rules({"r.yaml": PARTS + condition}))
+    assert error.message == "condition: unknown part 'phone'"
+    assert (error.line, error.col) == (line, col)
+
+
+def test_a_syntax_error_at_the_end_of_a_block_condition_points_just_after_it(write_rules: RuleWriter) -> None:
+    [error] = errors_of(
+        write_rules({"r.yaml": PARTS + "condition: >\n  sentence(leaders,\n     meeting and\n"})
+    )
+    assert error.message.startswith("condition: expected")
+    assert (error.line, error.col) == (8, 17)
+
+
+def test_an_error_in_a_route_points_into_the_route(write_rules: RuleWriter) -> None:
+    routes = "routes:\n  one: meeting\n  two:\n    condition: >\n      sentence(leaders,\n        mee)\n"
+    [error] = errors_of(write_rules({"r.yaml": PARTS + routes}))
+    assert "unknown part 'mee'" in error.message
+    assert (error.line, error.col) == (11, 9)
+
+
+def test_a_condition_nested_too_deep_is_a_located_error(write_rules: RuleWriter) -> None:
+    [error] = errors_of(
+        write_rules({"r.yaml": PARTS + "condition: meeting and " + "(" * 40 + "leaders" + ")" * 40 + "\n"})
+    )
+    assert "nested deeper than" in error.message
+    assert error.line == 6
+    assert error.col > 23
+
+
 def test_an_unknown_part_in_the_condition_gets_a_suggestion(write_rules: RuleWriter) -> None:
     directory = write_rules({"r.yaml": "id: r\ntitle: R\nparts:\n  meeting: {any: [x]}\ncondition: meetng\n"})
     messages = [e.message for e in errors_of(directory)]

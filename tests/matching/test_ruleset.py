@@ -8,8 +8,8 @@ from conftest import RuleWriter
 
 from service.matching import RuleInfo, RuleSet, load_rules
 from service.matching.compiled import CompiledRule
-from service.matching.evaluate import ArticleMatcher
-from service.models import Article, Evidence
+from service.matching.evaluate import ArticleMatcher, Decision
+from service.models import Article
 
 RULE = """
 id: summit
@@ -78,7 +78,7 @@ def test_a_rule_that_fails_on_an_article_is_skipped_and_the_others_still_match(
     )
     evaluate = ArticleMatcher.evaluate
 
-    def fails_on_summit(self: ArticleMatcher, rule: CompiledRule) -> list[Evidence] | None:
+    def fails_on_summit(self: ArticleMatcher, rule: CompiledRule) -> Decision | None:
         if rule.info.id == "summit":
             raise IndexError("a defect in one rule's evaluation")
         return evaluate(self, rule)

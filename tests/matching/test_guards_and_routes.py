@@ -1,0 +1,190 @@
+"""Shared guards, defined once and scoped to where they bite, and named alternatives (routes)."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import PEOPLE, PLACES, RuleWriter
+
+from service.matching import RuleLoadError, RuleSet, load_rules
+from service.models import Article
+
+DAY = dt.datetime(2023, 9, 5, tzinfo=dt.UTC)
+
+GUARDS = """
+guards:
+  speculation:
+    description: the event is only possible
+    any: [may, could, rumoured]
+  hedge:
+    any: [never, denied]
+    near: 3
+  history:
+    any: [history, anniversary]
+    scope: clause
+  past_year:
+    any: ['/\\b(?:19|20)\\d\\d\\b/']
+    year: before_published
+"""
+
+
+def rules_with(write_rules: RuleWriter, rule: str, guards: str = GUARDS) -> RuleSet:
+    return load_rules(
+        write_rules(
+            {
+                "r.yaml": rule,
+                "guards/common.yaml": guards,
+                "lists/people.yaml": PEOPLE,
+                "lists/places.yaml": PLACES,
+            }
+        )
+    )
+
+
+def fired(rules: RuleSet, body: str) -> bool:
+    return bool(rules.match(Article(id="a", body=body, published=DAY)))
+
+
+GUARDED = """
+id: r
+title: R
+parts:
+  leaders: {entity: people, in_office: true, min: 2, distinct: country}
+  meeting: {any: [~meet, summit], guards: [GUARDS]}
+condition: sentence(leaders, meeting)
+"""
+
+
+def guarded(write_rules: RuleWriter, *names: str) -> RuleSet:
+    return rules_with(write_rules, GUARDED.replace("GUARDS", ", ".join(names)))
+
+
+def test_a_sentence_guard_vetoes_the_event_word_of_its_sentence_only(write_rules: RuleWriter) -> None:
+    rules = guarded(write_rules, "speculation")
+    assert not fired(rules, "Putin may meet Kim Jong Un.")
+    assert fired(rules, "Putin met Kim Jong Un. A deal may follow.")
+
+
+def test_a_near_guard_bites_only_within_its_words(write_rules: RuleWriter) -> None:
+    rules = guarded(write_rules, "hedge")
+    assert not fired(rules, "Putin will never meet Kim Jong Un.")
+    assert fired(rules, "Putin met Kim Jong Un on Tuesday in Vladivostok, a claim Moscow never denied.")
+
+
+def test_a_clause_guard_bites_only_in_the_clause_of_the_event_word(write_rules: RuleWriter) -> None:
+    rules = guarded(write_rules, "history")
+    assert not fired(rules, "Putin and Kim Jong Un met on the anniversary of the treaty.")
+    assert fired(rules, "Putin met Kim Jong Un, after a speech on the history of the war.")
+
+
+def test_a_guard_keeps_its_own_filters(write_rules: RuleWriter) -> None:
+    rules = guarded(write_rules, "past_year")
+    assert not fired(rules, "Putin and Kim Jong Un met in 2019 in Vladivostok.")
+    assert fired(rules, "Putin and Kim Jong Un met in 2023 in Vladivostok.")
+
+
+def test_one_guard_file_serves_every_rule(write_rules: RuleWriter) -> None:
+    other = "id: s\ntitle: S\nparts:\n  talk: {any: [talks], guards: [speculation]}\ncondition: talk\n"
+    directory = write_rules(
+        {
+            "r.yaml": GUARDED.replace("GUARDS", "speculation"),
+            "s.yaml": other,
+            "guards/common.yaml": GUARDS,
+            "lists/people.yaml": PEOPLE,
+            "lists/places.yaml": PLACES,
+        }
+    )
+    rules = load_rules(directory)
+    assert {
+        m.rule for m in rules.match(Article(id="a", body="Putin met Kim Jong Un for talks.", published=DAY))
+    } == {
+        "r",
+        "s",
+    }
+    assert not rules.match(Article(id="a", body="Putin could meet Kim Jong Un for talks.", published=DAY))
+
+
+def test_an_unknown_guard_is_an_error_with_a_suggestion(write_rules: RuleWriter) -> None:
+    with pytest.raises(RuleLoadError) as failure:
+        guarded(write_rules, "speculaton")
+    [error] = failure.value.errors
+    assert error.path.endswith("r.yaml")
+    assert error.line == 5
+    assert "unknown guard 'speculaton', did you mean 'speculation'?" in error.message
+
+
+def test_a_guard_defined_twice_is_an_error(write_rules: RuleWriter) -> None:
+    directory = write_rules(
+        {
+            "r.yaml": "id: r\ntitle: R\nparts:\n  a: {any: [x], guards: [g]}\ncondition: a\n",
+            "guards/one.yaml": "guards:\n  g: {any: [y]}\n",
+            "guards/two.yaml": "guards:\n  g: {any: [z]}\n",
+        }
+    )
+    with pytest.raises(RuleLoadError) as failure:
+        load_rules(directory)
+    [error] = failure.value.errors
+    assert error.path.endswith("two.yaml")
+    assert "guard 'g' is already defined" in error.message
+
+
+def test_a_guard_named_in_a_condition_is_explained(write_rules: RuleWriter) -> None:
+    with pytest.raises(RuleLoadError) as failure:
+        rules_with(write_rules, "id: r\ntitle: R\nparts:\n  a: {any: [x]}\ncondition: a and not hedge\n")
+    assert "'hedge' is a guard" in failure.value.errors[0].message
+
+
+def test_a_guard_has_one_scope(write_rules: RuleWriter) -> None:
+    with pytest.raises(RuleLoadError) as failure:
+        rules_with(
+            write_rules, GUARDED.replace("GUARDS", "g"), "guards:\n  g: {any: [y], scope: clause, near: 3}\n"
+        )
+    assert "either a 'scope' or 'near'" in failure.value.errors[0].message
+
+
+ROUTES = """
+id: r
+title: R
+parts:
+  leaders: {entity: people, in_office: true, min: 2, distinct: country}
+  meeting: {any: [~meet]}
+  leader: {entity: people, in_office: true}
+  travel: {any: [~fly to, ~travel to]}
+  abroad: {entity: places}
+routes:
+  meeting: sentence(leaders, meeting)
+  visit_abroad:
+    description: a sitting leader travelling abroad
+    condition: >
+      sentence(leader,
+               near(travel, abroad, 3))
+"""
+
+
+def test_the_first_route_that_holds_names_the_match_and_its_evidence(write_rules: RuleWriter) -> None:
+    rules = rules_with(write_rules, ROUTES)
+    [match] = rules.match(Article(id="a", body="Putin flew to North Korea.", published=DAY))
+    assert match.route == "visit_abroad"
+    assert {e.route for e in match.evidence} == {"visit_abroad"}
+    [match] = rules.match(
+        Article(id="a", body="Putin met Kim Jong Un after he flew to North Korea.", published=DAY)
+    )
+    assert match.route == "meeting"
+
+
+def test_a_rule_has_a_condition_or_routes_not_both(write_rules: RuleWriter) -> None:
+    with pytest.raises(RuleLoadError) as failure:
+        rules_with(write_rules, ROUTES + "condition: meeting\n")
+    assert "exactly one of 'condition' or 'routes'" in failure.value.errors[0].message
+
+
+def test_a_part_used_by_no_route_is_an_error(write_rules: RuleWriter) -> None:
+    with pytest.raises(RuleLoadError) as failure:
+        rules_with(write_rules, ROUTES.replace("parts:\n", "parts:\n  spare: {any: [x]}\n"))
+    assert failure.value.errors[0].message == "part 'spare' is not used in any route"
+
+
+def test_a_rule_without_routes_matches_with_no_route(write_rules: RuleWriter, tmp_path: Path) -> None:
+    rules = rules_with(write_rules, "id: r\ntitle: R\nparts:\n  a: {any: [talks]}\ncondition: a\n")
+    [match] = rules.match(Article(id="a", body="talks", published=DAY))
+    assert match.route is None

@@ -1,0 +1,249 @@
+"""Hostile input on the way in: feeds, pushed articles, links in feeds and redirects.
+
+One test per break found by attacking the service (issue 10: points 3, 5, 8,
+9, 10, 13 and 15), each with the reproduction it was found with.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from notifiers.console import format_alert
+from notifiers.ssrf import AddressPolicy, check_url, classify
+from service.app import create_app
+from service.ingest.feeds import FeedConfig
+from service.ingest.poller import Poller
+from service.keys import Keys
+from service.models import Article
+from service.typedefs import POLLER
+from tests.conftest import SettingsFactory
+from tests.feedserver import FeedServer, news_items, rss
+from tests.helpers import running
+
+MEGABYTE = 1024 * 1024
+
+# Point 10: the pushed source that set the window title, cleared the screen and forged an alert line.
+ESCAPES = 'Reuters\u001b]0;PWNED\u0007\u001b[2J...\r\nALERT CRITICAL forged_rule: "spoofed"'
+CONTROL = {*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)}
+
+
+def has_control(text: str) -> bool:
+    return any(ord(c) in CONTROL for c in text)
+
+
+async def stream_articles(redis: Redis, prefix: str) -> list[Article]:
+    return [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(Keys(prefix).articles)]
+
+
+async def used_memory(redis: Redis) -> int:
+    return int((await redis.info("memory"))["used_memory"])
+
+
+# -- point 3: one feed document inflates Redis --------------------------------
+
+
+def json_feed_with_title(title: str, items: int) -> dict[str, object]:
+    return {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "items": [
+            {
+                "id": f"item-{n}",
+                "url": f"https://outlet.example/news/{n}",
+                "title": f"Report number {n}",
+                "content_text": f"Leaders met on day {n} to talk about trade and borders once more.",
+            }
+            for n in range(items)
+        ],
+    }
+
+
+@pytest.fixture
+async def private_poller(
+    own_redis: Any, make_settings: SettingsFactory
+) -> AsyncIterator[tuple[Poller, Redis, str]]:
+    """A poller on a Redis of its own, so its memory is this test's alone."""
+    server = own_redis("hostile")
+    settings = make_settings(redis_url=server.url, fetch_max_bytes=4 * MEGABYTE, fetch_timeout=5.0)
+    app = create_app(settings, roles=["poller"])
+    async with running(app):
+        yield app[POLLER], Redis.from_url(server.url, decode_responses=True), settings.key_prefix
+
+
+async def test_a_json_feed_title_of_1_MB_on_100_items_adds_kilobytes_to_redis_not_200_MB(
+    server: FeedServer, private_poller: tuple[Poller, Redis, str]
+) -> None:
+    poller, redis, prefix = private_poller
+    url = server.json_feed("/huge.json", json_feed_with_title("T" * MEGABYTE, 100))
+    before = await used_memory(redis)
+
+    result = await poller.poll_feed(FeedConfig(name="huge", url=url, interval=60))
+
+    grown = await used_memory(redis) - before
+    articles = await stream_articles(redis, prefix)
+    assert (result.outcome, result.new) == ("ok", 100)
+    assert grown < 2 * MEGABYTE, f"Redis grew by {grown} bytes"
+    assert {len(a.source or "") for a in articles} == {200}
+    await redis.aclose()
+
+
+async def test_an_rss_channel_title_of_1_MB_is_capped_like_any_source(
+    server: FeedServer, private_poller: tuple[Poller, Redis, str]
+) -> None:
+    poller, redis, prefix = private_poller
+    url = server.static("/huge.xml", rss(news_items(100, words=12), title="R" * MEGABYTE))
+    before = await used_memory(redis)
+
+    result = await poller.poll_feed(FeedConfig(name="huge-rss", url=url, interval=60))
+
+    grown = await used_memory(redis) - before
+    assert (result.outcome, result.new) == ("ok", 100)
+    assert grown < 2 * MEGABYTE, f"Redis grew by {grown} bytes"
+    assert {len(a.source or "") for a in await stream_articles(redis, prefix)} == {200}
+    await redis.aclose()
+
+
+async def test_the_bytes_one_feed_document_adds_to_redis_are_bounded(
+    server: FeedServer, own_redis: Any, make_settings: SettingsFactory
+) -> None:
+    # 300 items of 20 KB of distinct text each: 6 MB of articles from one document.
+    items = [
+        {"title": f"Item {n}", "link": f"https://outlet.example/{n}", "description": f"w{n} " * 5000}
+        for n in range(300)
+    ]
+    server_redis = own_redis("budget")
+    settings = make_settings(
+        redis_url=server_redis.url, fetch_max_bytes=16 * MEGABYTE, feed_max_stored_bytes=MEGABYTE
+    )
+    app = create_app(settings, roles=["poller"])
+    async with running(app):
+        poller = app[POLLER]
+        url = server.static("/big.xml", rss(items))
+        result = await poller.poll_feed(FeedConfig(name="big", url=url, interval=60))
+        state = await poller.store.get("big")
+    redis = Redis.from_url(server_redis.url, decode_responses=True)
+    articles = await stream_articles(redis, settings.key_prefix)
+    await redis.aclose()
+    stored = sum(len(a.model_dump_json().encode()) for a in articles)
+    assert result.outcome == "ok"
+    assert 0 < len(articles) < 300
+    assert stored <= MEGABYTE
+    assert "GEOALERT_FEED_MAX_STORED_BYTES" in (state.warning or "")
+
+
+def test_control_characters_are_stripped_from_every_stored_field() -> None:
+    from service.ingest.normalise import RawItem, normalise
+
+    article = normalise(
+        RawItem(
+            title="Leaders\u001b[2J meet\u009b31m",
+            summary="a\u0007b",
+            content="body\u0000text\u0085",
+            link="https://outlet.example/a\u001b[2J",
+            guid="g1",
+        ),
+        feed="wire",
+        source=ESCAPES,
+    )
+    assert article is not None
+    for name, value in article.model_dump(mode="json").items():
+        assert not (isinstance(value, str) and has_control(value)), name
+
+
+def test_an_overlong_link_is_not_stored() -> None:
+    from service.ingest.normalise import RawItem, normalise
+
+    article = normalise(
+        RawItem(title="Summit", link="https://outlet.example/" + "a" * MEGABYTE), feed="wire", source="W"
+    )
+    assert article is not None
+    assert article.url is None
+
+
+# -- point 10: terminal escapes reach the console and the logs ------------------
+
+
+async def test_a_pushed_source_with_terminal_escapes_is_stored_without_them(
+    make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    app = create_app(make_settings(), roles=["api"])
+    body = {"source": ESCAPES, "title": "Leaders meet in Geneva", "url": "https://outlet.example/g"}
+    async with (
+        running(app, listen=True) as base,
+        aiohttp.ClientSession() as client,
+        client.post(f"{base}/v1/articles", json=body) as response,
+    ):
+        assert response.status == 202
+    [article] = await stream_articles(redis, key_prefix)
+    assert article.source is not None
+    assert not has_control(article.source)
+    assert article.source.startswith("Reuters]0;PWNED[2J")
+
+
+def test_the_console_prints_no_control_character_from_an_alert() -> None:
+    alert = {
+        "rule": {"id": "leader_summit", "severity": "high"},
+        "article": {"title": ESCAPES, "source": ESCAPES, "url": "https://x.example/\u001b[2J"},
+        "evidence": [
+            {"part": ESCAPES, "text": ESCAPES, "field": "body", "start": 0, "end": 5, "snippet": ESCAPES}
+        ],
+    }
+    text = format_alert(alert)
+    assert not has_control(text.replace("\n", ""))
+    lines = text.split("\n")
+    assert len(lines) == 2  # the alert line and one evidence line: nothing forged
+    assert not any(line.startswith("ALERT CRITICAL") for line in lines)
+
+
+def test_a_log_line_carries_no_control_character_from_its_arguments() -> None:
+    from service.logs import configure_logging
+
+    out = io.StringIO()
+    handler = configure_logging("INFO", stream=out, root=logging.getLogger("hostile-test"))
+    try:
+        logging.getLogger("hostile-test").warning("feed %s: %s", "wire", ESCAPES)
+    finally:
+        logging.getLogger("hostile-test").removeHandler(handler)
+    line = out.getvalue()
+    assert line.endswith("\n")
+    assert line.count("\n") == 1
+    assert not has_control(line[:-1])
+    assert "\\x1b]0;PWNED\\x07" in line  # shown, escaped, so an operator sees what came in
+
+
+# -- point 15: addresses that embed a private IPv4 one -------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",  # IPv4-compatible
+        "::a9fe:a9fe",
+        "::8.8.8.8",  # deprecated: never a route anywhere
+        "64:ff9b:1::a9fe:a9fe",  # NAT64 local-use prefix: reaches 169.254.169.254
+        "64:ff9b:1:ffff::1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 well-known prefix
+        "::ffff:0:7f00:1",  # SIIT IPv4-translated
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (obfuscated)
+    ],
+)
+def test_the_address_guard_refuses_ipv6_forms_of_private_addresses(address: str) -> None:
+    assert classify(ipaddress.ip_address(address)) is not None
+
+
+@pytest.mark.parametrize("url", ["http://[::127.0.0.1]/", "http://[64:ff9b:1::a9fe:a9fe]/"])
+async def test_webhook_urls_with_ipv6_forms_of_private_addresses_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="refused"):
+        await check_url(url, AddressPolicy())
+
+
+def test_nat64_of_a_public_address_still_passes() -> None:
+    assert classify(ipaddress.ip_address("64:ff9b::808:808")) is None
