@@ -52,8 +52,11 @@ from service.embedded_redis import RedisServer, free_port  # noqa: E402
 from service.keys import Keys  # noqa: E402
 from service.metrics import Metrics  # noqa: E402
 from service.models import Alert, Article, ArticleRef, Evidence, RuleRef, utcnow  # noqa: E402
-from service.subscription_store import SubscriptionStore  # noqa: E402
-from service.subscriptions import Subscription, SubscriptionDirectory  # noqa: E402
+from service.subscriptions import (  # noqa: E402
+    Subscription,
+    SubscriptionDirectory,
+    SubscriptionStore,
+)
 from service.watched import WatchedFile  # noqa: E402
 
 SECRET = new_secret()

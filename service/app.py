@@ -45,8 +45,8 @@ from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS, Trim
-from service.subscription_store import SubscriptionStore
-from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
+from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
+from service.subscriptions.model import email_without_smtp
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
@@ -145,6 +145,12 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     file = WatchedFile(settings.subscriptions_file, load_subscriptions_file)
     app[SUBSCRIPTIONS] = SubscriptionDirectory(file, SubscriptionStore(app[REDIS], app[KEYS]))
+    try:
+        subs = await app[SUBSCRIPTIONS].all()
+    except TRANSIENT_ERRORS:
+        subs = list(file.current)  # Redis comes later; the file's are known now
+    if (warning := email_without_smtp(subs, settings.smtp_host)) is not None:
+        log.warning("%s", warning)
     if settings.webhook_allow_cidrs:
         log.warning(
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",

@@ -29,6 +29,7 @@ from service.keymigration import migrate
 from service.keys import Keys
 from service.logs import configure_logging
 from service.matching import cli as matching_cli
+from service.subscriptions import cli as subscriptions_cli
 
 log = logging.getLogger("geoalert")
 
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=_migrate_keys)
     matching_cli.register(sub)
     feeds_cli.register(sub)
+    subscriptions_cli.register(sub)
     return parser
 
 

@@ -26,6 +26,7 @@ _EXACT: dict[str, Callable[[Keys], str]] = {
     "alerts:dead": lambda k: k.dead_letter(k.alerts),
     "deliveries:due": lambda k: k.deliveries_due,
     "deliveries:dead": lambda k: k.deliveries_dead,
+    "deliveries:dead:now": lambda k: k.deliveries_dead_now,
     "digests:open": lambda k: k.digests_open,
     "feeds": lambda k: k.feeds,
     "feeds:version": lambda k: k.feeds_version,

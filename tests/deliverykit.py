@@ -22,8 +22,12 @@ from service.dispatcher import Dispatcher
 from service.keys import Keys
 from service.metrics import Metrics
 from service.models import Alert, ArticleRef, Evidence, RuleRef, utcnow
-from service.subscription_store import SubscriptionStore
-from service.subscriptions import Subscription, SubscriptionDirectory, load_subscriptions_file
+from service.subscriptions import (
+    Subscription,
+    SubscriptionDirectory,
+    SubscriptionStore,
+    load_subscriptions_file,
+)
 from service.watched import WatchedFile
 from tests.helpers import WebhookReceiver
 

@@ -11,7 +11,7 @@ from service.config import load_settings
 from service.delivery.digest import Digests, period_start
 from service.errors import SettingsError
 from service.keys import Keys
-from service.subscription_store import SubscriptionStore
+from service.subscriptions import SubscriptionStore
 from tests.apikit import ApiFactory
 from tests.deliverykit import T0, Kit, make_alert
 from tests.helpers import wait_until

@@ -57,12 +57,19 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def invalid(exc: ValidationError, *, prefix: str = "") -> ApiError:
-    fields = [(prefix + field_path(e["loc"]), _clean(e["msg"])) for e in exc.errors()]
+Relocate = Callable[[Sequence[int | str]], Sequence[int | str]]
+
+
+def invalid(exc: ValidationError, *, prefix: str = "", relocate: Relocate | None = None) -> ApiError:
+    """A 422 naming each field; ``relocate`` maps a model's error location to the written one."""
+    fields = [
+        (prefix + field_path(relocate(e["loc"]) if relocate else e["loc"]), _clean(e["msg"]))
+        for e in exc.errors()
+    ]
     return ApiError(422, "the request is not valid; see fields", fields)
 
 
-async def body_of(request: web.Request, model: type[M]) -> M:
+async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | None = None) -> M:
     if request.content_type != "application/json":
         raise ApiError(415, f"send JSON with Content-Type: application/json (got {request.content_type!r})")
     raw = await request.read()  # raises 413 past the app's client_max_size
@@ -75,7 +82,7 @@ async def body_of(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise invalid(exc) from None
+        raise invalid(exc, relocate=relocate) from None
 
 
 def query_of(request: web.Request, model: type[M]) -> M:

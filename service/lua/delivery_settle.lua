@@ -6,7 +6,8 @@
 -- KEYS[2]  the lanes
 -- KEYS[3]  the endpoint's lane
 -- KEYS[4]  the delivery's attempt log
--- KEYS[5]  the dead deliveries stream
+-- KEYS[5]  the dead deliveries stream (the history)
+-- KEYS[6]  the deliveries that are dead letters now (id -> when)
 -- ARGV[1]  the delivery id
 -- ARGV[2]  the endpoint
 -- ARGV[3]  lease token ('' skips the check)
@@ -16,7 +17,8 @@
 -- ARGV[7]  retention in seconds of a finished delivery
 -- ARGV[8]  most entries kept on the dead deliveries stream
 -- ARGV[9]  the reason recorded there
--- ARGV[10..] field/value pairs to set
+-- ARGV[10] now
+-- ARGV[11..] field/value pairs to set
 -- Returns 'ok', 'gone', 'kept' or 'stale'.
 --! include lib_relane
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -31,8 +33,15 @@ if status == 'delivered' and ARGV[5] ~= 'delivered' then return 'kept' end
 if ARGV[3] ~= '' and ARGV[5] ~= 'delivered' and redis.call('HGET', KEYS[1], 'leased_until') ~= ARGV[3] then
   return 'stale'
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 redis.call('HDEL', KEYS[1], 'leased_until')
+if ARGV[5] == 'dead' then
+  -- a dead letter now; those past retention have expired with their delivery
+  redis.call('ZADD', KEYS[6], ARGV[10], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', tonumber(ARGV[10]) - tonumber(ARGV[7]))
+else
+  redis.call('ZREM', KEYS[6], ARGV[1])
+end
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('HDEL', KEYS[1], 'next_at')
