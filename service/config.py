@@ -221,6 +221,15 @@ class Settings(BaseSettings):
     def _cidrs(cls, value: object) -> object:
         return parse_cidrs(value) if isinstance(value, str) else value
 
+    @field_validator("key_prefix")
+    @classmethod
+    def _no_braces(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError(
+                "may not contain braces: they would change the hash tags that keep related keys together"
+            )
+        return value
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: object) -> object:

@@ -21,6 +21,7 @@ from notifiers.ssrf import AddressPolicy, check_url, classify
 from service.app import create_app
 from service.ingest.feeds import FeedConfig
 from service.ingest.poller import Poller
+from service.keys import Keys
 from service.models import Article
 from service.typedefs import POLLER
 from tests.conftest import SettingsFactory
@@ -39,7 +40,7 @@ def has_control(text: str) -> bool:
 
 
 async def stream_articles(redis: Redis, prefix: str) -> list[Article]:
-    return [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(f"{prefix}articles")]
+    return [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(Keys(prefix).articles)]
 
 
 async def used_memory(redis: Redis) -> int:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from service.app import create_app
 from service.ingest.feeds import FeedConfig
 from service.ingest.poller import Poller
+from service.keys import Keys
 from service.models import Article
 from service.typedefs import POLLER
 from tests.conftest import SettingsFactory
@@ -53,7 +54,7 @@ async def test_the_main_text_of_the_page_replaces_the_summary(
 
     await poller.poll_feed(FeedConfig(name="wire", url=url, full_text=True))
 
-    [(_, fields)] = await redis.xrange(f"{key_prefix}articles")
+    [(_, fields)] = await redis.xrange(Keys(key_prefix).articles)
     article = Article.model_validate_json(fields["data"])
     assert all(p in article.body for p in PARAGRAPHS)
     assert "track()" not in article.body
@@ -68,7 +69,7 @@ async def test_a_page_that_cannot_be_fetched_keeps_the_summary(
 
     result = await poller.poll_feed(FeedConfig(name="wire", url=url, full_text=True))
 
-    [(_, fields)] = await redis.xrange(f"{key_prefix}articles")
+    [(_, fields)] = await redis.xrange(Keys(key_prefix).articles)
     assert result.new == 1
     assert Article.model_validate_json(fields["data"]).body == "Ministers sign a deal."
 
