@@ -153,6 +153,12 @@ class Keys:
         """Stream of deliveries that exhausted their attempts or failed for good."""
         return f"{self.prefix}deliveries:dead"
 
+    @property
+    def deliveries_dead_now(self) -> str:
+        """Sorted set of the deliveries that are dead letters now (id -> when): a redelivery that
+        succeeds takes its delivery out, while the dead-letter stream keeps the history."""
+        return f"{self.prefix}deliveries:dead:now"
+
 
 ARTICLES_GROUP = "matchers"
 ALERTS_GROUP = "dispatchers"

@@ -91,16 +91,11 @@ class Matcher:
 
     async def watch_rules(self, stop: asyncio.Event, interval: float) -> None:
         """Pick up rule edits; a broken edit keeps the last good set and is reported."""
-        known_errors: list[str] = []
         while not stop.is_set():
             try:
-                if self.rules.refresh():
-                    log.info("rules reloaded: %d rules", len(self.rules.rules.rules))
-                errors = [str(e) for e in self.rules.errors]
-                if errors != known_errors:
-                    for error in errors:
-                        log.error("rule edit rejected, keeping the last good rules: %s", error)
-                    known_errors = errors
+                # RuleSource.refresh logs the reload or each error, once per edit:
+                # logging them here too doubled every line.
+                self.rules.refresh()
                 await self.publish_rules_status()
             except TRANSIENT_ERRORS as exc:
                 log.debug("rules status not published: %s", exc)

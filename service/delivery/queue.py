@@ -200,6 +200,10 @@ class DeliveryQueue:
         """Deliveries due or in flight, over every endpoint."""
         return int(await self._count(keys=[self.keys.deliveries_due], args=[self.keys.delivery_lane("")]))
 
+    async def count_dead(self) -> int:
+        """Deliveries that are dead letters now (not those redelivered since with success)."""
+        return int(await self.redis.zcard(self.keys.deliveries_dead_now))
+
     async def get(self, delivery_id: str) -> DeliveryRecord | None:
         return DeliveryRecord.from_hash(await self.redis.hgetall(self.keys.delivery(delivery_id)))
 
@@ -219,6 +223,7 @@ class DeliveryQueue:
                 self.keys.delivery_lane(endpoint),
                 self.keys.delivery_attempts(delivery_id),
                 self.keys.deliveries_dead,
+                self.keys.deliveries_dead_now,
             ],
             args=[
                 delivery_id,
@@ -230,6 +235,7 @@ class DeliveryQueue:
                 str(self.retention),
                 str(DEAD_LETTER_MAXLEN),
                 fields.get("last_error", ""),
+                f"{time.time():.3f}",
                 *_flat(fields),
             ],
         )

@@ -95,9 +95,9 @@ return {redis.call('GET', KEYS[2]) or '0', first[2] or false, out}
 """
 )
 
-# KEYS: delivery, lanes, lane, attempts log, dead-letter stream
+# KEYS: delivery, lanes, lane, attempts log, dead-letter stream, current dead letters
 # ARGV: id, endpoint, lease token ('' skips the check), next_at ('' when final), status,
-#       log entry JSON, retention seconds, dead-letter maxlen, dead-letter reason, field/value pairs...
+#       log entry JSON, retention seconds, dead-letter maxlen, dead-letter reason, now, field/value pairs...
 # A late outcome from a worker whose lease ran out ('stale') changes nothing but the log,
 # and a success is never undone by a failure reported after it ('kept').
 SETTLE = (
@@ -115,8 +115,15 @@ if status == 'delivered' and ARGV[5] ~= 'delivered' then return 'kept' end
 if ARGV[3] ~= '' and ARGV[5] ~= 'delivered' and redis.call('HGET', KEYS[1], 'leased_until') ~= ARGV[3] then
   return 'stale'
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 redis.call('HDEL', KEYS[1], 'leased_until')
+if ARGV[5] == 'dead' then
+  -- a dead letter now; those past retention have expired with their delivery
+  redis.call('ZADD', KEYS[6], ARGV[10], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', tonumber(ARGV[10]) - tonumber(ARGV[7]))
+else
+  redis.call('ZREM', KEYS[6], ARGV[1])
+end
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('HDEL', KEYS[1], 'next_at')

@@ -253,12 +253,21 @@ class DeliveryWorker:
             taken, taken.id, taken.endpoint, Outcome(status, attempts, next_at, entry, failed)
         )
         log.warning(
-            "delivery %s attempt %d failed: %s (%s)",
+            "delivery %s to subscription %r (%s) attempt %d failed: %s (%s)",
             taken.id,
+            sub.name,
+            self._destination(sub),
             attempts,
             exc,
             "dead-lettered" if delay is None else f"next in {delay:.0f}s",
         )
+
+    def _destination(self, sub: Subscription) -> str:
+        """Where the delivery went, for log lines: the webhook's origin or the SMTP server."""
+        if sub.email is not None:
+            host = getattr(getattr(self.notifiers.get("email"), "config", None), "host", None)
+            return f"smtp {host}" if host else "smtp (no GEOALERT_SMTP_HOST)"
+        return sub.endpoint
 
     def _notification(self, record: DeliveryRecord, alert_json: str | None, attempt: int) -> Notification:
         if record.kind == "digest":

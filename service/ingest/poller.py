@@ -158,7 +158,8 @@ class Poller:
         articles, warning = await self._within_budget(feed, articles, parsed.warning)
         ingested = await self.sink.add_prepared(articles)
         new = sum(1 for i in ingested if not i.duplicate)
-        self.metrics.feed_polls.labels("ok").inc()
+        self.metrics.feed_polls.labels(feed.name, "ok").inc()
+        self.metrics.feed_failing.labels(feed.name).set(0)
         delay = self.backoff.delay(feed.interval, 0)
         await self.store.record(
             feed.name,
@@ -220,7 +221,8 @@ class Poller:
         last_modified: str | None,
         leased_at: float | None,
     ) -> RunResult:
-        self.metrics.feed_polls.labels("not_modified").inc()
+        self.metrics.feed_polls.labels(feed.name, "not_modified").inc()
+        self.metrics.feed_failing.labels(feed.name).set(0)
         self.metrics.feed_not_modified.inc()
         delay = self.backoff.delay(feed.interval, 0)
         fields: dict[str, str | int | float | None] = {
@@ -249,9 +251,10 @@ class Poller:
         retry_after: float | None,
         leased_at: float | None,
     ) -> RunResult:
-        self.metrics.feed_polls.labels("error").inc()
+        self.metrics.feed_polls.labels(feed.name, "error").inc()
         errors = await self.store.count_error(feed.name)
         failing = self.backoff.failing(errors)
+        self.metrics.feed_failing.labels(feed.name).set(int(failing))
         delay = self.backoff.delay(feed.interval, errors, retry_after)
         outcome = "failing" if failing else "error"
         await self.store.record(
