@@ -21,10 +21,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from redis.asyncio import Redis
 
-from service.delivery import scripts
 from service.delivery.queue import throttle_scope
 from service.delivery.record import DeliveryRecord
 from service.keys import Keys
+from service.lua import Script
 from service.models import Alert, stable_id
 from service.subscriptions import DigestMode, Subscription
 
@@ -57,8 +57,8 @@ class Digests:
         self.keys = keys
         self.lookup = lookup
         self.retention = retention_seconds
-        self._gather = redis.register_script(scripts.GATHER)
-        self._flush = redis.register_script(scripts.FLUSH)
+        self._gather = Script("digest_gather", redis)
+        self._flush = Script("digest_flush", redis)
 
     async def gather(self, alert: Alert, sub: Subscription, *, now: float | None = None) -> int:
         """Add ``alert`` to the subscription's current digest: 1 added, 0 already there, -1 throttled."""

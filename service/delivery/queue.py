@@ -3,7 +3,7 @@
 Records live in Redis, so a restart loses none. Taking a delivery leases it
 (its due time moves forward by the lease); if the worker dies mid-attempt
 the lease runs out and any worker tries again. Every state change is one Lua
-script (``scripts.py``), so a delivery is never both done and due, and a
+script (``service/lua/delivery_*.lua``), so a delivery is never both done and due, and a
 throttle or digest decision is never half-made.
 """
 
@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from service.delivery import scripts
 from service.delivery.record import FINAL_STATUSES, Attempt, DeliveryRecord, DeliveryStatus, Settled
 from service.keys import Keys
+from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
 from service.subscriptions import Subscription
 
@@ -71,11 +71,11 @@ class DeliveryQueue:
         self.redis = redis
         self.keys = keys
         self.retention = retention_seconds
-        self._enqueue = redis.register_script(scripts.ENQUEUE)
-        self._take = redis.register_script(scripts.TAKE)
-        self._settle = redis.register_script(scripts.SETTLE)
-        self._redeliver = redis.register_script(scripts.REDELIVER)
-        self._count = redis.register_script(scripts.COUNT)
+        self._enqueue = Script("delivery_enqueue", redis)
+        self._take = Script("delivery_take", redis)
+        self._settle = Script("delivery_settle", redis)
+        self._redeliver = Script("delivery_redeliver", redis)
+        self._count = Script("delivery_count", redis)
 
     async def enqueue_many(
         self,
@@ -97,47 +97,50 @@ class DeliveryQueue:
         cutoff = f"{now - self.retention:.3f}"
         results: list[int] = []
         for start in range(0, len(subscriptions), ENQUEUE_CHUNK):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                if start == 0:
+            calls = []
+            for sub in subscriptions[start : start + ENQUEUE_CHUNK]:
+                delivery_id = delivery_id_for(alert.id, sub.id)
+                record = DeliveryRecord(
+                    id=delivery_id,
+                    subscription=sub.id,
+                    channel=sub.channel,
+                    endpoint=sub.endpoint,
+                    kind="alert",
+                    created_at=now,
+                    updated_at=now,
+                    next_at=now,
+                    alert_id=alert.id,
+                    rule=alert.rule.id,
+                )
+                period = sub.throttle.period if sub.throttle else 0
+                scope = throttle_scope(sub, alert) if sub.throttle else "-"
+                keys = [
+                    self.keys.delivery(delivery_id),
+                    self.keys.deliveries_due,
+                    self.keys.delivery_lane(sub.endpoint),
+                    self.keys.subscription_deliveries(sub.id),
+                    self.keys.throttle(sub.id, scope),
+                ]
+                args = [
+                    f"{now:.3f}",
+                    delivery_id,
+                    sub.endpoint,
+                    str(period),
+                    cutoff,
+                    *_flat(record.to_hash()),
+                ]
+                calls.append((keys, args))
+
+            def build(pipe: Any, first: bool = start == 0, calls: list[Any] = calls) -> None:
+                if first:
                     # Kept as long as a finished delivery, so redelivering one still finds its alert;
                     # sent ahead of the deliveries in the same round trip, so none is due without it.
                     pipe.set(self.keys.alert_payload(alert.id), alert.model_dump_json(), ex=self.retention)
-                for sub in subscriptions[start : start + ENQUEUE_CHUNK]:
-                    delivery_id = delivery_id_for(alert.id, sub.id)
-                    record = DeliveryRecord(
-                        id=delivery_id,
-                        subscription=sub.id,
-                        channel=sub.channel,
-                        endpoint=sub.endpoint,
-                        kind="alert",
-                        created_at=now,
-                        updated_at=now,
-                        next_at=now,
-                        alert_id=alert.id,
-                        rule=alert.rule.id,
-                    )
-                    period = sub.throttle.period if sub.throttle else 0
-                    scope = throttle_scope(sub, alert) if sub.throttle else "-"
-                    await self._enqueue(
-                        keys=[
-                            self.keys.delivery(delivery_id),
-                            self.keys.deliveries_due,
-                            self.keys.delivery_lane(sub.endpoint),
-                            self.keys.subscription_deliveries(sub.id),
-                            self.keys.throttle(sub.id, scope),
-                        ],
-                        args=[
-                            f"{now:.3f}",
-                            delivery_id,
-                            sub.endpoint,
-                            str(period),
-                            cutoff,
-                            *_flat(record.to_hash()),
-                        ],
-                        client=pipe,
-                    )
-                replies = await pipe.execute()
-                results += [int(r) for r in (replies[1:] if start == 0 else replies)]
+                for keys, args in calls:
+                    self._enqueue.queue(pipe, keys, args)
+
+            replies = await run_pipeline(self.redis, build, [self._enqueue])
+            results += [int(r) for r in (replies[1:] if start == 0 else replies)]
             if on_chunk is not None and 1 in results[start:]:
                 on_chunk()
         return results
