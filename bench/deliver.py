@@ -345,7 +345,7 @@ async def latency(
             story = _story(n)
             article = Article(id=story["guid"], title=story["title"], body=story["body"], published=utcnow())
             sent[article.id] = time.time()
-            await direct.xadd(f"{prefix}articles", {"data": article.model_dump_json()})
+            await direct.xadd(Keys(prefix).articles, {"data": article.model_dump_json()})
 
         async def push(n: int) -> None:
             nonlocal refused

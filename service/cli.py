@@ -21,8 +21,12 @@ from aiohttp import web
 from service.api.middlewares import listen_host
 from service.app import ALL_ROLES, create_app
 from service.config import Settings, load_settings, unknown_variables
+from service.connections import redis_client
+from service.embedded_redis import start_embedded
 from service.errors import ConfigFileError, SettingsError
 from service.ingest import feeds_cli
+from service.keymigration import migrate
+from service.keys import Keys
 from service.logs import configure_logging
 from service.matching import cli as matching_cli
 from service.subscriptions import cli as subscriptions_cli
@@ -106,6 +110,30 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate_keys(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.redis_url is None:
+        url, server = start_embedded(settings.data_dir)
+    else:
+        url, server = settings.redis_url, None
+
+    async def migrate_all() -> dict[str, int]:
+        redis = redis_client(url)
+        try:
+            return await migrate(redis, Keys(settings.key_prefix), dry_run=args.dry_run)
+        finally:
+            await redis.aclose()
+
+    try:
+        counts = asyncio.run(migrate_all())
+    finally:
+        if server is not None:
+            server.stop()
+    verb = "would rename" if args.dry_run else "renamed"
+    print(f"{verb} {counts['renamed']} keys; {counts['skipped']} left alone (new name taken)")
+    return 0
+
+
 def package_version() -> str:
     try:
         return version("geoalert")
@@ -133,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this part; repeat for several (default: all of them in one process)",
     )
     run.set_defaults(func=_run)
+    migrate = sub.add_parser(
+        "migrate-keys",
+        help="move a Redis's data from the key layout of geoalert 0.1 to today's (stop the service first)",
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="count the keys to move, move nothing")
+    migrate.set_defaults(func=_migrate_keys)
     matching_cli.register(sub)
     feeds_cli.register(sub)
     subscriptions_cli.register(sub)

@@ -9,6 +9,7 @@ naming the field; the error middleware renders it as
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,8 +87,19 @@ async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | 
 
 
 def query_of(request: web.Request, model: type[M]) -> M:
+    """The query string as ``model``; a parameter it does not know is a 422, never silently ignored
+    (a filter that is ignored returns everything, which looks like an answer)."""
+    known = sorted(model.model_fields)
+    unknown = [k for k in dict.fromkeys(request.query) if k not in model.model_fields]
+    if unknown:
+        fields = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            fields.append((f"query.{name[:64]}", f"unknown query parameter; {hint}"))
+        raise ApiError(422, "the request is not valid; see fields", fields)
     try:
-        return model.model_validate({k: request.query[k] for k in request.query if k in model.model_fields})
+        return model.model_validate({k: request.query[k] for k in request.query})
     except ValidationError as exc:
         raise invalid(exc) from None
 
