@@ -6,8 +6,10 @@ CLI turns ``SettingsError`` into that line instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,6 +20,9 @@ from notifiers.ssrf import IPNetwork, parse_cidrs
 from service.errors import SettingsError
 
 ENV_PREFIX = "GEOALERT_"
+
+# Long enough that guessing it over the network is hopeless; `openssl rand -hex 32` gives 64.
+MIN_TOKEN_LENGTH = 16
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -57,6 +62,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".geoalert"), description="where the embedded Redis keeps its data")
     rules_dir: Path = Field(default=Path("rules"), description="the YAML rule library")
+    rules_max_list_age_days: int = Field(
+        default=90, gt=0, description="/healthz warns about rule lists whose as_of date is older than this"
+    )
     feeds_file: Path = Field(default=Path("seeds/feeds.yaml"), description="feeds to poll")
     subscriptions_file: Path = Field(
         default=Path("seeds/subscriptions.yaml"), description="declarative (read-only) subscriptions"
@@ -150,7 +158,7 @@ class Settings(BaseSettings):
     # --- HTTP API ---
     api_token: SecretStr | None = Field(
         default=None,
-        description="bearer token for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
+        description="bearer token (16+ printable ASCII characters) for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
     )
     api_auth_reads: bool = Field(default=False, description="require the token for reads too")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="largest request body accepted")
@@ -159,6 +167,10 @@ class Settings(BaseSettings):
     webhook_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
         description="comma-separated ranges webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
+    )
+    fetch_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated ranges that redirects and links in feeds (full_text) may reach despite the address guard; feed URLs themselves may always be private",
     )
     webhook_connect_timeout: float = Field(default=5.0, gt=0, description="seconds to connect to a webhook")
     webhook_timeout: float = Field(default=15.0, gt=0, description="seconds for a whole webhook request")
@@ -207,10 +219,39 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("webhook_allow_cidrs", mode="before")
+    @field_validator("api_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty variable (docker's -e VAR="$UNSET") must not become a token
+        # that a blank Authorization header matches: refuse to start instead.
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if not token.strip():
+            raise ValueError(
+                "is empty: set a token (e.g. `openssl rand -hex 32`) or leave the variable unset"
+            )
+        if not all("!" <= char <= "~" for char in token):
+            raise ValueError("must be printable ASCII without spaces (e.g. `openssl rand -hex 32`)")
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters long (e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
+    @field_validator("webhook_allow_cidrs", "fetch_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
         return parse_cidrs(value) if isinstance(value, str) else value
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _no_braces(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError(
+                "may not contain braces: they would change the hash tags that keep related keys together"
+            )
+        return value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -218,25 +259,109 @@ class Settings(BaseSettings):
         return parse_durations(value) if isinstance(value, str) else value
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="least severe log level shown"
+        default="INFO", description="least severe log level shown (any case: debug, info, warning, error)"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text for people, json (one object per line) for log shippers"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+# GEOALERT_* variables that are not settings but are read elsewhere (the test suite).
+OTHER_VARIABLES = frozenset({"GEOALERT_TEST_REDIS_URL", "GEOALERT_FEED_CORPUS", "GEOALERT_REQUIRE_CORPUS"})
+FILE_SUFFIX = "_FILE"
+# Settings that may also come from a file named by GEOALERT_<NAME>_FILE (Docker
+# secrets): the secrets, so they need not sit in the environment or a compose file.
+SECRET_SETTINGS = ("api_token", "smtp_password", "smtp_username", "link_secret")
+
+
+def _setting_names() -> set[str]:
+    return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``GEOALERT_*`` variable that nothing reads, with a did-you-mean."""
+    environ = os.environ if environ is None else environ
+    known = _setting_names()
+    secret_files = {
+        ENV_PREFIX + n.upper() + FILE_SUFFIX for n in SECRET_SETTINGS if n in Settings.model_fields
+    }
+    candidates = sorted(known | secret_files)
+    out = []
+    for name in sorted(environ):
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in known
+            or name in secret_files
+            or name in OTHER_VARIABLES
+        ):
+            continue
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        out.append(f"{name} is not a geoalert setting and is ignored{hint}")
+    return out
+
+
+def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
+    """GEOALERT_API_TOKEN_FILE=/run/secrets/token -> api_token=<the file's first line>."""
+    values: dict[str, str] = {}
+    for name in SECRET_SETTINGS:
+        if name not in Settings.model_fields:
+            continue
+        variable = ENV_PREFIX + name.upper()
+        path = environ.get(variable + FILE_SUFFIX)
+        if path is None:
+            continue
+        if variable in environ:
+            raise SettingsError(f"{variable} and {variable}{FILE_SUFFIX} are both set: keep one")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: not UTF-8 text") from None
+        values[name] = text.rstrip("\r\n")
+    return values
+
+
+_SECRET_FIELDS = frozenset(
+    name for name, field in Settings.model_fields.items() if field.annotation in (SecretStr, SecretStr | None)
+)
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; raises ``SettingsError`` naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**{**_secrets_from_files(os.environ), **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             if not err["loc"]:  # a rule across settings: its message names them
                 problems.append(f"invalid settings: {err['msg'].removeprefix('Value error, ')}")
                 continue
-            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            field = "_".join(str(p) for p in err["loc"])
+            name = ENV_PREFIX + field.upper()
             value = os.environ.get(name)
-            shown = f"={value!r}" if value is not None else ""
-            problems.append(f"invalid setting {name}{shown}: {err['msg']}")
+            secret = field in _SECRET_FIELDS  # a secret is never echoed, not even a wrong one
+            shown = f"={value!r}" if value is not None and not secret else ""
+            problems.append(f"invalid setting {name}{shown}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("; ".join(problems)) from None
+    # The defaults may be absent (no feeds, no file subscriptions), but a file the
+    # operator named must exist: a typo must not silently mean "0 feeds".
+    for name in ("feeds_file", "subscriptions_file"):
+        path: Path = getattr(settings, name)
+        if name in settings.model_fields_set and not path.is_file():
+            raise SettingsError(f"invalid setting {ENV_PREFIX}{name.upper()}={str(path)!r}: no such file")
+    return settings
 
 
 def settings_table() -> str:

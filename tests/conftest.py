@@ -21,8 +21,9 @@ pytest_plugins = [
     "tests.smtpkit",
     "tests.apikit",
     "tests.feedserver",
+    "tests.topologies",
     "tests.browserkit",
-]  # fixtures of the delivery, webhook, email, poller and console tests
+]  # fixtures of the delivery, webhook, email and poller tests, Redis topologies, the console
 
 
 def _reachable(url: str) -> bool:

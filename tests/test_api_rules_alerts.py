@@ -93,3 +93,39 @@ async def test_bad_alert_queries_name_the_parameter(api: Api) -> None:
         status, error = await api.call("GET", "/v1/alerts" + query)
         assert status == 422, query
         assert error["error"]["fields"][0]["field"] == field
+
+
+async def test_an_article_can_be_explained_rule_by_rule(api: Api) -> None:
+    phone_call = {
+        "title": "Putin and Kim Jong Un speak",
+        "body": "Russian President Vladimir Putin and North Korean leader Kim Jong Un held talks by telephone.",
+        "published": "2024-06-01T00:00:00Z",
+        "rules": ["leader_summit"],
+    }
+    status, result = await api.call("POST", "/v1/rules/explain", phone_call)
+
+    assert status == 200
+    [rule] = result["rules"]
+    assert rule["rule"] == "leader_summit"
+    assert rule["matched"] is False
+    windows = [w for route in rule["routes"] for w in route["windows"]]
+    [vetoed] = [w for w in windows if w["vetoed_by"]]
+    assert vetoed["vetoed_by"] == "remote"
+    assert [(v["part"], v["text"]) for v in vetoed["veto"]] == [("remote", "telephone")]
+    status, error = await api.call("POST", "/v1/rules/explain", {**phone_call, "rules": ["nope"]})
+    assert status == 404
+    assert "'nope'" in error["error"]["message"]
+    status, error = await api.call("POST", "/v1/rules/explain", {**phone_call, "rules": "x" * 10})
+    assert status == 422
+    assert error["error"]["fields"][0]["field"] == "rules"
+
+
+async def test_health_names_unverified_list_entries_by_place_only(api: Api) -> None:
+    status, health = await api.call("GET", "/healthz", auth=False)
+
+    assert status == 200
+    lists = health["rules"]["lists"]
+    assert lists["unverified"] > 0
+    assert all(":" in place for place in lists["unverified_at"])
+    assert "unverified" not in str(lists["unverified_at"])  # no notes: anyone may read /healthz
+    assert any("marked unverified" in warning for warning in health["warnings"])

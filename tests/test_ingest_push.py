@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from service.app import create_app
+from service.keys import Keys
 from service.models import Article
 from tests.conftest import SettingsFactory
 from tests.helpers import running
@@ -43,7 +44,7 @@ async def test_one_article_is_accepted_normalised_and_appended(
 
     assert status == 202
     assert body["accepted"] == 1
-    [(_, fields)] = await redis.xrange(f"{key_prefix}articles")
+    [(_, fields)] = await redis.xrange(Keys(key_prefix).articles)
     article = Article.model_validate_json(fields["data"])
     assert body["items"][0]["id"] == article.id
     assert article.title == "Leaders meet in Hanoi"
@@ -69,7 +70,7 @@ async def test_a_batch_reports_each_article_and_duplicates_as_such(
     assert (first["status"], first["duplicate_by"]) == ("duplicate", "id")
     assert first["duplicate_of"] == first["id"]
     assert second["status"] == "accepted"
-    assert await redis.xlen(f"{key_prefix}articles") == 2
+    assert await redis.xlen(Keys(key_prefix).articles) == 2
 
 
 async def test_the_same_text_pushed_under_another_url_is_a_duplicate(
@@ -113,7 +114,7 @@ async def test_a_body_over_the_size_limit_is_413(api: tuple[str, aiohttp.ClientS
     status, body = await post(api, {**ARTICLE, "body": "x" * 70_000})
 
     assert status == 413
-    assert "exceeds the limit of 65536" in body["error"]["message"]
+    assert "larger than the limit of 65536 bytes" in body["error"]["message"]
 
 
 async def test_a_batch_over_the_item_limit_is_413(api: tuple[str, aiohttp.ClientSession]) -> None:
@@ -129,4 +130,4 @@ async def test_a_body_that_is_not_json_is_400(api: tuple[str, aiohttp.ClientSess
         f"{base}/v1/articles", data=b"{not json", headers={"Content-Type": "application/json"}
     ) as response:
         assert response.status == 400
-        assert (await response.json())["error"]["message"].startswith("body is not valid JSON")
+        assert (await response.json())["error"]["message"].startswith("the body is not valid JSON")

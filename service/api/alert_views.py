@@ -142,10 +142,8 @@ async def _article(request: web.Request, entry_id: str | None) -> Article | None
 async def _deliveries(request: web.Request, alert_id: str) -> list[DeliveryOut]:
     subs = (await request.app[SUBSCRIPTIONS].all())[:MAX_DELIVERIES_SHOWN]
     queue = request.app[DELIVERY_QUEUE]
-    records: list[dict[str, Any]] = await asyncio.gather(
-        *(queue.get(delivery_id_for(alert_id, s.id)) for s in subs)
-    )
-    return [DeliveryOut.of(r, []) for r in records if "id" in r]
+    records = await asyncio.gather(*(queue.get(delivery_id_for(alert_id, s.id)) for s in subs))
+    return [DeliveryOut.of(r, []) for r in records if r is not None]
 
 
 @routes.route(

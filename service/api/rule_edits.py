@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.activity import hourly
 from service.api.framework import ApiError, ApiRoutes, body_of, json_of
+from service.api.middlewares import authenticated
 from service.api.schemas import ErrorBody
 from service.backtest import BacktestResult, backtest, parse_since, rule_sets_for
-from service.console.auth import session_of, token_matches
+from service.console.auth import session_of
 from service.matching import RuleSource
 from service.rulefiles import (
     MAX_RULE_BYTES,
@@ -143,11 +144,7 @@ def _draft_out(draft: Draft, saved: bool = False) -> DraftOut:
 
 async def _private(request: web.Request) -> None:
     """File content goes only to callers who could change it: a console session or the bearer token."""
-    token = request.app[SETTINGS].api_token
-    if token is None or await session_of(request) is not None:
-        return
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token_matches(request, given.strip()):
+    if await session_of(request) is None and not authenticated(request):
         raise ApiError(401, "send Authorization: Bearer <GEOALERT_API_TOKEN>")
 
 

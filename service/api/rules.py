@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.api.framework import ApiError, ApiRoutes, body_of, json_of
-from service.api.schemas import ArticleIn, ErrorBody, RuleList, RuleOut, RuleTestResult
+from service.api.schemas import ArticleIn, ErrorBody, ExplainIn, RuleList, RuleOut, RuleTestResult
+from service.matching.explain import ArticleExplanation, explain
 from service.models import Article
 from service.typedefs import RULES
 
@@ -49,3 +50,32 @@ async def test_rules(request: web.Request) -> web.Response:
     source.refresh()
     matches = source.rules.match(Article.model_validate(given.model_dump()))
     return json_of(RuleTestResult(matches=matches))
+
+
+@routes.route(
+    "POST",
+    "/v1/rules/explain",
+    summary="Why each rule did or did not match an article: per route, the sentences, clauses or word "
+    "windows tried, each with what decided it (held, the condition missing, or the negated condition "
+    "that vetoed it, with its words); occurrences of each part; occurrences a guard vetoed",
+    body=ExplainIn,
+    responses={
+        200: (
+            "one explanation per rule: rules[].routes[].windows[] carry scope, field, start, end, text, "
+            "held, missing, vetoed_by and veto[]; rules[].guarded[] the guard vetoes",
+            ArticleExplanation,
+        ),
+        404: ("a rule named in 'rules' does not exist", ErrorBody),
+        422: ("invalid: see error.fields", ErrorBody),
+    },
+)
+async def explain_rules(request: web.Request) -> web.Response:
+    given = await body_of(request, ExplainIn)
+    source = request.app[RULES]
+    source.refresh()
+    rules = source.rules
+    for rule in given.rules or []:
+        if rules.get(rule) is None:
+            raise ApiError(404, f"no rule has the id {rule[:100]!r}")
+    article = Article.model_validate(given.model_dump(exclude={"rules"}))
+    return json_of(explain(rules, article, rule_ids=given.rules))

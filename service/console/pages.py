@@ -112,7 +112,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/")
     form = await request.post()
     given = form.get("token", "")
-    if not isinstance(given, str) or not given or not token_matches(request, given.strip()):
+    if not isinstance(given, str) or not given or not token_matches(request, given):
         return render(
             request,
             "login.html.j2",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from service.matching.condition import Node
 from service.matching.entities import AliasMeaning, CompiledEntityList
+from service.matching.freshness import ListFacts
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
 from service.matching.terms import LiteralTerm
@@ -94,3 +95,4 @@ class CompiledRules:
     regex_anchors: Mapping[int, tuple[int, ...]]
     always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
     guards: Mapping[str, CompiledGuard] = field(default_factory=dict)
+    list_facts: tuple[ListFacts, ...] = ()  # as_of dates and unverified entries of every list

@@ -25,6 +25,7 @@ from service.matching.compiled import (
 )
 from service.matching.condition import ConditionError, Node, Or, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
 from service.matching.schema import (
@@ -60,6 +61,7 @@ class Compiler:
     _entity_names: set[str] = field(default_factory=set)
     _shared_parts: dict[tuple[object, ...], int] = field(default_factory=dict)
     _guards: dict[str, CompiledGuard] = field(default_factory=dict)
+    _list_facts: list[ListFacts] = field(default_factory=list)
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
@@ -82,6 +84,7 @@ class Compiler:
                 )
                 continue
             known[source.name] = doc.path
+            self._list_facts.append(list_facts(source, doc))
             if isinstance(source, TermListFile):
                 self._term_lists[source.name] = (source, doc)
         for name in self._term_lists:
@@ -112,6 +115,7 @@ class Compiler:
             regex_anchors=regex_anchors,
             always=always,
             guards=dict(self._guards),
+            list_facts=tuple(self._list_facts),
         )
 
     # -- terms -----------------------------------------------------------

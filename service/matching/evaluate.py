@@ -77,6 +77,16 @@ class Veto(NamedTuple):
     by: Hit
 
 
+class Window(NamedTuple):
+    """A sentence, clause or word window tried while explaining (``ArticleMatcher.windows``)."""
+
+    node: Sentence | Near
+    start: int
+    end: int
+    held: bool
+    absent: Node | None = None  # no window was tried: this operand holds nowhere in the enclosing text
+
+
 class Decision(NamedTuple):
     route: str | None
     evidence: list[Evidence]
@@ -97,6 +107,9 @@ class ArticleMatcher:
         self._homes: dict[tuple[str, int], set[str]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
         self._vetoes: dict[int, list[Veto]] = {}
+        # explain sets this to a list to hear of every outermost window tried; None costs nothing
+        self.windows: list[Window] | None = None
+        self._depth = 0
 
     def candidates(self) -> list[int]:
         """Rules that can match: those an anchor term of which occurs, and those that need none."""
@@ -117,6 +130,15 @@ class ArticleMatcher:
             if proof is not None:
                 return Decision(route, self._evidence(proof, route))
         return None
+
+    def holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[tuple[str, Hit]] | None:
+        """Whether ``node`` holds within ``[start, end)`` of the joined text, and on which hits."""
+        proof = self._holds(node, rule, start, end)
+        return None if proof is None else [(part, hit) for part, hit, _ in proof]
+
+    def part_hits(self, part: CompiledPart) -> list[Hit]:
+        """Every occurrence of the part in the article, after its filters and guards."""
+        return self._hits_of(part)[0]
 
     def vetoes(self, part: CompiledPart) -> list[Veto]:
         """Occurrences of the part that its guards dropped (after its hits were gathered)."""
@@ -157,11 +179,11 @@ class ArticleMatcher:
             return None
         if isinstance(node, Sentence):
             window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
-            return self._within(node.operands, rule, start, end, window_of, any_anchor=True)
+            return self._within(node, rule, start, end, window_of, any_anchor=True)
         assert isinstance(node, Near)
         words = node.words
         return self._within(
-            node.operands, rule, start, end, lambda at: self._words_around(at, words), any_anchor=False
+            node, rule, start, end, lambda at: self._words_around(at, words), any_anchor=False
         )
 
     def _all(self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int) -> Proof | None:
@@ -175,7 +197,7 @@ class ArticleMatcher:
 
     def _within(
         self,
-        operands: tuple[Node, ...],
+        node: Sentence | Near,
         rule: CompiledRule,
         start: int,
         end: int,
@@ -184,6 +206,24 @@ class ArticleMatcher:
         any_anchor: bool,
     ) -> Proof | None:
         """Operands that all hold in one window (a sentence, or words around an anchor)."""
+        self._depth += 1
+        try:
+            return self._within_windows(node, rule, start, end, window_of, any_anchor=any_anchor)
+        finally:
+            self._depth -= 1
+
+    def _within_windows(
+        self,
+        node: Sentence | Near,
+        rule: CompiledRule,
+        start: int,
+        end: int,
+        window_of: _WindowOf,
+        *,
+        any_anchor: bool,
+    ) -> Proof | None:
+        operands = node.operands
+        record = self.windows if self._depth == 1 else None  # explain: the outermost windows
         # Whatever must hold in a window must hold in the enclosing one: check every positive
         # operand there first, and start the search from the one with the fewest occurrences.
         anchors: list[Hit] | None = None
@@ -194,8 +234,12 @@ class ArticleMatcher:
             if isinstance(operand, Ref):
                 positions = self._part_inside(rule.parts[rule.part_index[operand.name]], start, end)
                 if positions is None:
+                    if record is not None:
+                        record.append(Window(node, start, end, held=False, absent=operand))
                     return None
             elif self._holds(operand, rule, start, end) is None:
+                if record is not None:
+                    record.append(Window(node, start, end, held=False, absent=operand))
                 return None
             else:
                 positions = None
@@ -218,6 +262,8 @@ class ArticleMatcher:
                 continue
             tried.add(window)
             held = self._all(operands, rule, *window)
+            if record is not None:
+                record.append(Window(node, window[0], window[1], held=held is not None))
             if held is not None:
                 proof.extend((part, found, True) for part, found, _ in held)
         return proof or None

@@ -29,10 +29,11 @@ class LabelledArticle(BaseModel):
     language: str | None = None
     labels: list[str] = Field(default_factory=list)
 
-    def article(self) -> Article:
+    def article(self, headline: str | None = None) -> Article:
+        """The article; with ``headline``, under that headline instead of its own."""
         return Article(
             id=self.id,
-            title=self.title,
+            title=self.title if headline is None else headline,
             summary=self.summary,
             body=self.body,
             published=self.published,
@@ -91,15 +92,26 @@ class Score:
 
 
 GROUPS = ("en", "non_en", "all")
+# A headline that says nothing: how well a rule reads the body when the headline gives nothing away
+NEUTRAL_HEADLINE = "World news briefing"
 
 
-def evaluate(rules: RuleSet, dataset: list[LabelledArticle]) -> dict[str, dict[str, Score]]:
-    """Scores of every rule whose id is used as a label in the dataset, by language group."""
+def unlabelled(rules: RuleSet, dataset: list[LabelledArticle]) -> list[str]:
+    """Rules no article of the dataset is labelled with: the dataset cannot score them."""
+    labels = {label for item in dataset for label in item.labels}
+    return [info.id for info in rules.rules if info.id not in labels]
+
+
+def evaluate(
+    rules: RuleSet, dataset: list[LabelledArticle], *, headline: str | None = None
+) -> dict[str, dict[str, Score]]:
+    """Scores of every rule whose id is used as a label in the dataset, by language group; with
+    ``headline``, every article is read under that headline instead of its own."""
     labels = {label for item in dataset for label in item.labels}
     scored = [info.id for info in rules.rules if info.id in labels]
     scores = {rule: {group: Score() for group in GROUPS} for rule in scored}
     for item in dataset:
-        fired = {match.rule for match in rules.match(item.article())}
+        fired = {match.rule for match in rules.match(item.article(headline))}
         groups = ("en" if (item.language or "en") == "en" else "non_en", "all")
         for rule in scored:
             for group in groups:

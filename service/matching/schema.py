@@ -216,6 +216,9 @@ class TermListFile(_Strict):
     name: Identifier = Field(alias="list", description="the name rules use to include it: '@name'")
     description: str = ""
     as_of: LaxDate | None = Field(None, description="the date the list's facts were last checked")
+    stale_after_days: int | None = Field(
+        None, ge=1, description="warn once 'as_of' is this many days old (default: the service's setting)"
+    )
     terms: list[Term] = Field(min_length=1)
 
 
@@ -230,6 +233,9 @@ class Office(_Strict):
     end: LaxDate | None = Field(None, alias="to", description="last day in office; omitted while in office")
     leader: bool = Field(False, description="the country's leader while holding this office")
     note: str = ""
+    unverified: bool = Field(
+        False, description="not checked against a source yet; 'rules check' and /healthz list it"
+    )
 
 
 class Entity(_Strict):
@@ -239,6 +245,9 @@ class Entity(_Strict):
     attributes: dict[str, str | int | bool | list[str]] = Field(default_factory=dict)
     offices: list[Office] = Field(default_factory=list)
     note: str = ""
+    unverified: bool = Field(
+        False, description="not checked against a source yet; 'rules check' and /healthz list it"
+    )
 
 
 class Titles(_Strict):
@@ -266,6 +275,9 @@ class EntityListFile(_Strict):
     name: Identifier = Field(alias="list", description="the name parts use: 'entity: name'")
     description: str = ""
     as_of: LaxDate | None = Field(None, description="the date the list's facts were last checked")
+    stale_after_days: int | None = Field(
+        None, ge=1, description="warn once 'as_of' is this many days old (default: the service's setting)"
+    )
     entities: list[Entity] = Field(min_length=1)
     titles: Titles | None = None
 

@@ -120,6 +120,38 @@ def test_rules_eval_reports_precision_and_recall(
     assert report["non_en"]["misses"] == ["c Talks"]
 
 
+def test_rules_eval_scores_again_under_neutral_headlines_and_names_unlabelled_rules(
+    write_rules: RuleWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = RULE.replace("id: summit", "id: other").replace("[summit]", "[elsewhere]")
+    directory = write_rules({"summit.yaml": RULE, "other.yaml": other})
+    dataset = tmp_path / "set.yaml"
+    dataset.write_text(
+        yaml.safe_dump(
+            [
+                # the headline alone gives it away
+                {"id": "a", "title": "Summit opens", "body": "Leaders arrived.", "labels": ["summit"]},
+                {"id": "b", "title": "Leaders meet", "body": "The summit opened.", "labels": ["summit"]},
+                {"id": "c", "title": "Rain", "body": "Rain fell.", "labels": [], "language": "fr"},
+            ]
+        )
+    )
+    assert (
+        main(["rules", "eval", str(dataset), "--rules", str(directory), "--neutral-headlines", "--json"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["rules"]["summit"]["en"]["recall"] == 1.0
+    assert report["neutral_headline"] == "World news briefing"
+    neutral = report["rules_neutral_headlines"]["summit"]["en"]
+    assert (neutral["recall"], neutral["misses"]) == (0.5, ["a Summit opens"])
+    assert report["unlabelled"] == ["other"]
+    assert main(["rules", "eval", str(dataset), "--rules", str(directory), "--neutral-headlines"]) == 0
+    out = capsys.readouterr().out
+    assert "neutral headlines:" in out.splitlines()[0]
+    assert "  missed (en, neutral headline): a Summit opens" in out
+    assert "unlabelled (no article carries their label, so not scored): other" in out
+
+
 def test_rules_schema_is_a_json_schema_that_accepts_rule_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
