@@ -7,6 +7,7 @@ CLI turns ``SettingsError`` into that line instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -16,7 +17,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from notifiers.ssrf import IPNetwork, parse_cidrs
 from service.errors import SettingsError
 
 ENV_PREFIX = "GEOALERT_"
@@ -49,6 +49,14 @@ def default_consumer_name() -> str:
     # Unique per process: two processes on one host must never share a name,
     # or they would read each other's pending entries.
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# notifiers.ssrf's type, spelled out: importing that module brings in aiohttp, which the
+# command-line tools (geoalert match, rules ...) never need and would pay for at every start
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The parts of the service one process can run (geoalert run --role ...)
+ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
 
 
 class Settings(BaseSettings):
@@ -215,6 +223,8 @@ class Settings(BaseSettings):
     @field_validator("webhook_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
+        from notifiers.ssrf import parse_cidrs
+
         return parse_cidrs(value) if isinstance(value, str) else value
 
     @field_validator("retry_schedule", mode="before")
