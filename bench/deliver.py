@@ -52,8 +52,11 @@ from service.embedded_redis import RedisServer, free_port  # noqa: E402
 from service.keys import Keys  # noqa: E402
 from service.metrics import Metrics  # noqa: E402
 from service.models import Alert, Article, ArticleRef, Evidence, RuleRef, utcnow  # noqa: E402
-from service.subscription_store import SubscriptionStore  # noqa: E402
-from service.subscriptions import Subscription, SubscriptionDirectory  # noqa: E402
+from service.subscriptions import (  # noqa: E402
+    Subscription,
+    SubscriptionDirectory,
+    SubscriptionStore,
+)
 from service.watched import WatchedFile  # noqa: E402
 
 SECRET = new_secret()
@@ -342,7 +345,7 @@ async def latency(
             story = _story(n)
             article = Article(id=story["guid"], title=story["title"], body=story["body"], published=utcnow())
             sent[article.id] = time.time()
-            await direct.xadd(f"{prefix}articles", {"data": article.model_dump_json()})
+            await direct.xadd(Keys(prefix).articles, {"data": article.model_dump_json()})
 
         async def push(n: int) -> None:
             nonlocal refused

@@ -4,8 +4,11 @@ A subscriber chooses the URL we POST to, so without a guard the service is a
 way into the network it runs in (cloud metadata at 169.254.169.254, admin
 ports on loopback, the office LAN). Two checks, sharing one ``AddressPolicy``:
 
-- when a subscription is created or changed: the scheme, and every address
-  the host resolves to (``check_url``);
+- when a subscription is created or changed (``check_host``): the scheme,
+  and the host only where it is private on its face: an IP literal in a
+  refused range, or a name like ``localhost`` that always means this
+  machine. Nothing is resolved then, so a subscription can be made while
+  offline or before its receiver's name exists; the real check is the next;
 - when connecting: ``GuardedResolver`` is the HTTP client's resolver, so the
   addresses it vetted are the very ones connected to. A name that resolves
   to a public address at creation and to 127.0.0.1 later (DNS rebinding) is
@@ -170,6 +173,29 @@ def parse_url(url: str) -> URL:
     if parsed.user is not None or parsed.password is not None:
         raise ValueError("must not carry credentials; authenticate with the signature instead")
     return parsed
+
+
+# Names that mean this machine wherever they are looked up (RFC 6761), and what they resolve to.
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+_LOOPBACK_ADDRESS = ipaddress.ip_address("127.0.0.1")
+
+
+def check_host(host: str, policy: AddressPolicy) -> None:
+    """Refuse a host that is private by address or by name, without resolving it; ValueError says why."""
+    try:
+        policy.check_literal(host)
+    except UnsafeAddress as exc:
+        raise ValueError(str(exc)) from None
+    name = host.strip("[]").rstrip(".").lower()
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        reason = policy.refusal(_LOOPBACK_ADDRESS)
+        if reason is not None:
+            raise ValueError(f"refused: {name} resolves to {reason}")
+
+
+def check_url_offline(url: str, policy: AddressPolicy) -> None:
+    """``parse_url`` and ``check_host``: what creation refuses; connecting checks every address again."""
+    check_host(parse_url(url).raw_host or "", policy)
 
 
 async def check_url(url: str, policy: AddressPolicy, *, timeout: float = 5.0) -> None:

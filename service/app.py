@@ -28,6 +28,7 @@ from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
 from service.embedded_redis import start_embedded
+from service.errors import SettingsError
 from service.ingest.feed_directory import FeedDirectory, FeedRegistry
 from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
@@ -37,18 +38,20 @@ from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedStore
 from service.ingest.stories import StoryIndex
 from service.ingest.workers import WorkerPool
+from service.keymigration import legacy_keys_present
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.lifecycle import Stage, measure_loop_lag, watch_file
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
-from service.streams import Trim
-from service.subscription_store import SubscriptionStore
-from service.subscriptions import SubscriptionDirectory, load_subscriptions_file
+from service.streams import TRANSIENT_ERRORS, Trim
+from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
+from service.subscriptions.model import email_without_smtp
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
+    FETCHGUARD,
     HTTP,
     INGEST,
     KEYS,
@@ -105,6 +108,18 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         url = settings.redis_url
     app[REDIS] = redis_client(url, read_timeout=settings.read_block_ms / 1000 + 10)
+    try:
+        legacy = await legacy_keys_present(app[REDIS], app[KEYS])
+    except TRANSIENT_ERRORS:
+        legacy = False  # unreachable for now: the roles ride that out, and the look is only a safeguard
+    if legacy:
+        await app[REDIS].aclose()
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+        raise SettingsError(
+            "this Redis holds data in the key layout of geoalert 0.1; stop every geoalert process,"
+            " run `geoalert migrate-keys` once, then start again (see README, Production Redis)"
+        )
     yield
     await app[REDIS].aclose()
     if server is not None:
@@ -129,6 +144,12 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     file = WatchedFile(settings.subscriptions_file, load_subscriptions_file)
     app[SUBSCRIPTIONS] = SubscriptionDirectory(file, SubscriptionStore(app[REDIS], app[KEYS]))
+    try:
+        subs = await app[SUBSCRIPTIONS].all()
+    except TRANSIENT_ERRORS:
+        subs = list(file.current)  # Redis comes later; the file's are known now
+    if (warning := email_without_smtp(subs, settings.smtp_host)) is not None:
+        log.warning("%s", warning)
     if settings.webhook_allow_cidrs:
         log.warning(
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
@@ -191,11 +212,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, ingest = app[SETTINGS], app[INGEST]
     limits = fetch_limits(settings)
     workers = WorkerPool(settings.parse_processes)
-    async with Fetcher.new_session(limits) as session:
+    if settings.fetch_allow_cidrs:
+        log.warning(
+            "GEOALERT_FETCH_ALLOW_CIDRS opens %s to links in feeds and redirects despite the address guard",
+            ", ".join(str(n) for n in settings.fetch_allow_cidrs),
+        )
+    async with Fetcher.open(limits, app[FETCHGUARD]) as fetcher:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
-            Fetcher(session, limits),
+            fetcher,
             ingest.store,
             app[METRICS],
             backoff=Backoff(
@@ -292,6 +318,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app = web.Application(client_max_size=settings.api_max_body_bytes)
     app[SETTINGS] = settings
     app[NETGUARD] = AddressPolicy(settings.webhook_allow_cidrs)
+    app[FETCHGUARD] = AddressPolicy(settings.fetch_allow_cidrs)
     app[ROLES] = chosen
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}

@@ -15,6 +15,7 @@ from service.config import ALL_ROLES
 from service.errors import ConfigFileError, SettingsError
 from service.ingest import feeds_cli
 from service.matching import cli as matching_cli
+from service.subscriptions import cli as subscriptions_cli
 
 RUN_EPILOG = """\
 settings:
@@ -25,11 +26,20 @@ settings:
 """
 
 
+# `run` and `migrate-keys` need the whole service (web server, Redis clients, feed fetchers);
+# they import it when called, so the tools (match, rules, feeds, subscriptions) start quickly.
+
+
 def _run(args: argparse.Namespace) -> int:
-    # only `run` needs the whole service: the tools start without the web server and Redis clients
     from service import serving
 
     return serving.run(sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index))
+
+
+def _migrate_keys(args: argparse.Namespace) -> int:
+    from service import serving
+
+    return serving.migrate_keys(dry_run=args.dry_run)
 
 
 def package_version() -> str:
@@ -59,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this part; repeat for several (default: all of them in one process)",
     )
     run.set_defaults(func=_run)
+    migrate = sub.add_parser(
+        "migrate-keys",
+        help="move a Redis's data from the key layout of geoalert 0.1 to today's (stop the service first)",
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="count the keys to move, move nothing")
+    migrate.set_defaults(func=_migrate_keys)
     matching_cli.register(sub)
     feeds_cli.register(sub)
+    subscriptions_cli.register(sub)
     return parser
 
 

@@ -173,6 +173,10 @@ class Settings(BaseSettings):
         default=(),
         description="comma-separated ranges webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
     )
+    fetch_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated ranges that redirects and links in feeds (full_text) may reach despite the address guard; feed URLs themselves may always be private",
+    )
     webhook_connect_timeout: float = Field(default=5.0, gt=0, description="seconds to connect to a webhook")
     webhook_timeout: float = Field(default=15.0, gt=0, description="seconds for a whole webhook request")
     delivery_concurrency: int = Field(default=64, ge=1, description="attempts in flight at once, per process")
@@ -220,12 +224,21 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("webhook_allow_cidrs", mode="before")
+    @field_validator("webhook_allow_cidrs", "fetch_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
         from notifiers.ssrf import parse_cidrs
 
         return parse_cidrs(value) if isinstance(value, str) else value
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _no_braces(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError(
+                "may not contain braces: they would change the hash tags that keep related keys together"
+            )
+        return value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

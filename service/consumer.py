@@ -127,19 +127,19 @@ class GroupConsumer:
                 backoff.reset()
                 if burst and not got and await self._own_pending() == 0:
                     return
-            except ResponseError as exc:
-                if not _is_nogroup(exc):
-                    raise
-                log.warning("%s/%s: consumer group vanished; recreating it", self.stream, self.group)
-                self.stats.group_recreated += 1
-                ready = False
-            except TRANSIENT_ERRORS as exc:
+            except TRANSIENT_ERRORS as exc:  # before ResponseError: a cluster failing over answers with one
                 self.stats.connection_errors += 1
                 if not outage_logged:
                     log.warning("%s/%s: Redis unreachable (%s); retrying", self.stream, self.group, exc)
                     outage_logged = True
                 ready = False
                 await backoff.wait(stop)
+            except ResponseError as exc:
+                if not _is_nogroup(exc):
+                    raise
+                log.warning("%s/%s: consumer group vanished; recreating it", self.stream, self.group)
+                self.stats.group_recreated += 1
+                ready = False
         await self._leave_group()
 
     async def _read_own_pending(self, stop: asyncio.Event) -> None:

@@ -2,6 +2,26 @@
 
 All keys start with the configured prefix so that several deployments (or
 test runs) can share one Redis without seeing each other.
+
+Keys that one script or one transaction touches together share a hash tag
+(the part in braces), so that on Redis Cluster they live in one slot:
+
+- ``{articles}``: the articles stream, its dead letters, the "seen" marks of
+  articles and the story index (the ingest script checks, indexes and
+  appends in one step);
+- ``{alerts}``: the alerts stream, its dead letters and the "seen" marks of
+  alerts (the matcher's publish-unique script);
+- ``{deliveries}``: the delivery queue, digests, throttles and the
+  subscriptions (taking work reads lanes, records, alerts and the
+  subscriptions version in one script);
+- ``{feeds}``: the feeds added through the API and their version counter
+  (changed together in one transaction);
+- ``{feed:NAME}``: one feed's state and lease (one slot per feed, so feeds
+  spread over the cluster);
+- ``{limit:NAME}``: one fleet-wide limit's slots (one per host or endpoint).
+
+The three streams sit in different slots, so on a cluster the articles, the
+alerts and the deliveries can each live on a different primary.
 """
 
 from __future__ import annotations
@@ -13,35 +33,52 @@ from dataclasses import dataclass
 class Keys:
     prefix: str = "geoalert:"
 
+    def __post_init__(self) -> None:
+        if "{" in self.prefix or "}" in self.prefix:
+            # A brace would become (or break) the hash tag that keeps related keys in one slot.
+            raise ValueError(f"a key prefix may not contain braces: {self.prefix!r}")
+
+    @property
+    def _articles(self) -> str:
+        return f"{self.prefix}{{articles}}"
+
+    @property
+    def _alerts(self) -> str:
+        return f"{self.prefix}{{alerts}}"
+
+    @property
+    def _deliveries(self) -> str:
+        return f"{self.prefix}{{deliveries}}"
+
     @property
     def articles(self) -> str:
         """Stream of normalised articles: poller and push API -> matcher."""
-        return f"{self.prefix}articles"
+        return self._articles
 
     @property
     def alerts(self) -> str:
         """Stream of alerts: matcher -> dispatcher; also the alert history the API pages through."""
-        return f"{self.prefix}alerts"
+        return self._alerts
 
     def dead_letter(self, stream: str) -> str:
-        """Entries of ``stream`` that failed too many times, kept for inspection."""
+        """Entries of ``stream`` that failed too many times, kept for inspection (in the stream's slot)."""
         return f"{stream}:dead"
 
     def seen_article(self, article_id: str) -> str:
         """Marks an article as ingested so that no poller appends it twice (expires)."""
-        return f"{self.prefix}seen:article:{article_id}"
+        return f"{self._articles}:seen:article:{article_id}"
 
     def seen_alert(self, alert_id: str) -> str:
         """Marks an alert (rule x story) as raised so a redelivered article raises nothing new."""
-        return f"{self.prefix}seen:alert:{alert_id}"
+        return f"{self._alerts}:seen:{alert_id}"
 
     def seen_url(self, url_digest: str) -> str:
         """Marks a canonical article URL as ingested: the same page from two feeds, or re-pushed, is one article."""
-        return f"{self.prefix}seen:url:{url_digest}"
+        return f"{self._articles}:seen:url:{url_digest}"
 
     def seen_content(self, content_digest: str) -> str:
         """Marks an article's normalised text as ingested: a copy under another GUID and URL is still a duplicate."""
-        return f"{self.prefix}seen:content:{content_digest}"
+        return f"{self._articles}:seen:content:{content_digest}"
 
     def story_band(self, band: int, value: str) -> str:
         """Sorted set (by publication time) of ``story|article`` whose signature has ``value`` in ``band``.
@@ -53,24 +90,28 @@ class Keys:
 
     @property
     def story_band_prefix(self) -> str:
-        """The start of every ``story_band`` key: the story script builds them from a signature."""
-        return f"{self.prefix}story:band:"
+        """The start of every ``story_band`` key: the ingest script builds them from a signature."""
+        return f"{self._articles}:story:band:"
 
     def story_signature(self, article_id: str) -> str:
         """An article's MinHash signature, compared against when a later article may be the same story."""
-        return f"{self.prefix}story:sig:{article_id}"
+        return f"{self._articles}:story:sig:{article_id}"
 
     def story_sources(self, story_id: str) -> str:
         """Set of the sources that carried one story: later copies count as more sources, not alerts."""
-        return f"{self.prefix}story:sources:{story_id}"
+        return f"{self._articles}:story:sources:{story_id}"
 
     def feed_state(self, feed: str) -> str:
         """Hash: one feed's polling state (validators, status, errors, next run), shared by every poller."""
-        return f"{self.prefix}feed:{feed}"
+        return f"{self.prefix}{{feed:{feed}}}"
 
     def feed_lease(self, feed: str) -> str:
         """Held by the poller that fetched a feed, until the feed is due again: one fetch per interval fleet-wide."""
-        return f"{self.prefix}feed:{feed}:lease"
+        return f"{self.prefix}{{feed:{feed}}}:lease"
+
+    def limit(self, kind: str, name: str) -> str:
+        """Sorted set of the slots held in one fleet-wide limit (holder -> lease expiry), e.g. fetches to a host."""
+        return f"{self.prefix}{{limit:{kind}:{name}}}"
 
     @property
     def rules_status(self) -> str:
@@ -84,74 +125,80 @@ class Keys:
         Taking work endpoint by endpoint is what lets a worker skip an endpoint
         whose attempts already fill its share, without scanning its backlog.
         """
-        return f"{self.prefix}deliveries:due"
+        return f"{self._deliveries}:due"
 
     def delivery_lane(self, endpoint: str) -> str:
         """Sorted set of one endpoint's delivery ids by the time their next attempt is due (a lease when in flight)."""
-        return f"{self.prefix}deliveries:lane:{endpoint}"
+        return f"{self._deliveries}:lane:{endpoint}"
 
     def delivery(self, delivery_id: str) -> str:
         """Hash: one delivery of one alert (or digest) to one subscription: status, counts, last outcome."""
-        return f"{self.prefix}delivery:{delivery_id}"
+        return f"{self._deliveries}:delivery:{delivery_id}"
 
     def alert_payload(self, alert_id: str) -> str:
         """An alert's JSON, stored once for all its deliveries (expires with the delivery log)."""
-        return f"{self.prefix}alert:{alert_id}"
+        return f"{self._deliveries}:alert:{alert_id}"
 
     def delivery_attempts(self, delivery_id: str) -> str:
         """List: the delivery log of one delivery, one JSON entry per attempt (capped)."""
-        return f"{self.prefix}delivery:{delivery_id}:attempts"
+        return f"{self._deliveries}:attempts:{delivery_id}"
 
     def subscription_deliveries(self, subscription_id: str) -> str:
         """Sorted set of a subscription's delivery ids by creation time, for its delivery log page."""
-        return f"{self.prefix}subscription:{subscription_id}:deliveries"
+        return f"{self._deliveries}:index:{subscription_id}"
 
     def throttle(self, subscription_id: str, scope: str) -> str:
         """Who last went through a subscription's throttle for one rule (and story), and when (expires)."""
-        return f"{self.prefix}throttle:{subscription_id}:{scope}"
+        return f"{self._deliveries}:throttle:{subscription_id}:{scope}"
 
     def digest(self, subscription_id: str, period_start: int) -> str:
         """Hash of the alerts gathered for one subscription's digest period (alert id -> alert JSON)."""
-        return f"{self.prefix}digest:{subscription_id}:{period_start}"
+        return f"{self._deliveries}:digest:{subscription_id}:{period_start}"
 
     def digest_seen(self, subscription_id: str, alert_id: str) -> str:
         """Marks an alert as gathered into a digest, so a redelivered alert is not gathered twice (expires)."""
-        return f"{self.prefix}digest-seen:{subscription_id}:{alert_id}"
+        return f"{self._deliveries}:digest-seen:{subscription_id}:{alert_id}"
 
     @property
     def digests_open(self) -> str:
         """Set of digest buffers not yet sent, so a flush after downtime still finds old periods."""
-        return f"{self.prefix}digests:open"
+        return f"{self._deliveries}:digests:open"
 
     @property
     def subscriptions(self) -> str:
         """Hash of the subscriptions made through the API: id -> JSON."""
-        return f"{self.prefix}subscriptions"
+        return f"{self._deliveries}:subscriptions"
 
     @property
     def subscriptions_version(self) -> str:
         """Counter bumped with every subscription change, so readers re-read only when it moves."""
-        return f"{self.prefix}subscriptions:version"
+        return f"{self._deliveries}:subscriptions:version"
 
     @property
     def subscriptions_disabled(self) -> str:
         """Hash: file subscriptions switched off by a 410 (the file is read-only to the service)."""
-        return f"{self.prefix}subscriptions:disabled"
+        return f"{self._deliveries}:subscriptions:disabled"
 
     @property
     def feeds(self) -> str:
         """Hash of the feeds added through the HTTP API: name -> JSON (the feeds file's are not here)."""
-        return f"{self.prefix}feeds"
+        return f"{self.prefix}{{feeds}}"
 
     @property
     def feeds_version(self) -> str:
         """Counter bumped with every API feed change, so pollers re-read the feeds only when it moves."""
-        return f"{self.prefix}feeds:version"
+        return f"{self.prefix}{{feeds}}:version"
 
     @property
     def deliveries_dead(self) -> str:
         """Stream of deliveries that exhausted their attempts or failed for good."""
-        return f"{self.prefix}deliveries:dead"
+        return f"{self._deliveries}:dead"
+
+    @property
+    def deliveries_dead_now(self) -> str:
+        """Sorted set of the deliveries that are dead letters now (id -> when): a redelivery that
+        succeeds takes its delivery out, while the dead-letter stream keeps the history."""
+        return f"{self._deliveries}:dead:now"
 
 
 ARTICLES_GROUP = "matchers"

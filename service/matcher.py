@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -18,16 +19,11 @@ from redis.asyncio import Redis
 from service.aio import sleep_or_stop
 from service.consumer import Entry, Unprocessable
 from service.keys import Keys
+from service.lua import Script, run_pipeline
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.models import Alert, Article
-from service.streams import (
-    PUBLISH_UNIQUE_SCRIPT,
-    TRANSIENT_ERRORS,
-    Trim,
-    publish_unique_args,
-    published_from_reply,
-)
+from service.streams import TRANSIENT_ERRORS, Trim, publish_unique_args, published_from_reply
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +38,7 @@ class Matcher:
         self.trim = trim
         self.dedupe_ttl = dedupe_ttl
         self.metrics = metrics
-        self._publish = redis.register_script(PUBLISH_UNIQUE_SCRIPT)
+        self._publish = Script("publish_unique", redis)
 
     def _rule_failed(self, rule_id: str) -> None:
         self.metrics.rule_errors.labels(rule_id).inc()
@@ -61,17 +57,22 @@ class Matcher:
             return
         alerts = [Alert.from_match(article, match) for match in matches]
         # One round trip for all of an article's alerts; each append is still atomic with its dedupe key.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for alert in alerts:
-                keys, args = publish_unique_args(
-                    self.keys.alerts,
-                    {"data": alert.model_dump_json(), "rule": alert.rule.id},
-                    self.trim,
-                    dedupe_keys=[self.keys.seen_alert(alert.id)],
-                    ttl_seconds=self.dedupe_ttl,
-                )
-                await self._publish(keys=keys, args=args, client=pipe)
-            replies = await pipe.execute()
+        calls = [
+            publish_unique_args(
+                self.keys.alerts,
+                {"data": alert.model_dump_json(), "rule": alert.rule.id},
+                self.trim,
+                dedupe_keys=[self.keys.seen_alert(alert.id)],
+                ttl_seconds=self.dedupe_ttl,
+            )
+            for alert in alerts
+        ]
+
+        def build(pipe: Any) -> None:
+            for keys, args in calls:
+                self._publish.queue(pipe, keys, args)
+
+        replies = await run_pipeline(self.redis, build, [self._publish])
         for alert, reply in zip(alerts, replies, strict=True):
             if published_from_reply(reply, [self.keys.seen_alert(alert.id)]).entry_id is not None:
                 self.metrics.alerts_raised.labels(alert.rule.id).inc()
@@ -91,16 +92,11 @@ class Matcher:
 
     async def watch_rules(self, stop: asyncio.Event, interval: float) -> None:
         """Pick up rule edits; a broken edit keeps the last good set and is reported."""
-        known_errors: list[str] = []
         while not stop.is_set():
             try:
-                if self.rules.refresh():
-                    log.info("rules reloaded: %d rules", len(self.rules.rules.rules))
-                errors = [str(e) for e in self.rules.errors]
-                if errors != known_errors:
-                    for error in errors:
-                        log.error("rule edit rejected, keeping the last good rules: %s", error)
-                    known_errors = errors
+                # RuleSource.refresh logs the reload or each error, once per edit:
+                # logging them here too doubled every line.
+                self.rules.refresh()
                 await self.publish_rules_status()
             except TRANSIENT_ERRORS as exc:
                 log.debug("rules status not published: %s", exc)

@@ -22,8 +22,14 @@ class Metrics:
         )
         self.feed_polls = Counter(
             "geoalert_feed_polls_total",
-            "Feed polls by outcome",
-            ["outcome"],
+            "Feed polls by feed and outcome (ok, not_modified, error)",
+            ["feed", "outcome"],
+            registry=self.registry,
+        )
+        self.feed_failing = Gauge(
+            "geoalert_feed_failing",
+            "1 while a feed is failing (GEOALERT_FEED_FAILING_AFTER errors in a row), else 0",
+            ["feed"],
             registry=self.registry,
         )
         self.story_copies = Counter(
@@ -103,6 +109,6 @@ class Metrics:
         )
         self.deliveries_dead_letters = Gauge(
             "geoalert_deliveries_dead_letters",
-            "Entries in the delivery dead-letter stream (read from Redis at scrape time)",
+            "Deliveries that are dead letters now, not redelivered since with success (read from Redis at scrape time)",
             registry=self.registry,
         )

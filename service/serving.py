@@ -1,4 +1,4 @@
-"""``geoalert run``: the service itself, started from the command line.
+"""``geoalert run`` and ``geoalert migrate-keys``: the service itself, from the command line.
 
 Kept apart from ``service.cli`` so that the tools (``geoalert match``,
 ``geoalert rules ...``, ``geoalert feeds ...``) start without importing the
@@ -18,7 +18,11 @@ from aiohttp import web
 from service.api.middlewares import listen_host
 from service.app import create_app
 from service.config import Settings, load_settings, unknown_variables
+from service.connections import redis_client
+from service.embedded_redis import start_embedded
 from service.errors import SettingsError
+from service.keymigration import migrate
+from service.keys import Keys
 from service.logs import configure_logging
 
 log = logging.getLogger("geoalert")
@@ -88,4 +92,28 @@ def run(roles: list[str]) -> int:
     for warning in unknown_variables():
         log.warning("%s", warning)
     asyncio.run(serve(settings, roles))
+    return 0
+
+
+def migrate_keys(*, dry_run: bool) -> int:
+    settings = load_settings()
+    if settings.redis_url is None:
+        url, server = start_embedded(settings.data_dir)
+    else:
+        url, server = settings.redis_url, None
+
+    async def migrate_all() -> dict[str, int]:
+        redis = redis_client(url)
+        try:
+            return await migrate(redis, Keys(settings.key_prefix), dry_run=dry_run)
+        finally:
+            await redis.aclose()
+
+    try:
+        counts = asyncio.run(migrate_all())
+    finally:
+        if server is not None:
+            server.stop()
+    verb = "would rename" if dry_run else "renamed"
+    print(f"{verb} {counts['renamed']} keys; {counts['skipped']} left alone (new name taken)")
     return 0

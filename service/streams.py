@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service.connections import FAILOVER_ERRORS
+from service.lua import Script
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+# A lost connection, a restart, or a failover in progress: the same command succeeds later.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = FAILOVER_ERRORS
 
 
 @dataclass(frozen=True)
@@ -54,24 +56,9 @@ async def publish(redis: Redis, stream: str, fields: Mapping[str, str], trim: Tr
     return str(entry_id)
 
 
-# Marking "seen" and appending must be one step: a crash between the two would
-# either lose the entry (marked, never appended) or duplicate it. Several keys
-# can name one entry (an article's GUID, URL and content hash); if any is set,
+# Marking "seen" and appending are one step (service/lua/publish_unique.lua): several
+# keys can name one entry (an article's GUID, URL and content hash); if any is set,
 # nothing is appended and the script says which key it was and what it holds.
-PUBLISH_UNIQUE_SCRIPT = """
-local nkeys = #KEYS - 1
-for i = 1, nkeys do
-  local held = redis.call('GET', KEYS[i])
-  if held then return {0, i, held} end
-end
-for i = 1, nkeys do redis.call('SET', KEYS[i], ARGV[2], 'EX', ARGV[1]) end
-local n = tonumber(ARGV[3])
-local args = {}
-for i = 4, 3 + n do args[#args + 1] = ARGV[i] end
-args[#args + 1] = '*'
-for i = 4 + n, #ARGV do args[#args + 1] = ARGV[i] end
-return {1, redis.call('XADD', KEYS[#KEYS], unpack(args))}
-"""
 
 
 @dataclass(frozen=True)
@@ -121,7 +108,7 @@ async def publish_unique(
     keys, args = publish_unique_args(
         stream, fields, trim, dedupe_keys=dedupe_keys, ttl_seconds=ttl_seconds, marker=marker
     )
-    reply = await redis.eval(PUBLISH_UNIQUE_SCRIPT, len(keys), *keys, *args)
+    reply = await Script("publish_unique", redis)(keys, args)
     return published_from_reply(reply, dedupe_keys)
 
 

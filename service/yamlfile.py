@@ -291,6 +291,9 @@ def _keys_at(model: type[BaseModel], path: Location) -> list[str]:
     target = _as_model(target)
     if target is None:
         return []
+    wire = getattr(target, "__wire_fields__", None)
+    if wire is not None:  # a model whose written keys differ from its fields (see subscriptions.model)
+        return list(wire)
     return [field.alias or name for name, field in target.model_fields.items()]
 
 
@@ -301,6 +304,9 @@ def _step(annotation: Any, elem: str | int) -> Any:
             (f for n, f in model.model_fields.items() if elem in (n, f.alias)),
             None,
         )
+        wire = getattr(model, "__wire_fields__", None)
+        if field is None and wire is not None:
+            return wire.get(elem)
         return None if field is None else field.annotation
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)

@@ -49,6 +49,7 @@ async def start_api(make_settings: SettingsFactory, tmp_path: Path) -> AsyncIter
         *, roles: tuple[str, ...] = ("api",), token: str | None = "t0ken", **settings: Any
     ) -> Api:
         settings.setdefault("webhook_allow_cidrs", "127.0.0.0/8")
+        settings.setdefault("fetch_allow_cidrs", "127.0.0.0/8")  # feeds added over the API, on loopback
         config: Settings = make_settings(api_token=token, **settings)
         context = running(create_app(config, roles=roles), listen=True)
         base = await context.__aenter__()

@@ -21,7 +21,8 @@ pytest_plugins = [
     "tests.smtpkit",
     "tests.apikit",
     "tests.feedserver",
-]  # fixtures of the delivery, webhook, email and poller tests
+    "tests.topologies",
+]  # fixtures of the delivery, webhook, email and poller tests, and Redis topologies
 
 
 def _reachable(url: str) -> bool:

@@ -18,12 +18,17 @@ from notifiers.ssrf import AddressPolicy, parse_cidrs
 from notifiers.webhook import WebhookNotifier, webhook_session
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests
+from service.delivery.record import DeliveryRecord
 from service.dispatcher import Dispatcher
 from service.keys import Keys
 from service.metrics import Metrics
 from service.models import Alert, ArticleRef, Evidence, RuleRef, utcnow
-from service.subscription_store import SubscriptionStore
-from service.subscriptions import Subscription, SubscriptionDirectory, load_subscriptions_file
+from service.subscriptions import (
+    Subscription,
+    SubscriptionDirectory,
+    SubscriptionStore,
+    load_subscriptions_file,
+)
 from service.watched import WatchedFile
 from tests.helpers import WebhookReceiver
 
@@ -111,8 +116,10 @@ class Kit:
             sub = sub.model_copy(update={"id": f"sub_{sub.name}"})
         return await self.store.create(sub)
 
-    async def delivery(self, delivery_id: str) -> dict[str, str]:
-        return await self.queue.get(delivery_id)
+    async def delivery(self, delivery_id: str) -> DeliveryRecord:
+        record = await self.queue.get(delivery_id)
+        assert record is not None, f"no delivery {delivery_id}"
+        return record
 
 
 @pytest.fixture

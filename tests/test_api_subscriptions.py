@@ -196,3 +196,92 @@ async def test_malformed_requests_get_json_errors(api: Api) -> None:
     assert error["error"]["message"] == "Not Found"
     status, error = await api.call("PUT", "/v1/subscriptions")
     assert status == 405
+
+
+async def test_a_snooze_and_a_muted_rule_are_shown_in_reads_and_cleared_with_null(api: Api) -> None:
+    _, created = await api.call("POST", "/v1/subscriptions", WEBHOOK)
+    path = f"/v1/subscriptions/{created['id']}"
+
+    status, _snoozed = await api.call(
+        "PATCH", path, {"snooze_until": "2999-01-01T00:00:00Z", "muted_rules": ["tag:defence"]}
+    )
+    assert status == 200
+    _, shown = await api.call("GET", path)
+    assert shown["snooze_until"] == "2999-01-01T00:00:00Z"
+    assert shown["snoozed"] is True
+    assert shown["muted_rules"] == ["tag:defence"]
+    assert shown["enabled"] is True
+
+    _, woken = await api.call("PATCH", path, {"snooze_until": None})
+    assert woken["snooze_until"] is None
+    assert woken["snoozed"] is False
+    assert woken["muted_rules"] == ["tag:defence"]
+
+
+async def test_subscription_names_are_unique(api: Api) -> None:
+    assert (await api.call("POST", "/v1/subscriptions", WEBHOOK))[0] == 201
+    status, error = await api.call("POST", "/v1/subscriptions", WEBHOOK)
+    assert status == 409
+    assert "'ops'" in error["error"]["message"]
+
+    _, other = await api.call("POST", "/v1/subscriptions", {**WEBHOOK, "name": "desk"})
+    status, _ = await api.call("PATCH", f"/v1/subscriptions/{other['id']}", {"name": "ops"})
+    assert status == 409
+
+
+@pytest.mark.parametrize(
+    ("pattern", "says"),
+    [
+        ("tag:defense", "no rule has the tag 'defense', did you mean 'defence'?"),
+        ("leader_sumit", "no rule has the id 'leader_sumit', did you mean 'leader_summit'?"),
+    ],
+)
+async def test_an_unknown_tag_or_rule_gets_a_did_you_mean(api: Api, pattern: str, says: str) -> None:
+    status, error = await api.call("POST", "/v1/subscriptions", {**WEBHOOK, "rules": [pattern]})
+
+    assert status == 422
+    assert error["error"]["fields"] == [{"field": "rules[0]", "message": says}]
+    status, error = await api.call("POST", "/v1/subscriptions", {**WEBHOOK, "muted_rules": [pattern]})
+    assert error["error"]["fields"] == [{"field": "muted_rules[0]", "message": says}]
+
+
+async def test_an_email_subscription_without_smtp_is_accepted_with_a_warning_also_on_healthz(
+    start_api: ApiFactory,
+) -> None:
+    api = await start_api(smtp_host=None)
+    status, created = await api.call(
+        "POST", "/v1/subscriptions", {"name": "desk", "email": {"to": ["a@example.org"]}}
+    )
+
+    assert status == 201
+    assert "no SMTP server is configured (GEOALERT_SMTP_HOST)" in created["warnings"][0]
+    _, health = await api.call("GET", "/healthz")
+    assert health["status"] == "ok"
+    assert any("'desk'" in w and "GEOALERT_SMTP_HOST" in w for w in health["warnings"])
+
+    api = await start_api(smtp_host="smtp.example.org")
+    _, created = await api.call(
+        "POST", "/v1/subscriptions", {"name": "desk2", "email": {"to": ["a@example.org"]}}
+    )
+    assert created["warnings"] == []
+
+
+async def test_a_webhook_host_is_not_resolved_at_creation(start_api: ApiFactory) -> None:
+    # .invalid never resolves (RFC 6761): a receiver that does not exist yet, or an offline machine
+    api = await start_api(webhook_allow_cidrs="")
+    body = {**WEBHOOK, "webhook": {"url": "https://receiver.invalid/hook"}}
+
+    status, created = await api.call("POST", "/v1/subscriptions", body)
+
+    assert status == 201, created
+    for url in ("http://localhost./", "http://api.localhost:8080/", "http://[::1]/", "http://10.1.2.3/"):
+        status, error = await api.call("POST", "/v1/subscriptions", {**WEBHOOK, "webhook": {"url": url}})
+        assert status == 422, url
+        assert error["error"]["fields"][0]["field"] == "webhook.url"
+
+
+async def test_a_console_subscription_cannot_be_made_over_the_api(api: Api) -> None:
+    status, error = await api.call("POST", "/v1/subscriptions", {"name": "t", "console": {}})
+
+    assert status == 422
+    assert error["error"]["fields"][0]["field"] == "console"

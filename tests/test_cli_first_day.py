@@ -201,6 +201,6 @@ async def test_a_port_in_use_stops_start_up_with_one_line_before_any_work(
 async def test_unknown_variables_are_warned_about_at_start_up(tmp_path: Path, embedded_dir: Path) -> None:
     env = service_env(tmp_path, http_prot="9999", log_level="warning")
     async with geoalert("run", "--role", "api", env=env, cwd=ROOT) as svc:
-        await svc.wait_log("GEOALERT_HTTP_PROT is not a geoalert setting and is ignored")
+        await svc.wait_log("GEOALERT_HTTP_PROT is not a geoalert setting and is ignored", timeout=60)
         assert await svc.terminate() == 0
     assert any("did you mean GEOALERT_HTTP_PORT?" in line for line in svc.log)

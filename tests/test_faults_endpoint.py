@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from notifiers.webhook import new_secret
 from service.app import create_app
+from service.keys import Keys
 from tests.conftest import SettingsFactory
 from tests.helpers import Received, WebhookReceiver, running, wait_until
 from tests.processes import summit_and_arms_article
@@ -66,7 +67,7 @@ async def test_a_failing_endpoint_delays_no_one_and_catches_up_after_recovery(
 
     async def publish_phase(phase: str) -> None:
         for n in range(PER_PHASE):
-            await redis.xadd(f"{key_prefix}articles", {"data": summit_and_arms_article(n, prefix=phase)})
+            await redis.xadd(Keys(key_prefix).articles, {"data": summit_and_arms_article(n, prefix=phase)})
             await asyncio.sleep(0.1)  # a steady 10 articles/s
 
     async with running(create_app(settings, roles=["matcher", "dispatcher"])):

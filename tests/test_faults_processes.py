@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from notifiers.webhook import new_secret
 from service.embedded_redis import RedisServer
-from service.keys import ALERTS_GROUP, ARTICLES_GROUP
+from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.streams import group_status
 from tests.helpers import WebhookReceiver, wait_until
 from tests.processes import Service, geoalert, service_env, summit_and_arms_article
@@ -49,14 +49,14 @@ def fleet_env(tmp_path: Path, server: RedisServer, subscriptions: Path) -> dict[
 async def ingest(redis: Redis, count: int) -> None:
     async with redis.pipeline(transaction=False) as pipe:
         for n in range(count):
-            pipe.xadd(f"{PREFIX}articles", {"data": summit_and_arms_article(n)})
+            pipe.xadd(Keys(PREFIX).articles, {"data": summit_and_arms_article(n)})
         await pipe.execute()
 
 
 async def drained(redis: Redis) -> bool:
-    articles = await group_status(redis, f"{PREFIX}articles", ARTICLES_GROUP)
-    alerts = await group_status(redis, f"{PREFIX}alerts", ALERTS_GROUP)
-    due = await redis.zcard(f"{PREFIX}deliveries:due")
+    articles = await group_status(redis, Keys(PREFIX).articles, ARTICLES_GROUP)
+    alerts = await group_status(redis, Keys(PREFIX).alerts, ALERTS_GROUP)
+    due = await redis.zcard(Keys(PREFIX).deliveries_due)
     return (articles["pending"], articles["lag"], alerts["pending"], alerts["lag"], due) == (0, 0, 0, 0, 0)
 
 

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service.embedded_redis import RedisServer
+from service.keys import Keys
 from service.streams import Trim, publish
 from tests.conftest import ROOT
 from tests.helpers import wait_until
@@ -25,14 +26,14 @@ PREFIX = "fault:"
 
 
 async def alerted_articles(redis: Redis) -> set[tuple[str, str]]:
-    entries = await redis.xrange(f"{PREFIX}alerts")
+    entries = await redis.xrange(Keys(PREFIX).alerts)
     return {(e[1]["rule"], json.loads(e[1]["data"])["article"]["id"]) for e in entries}
 
 
 async def publish_until_acked(redis: Redis, n: int) -> bool:
     """Append article n; False if Redis did not acknowledge it."""
     try:
-        await publish(redis, f"{PREFIX}articles", {"data": summit_and_arms_article(n)}, TRIM)
+        await publish(redis, Keys(PREFIX).articles, {"data": summit_and_arms_article(n)}, TRIM)
         return True
     except (RedisConnectionError, ConnectionError, OSError):
         return False
@@ -73,7 +74,7 @@ async def test_a_redis_restarted_empty_gets_its_groups_back_without_a_crash_loop
     redis = Redis.from_url(server.url, decode_responses=True, socket_connect_timeout=1, socket_timeout=2)
     async with geoalert("run", "--role", "matcher", env=env, cwd=tmp_path) as matcher:
         await matcher.wait_log("running roles: matcher")
-        await publish(redis, f"{PREFIX}articles", {"data": summit_and_arms_article(1)}, TRIM)
+        await publish(redis, Keys(PREFIX).articles, {"data": summit_and_arms_article(1)}, TRIM)
         await wait_until(lambda: logged_alert(matcher, 1))
 
         server.kill()

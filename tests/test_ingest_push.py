@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from service.app import create_app
+from service.keys import Keys
 from service.models import Article
 from tests.conftest import SettingsFactory
 from tests.helpers import running
@@ -43,7 +44,7 @@ async def test_one_article_is_accepted_normalised_and_appended(
 
     assert status == 202
     assert body["accepted"] == 1
-    [(_, fields)] = await redis.xrange(f"{key_prefix}articles")
+    [(_, fields)] = await redis.xrange(Keys(key_prefix).articles)
     article = Article.model_validate_json(fields["data"])
     assert body["items"][0]["id"] == article.id
     assert article.title == "Leaders meet in Hanoi"
@@ -69,7 +70,7 @@ async def test_a_batch_reports_each_article_and_duplicates_as_such(
     assert (first["status"], first["duplicate_by"]) == ("duplicate", "id")
     assert first["duplicate_of"] == first["id"]
     assert second["status"] == "accepted"
-    assert await redis.xlen(f"{key_prefix}articles") == 2
+    assert await redis.xlen(Keys(key_prefix).articles) == 2
 
 
 async def test_the_same_text_pushed_under_another_url_is_a_duplicate(

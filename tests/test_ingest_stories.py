@@ -70,7 +70,7 @@ async def test_copies_from_other_outlets_join_the_first_story_and_count_as_sourc
     assert first.story_id == first.article_id
     assert [c.story_id for c in copies] == [first.story_id] * 3
     assert [c.story_sources for c in copies] == [2, 3, 4]
-    assert await redis.xlen(f"{key_prefix}articles") == 4  # each copy is still an article
+    assert await redis.xlen(Keys(key_prefix).articles) == 4  # each copy is still an article
 
 
 async def test_different_stories_on_one_topic_stay_apart(redis: Redis, key_prefix: str) -> None:
@@ -132,7 +132,9 @@ async def test_the_stream_entry_carries_the_story_and_the_text_exactly_as_writte
     first = await sink.add(original)
     copy = await sink.add(article(tricky, "outlet", seed=1))
 
-    entries = [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(f"{key_prefix}articles")]
+    entries = [
+        Article.model_validate_json(f["data"]) for _, f in await redis.xrange(Keys(key_prefix).articles)
+    ]
     assert (
         [e.story_id for e in entries] == [first.story_id, first.story_id] == [first.article_id, copy.story_id]
     )
@@ -153,7 +155,7 @@ async def test_a_duplicate_within_one_batch_is_reported_and_indexes_nothing(
     assert [r.duplicate for r in results] == [False, True]
     assert (results[1].duplicate_of, results[1].duplicate_by) == (original.id, "url")
     assert await StoryIndex(redis, Keys(key_prefix)).sources(original.id) == {"wire"}
-    assert await redis.xlen(f"{key_prefix}articles") == 1
+    assert await redis.xlen(Keys(key_prefix).articles) == 1
 
 
 async def test_entries_older_than_the_window_are_trimmed_from_the_bands_they_share(
@@ -167,7 +169,7 @@ async def test_entries_older_than_the_window_are_trimmed_from_the_bands_they_sha
         a for n in range(1000) if StoryIndex.trim((a := article(floods, f"outlet{n}", seed=1)).id)
     )
     await sink.add(old)
-    bands = [k async for k in redis.scan_iter(match=f"{key_prefix}story:band:*")]
+    bands = [k async for k in redis.scan_iter(match=f"{Keys(key_prefix).story_band_prefix}*")]
     assert bands
 
     await sink.add(trimming)

@@ -10,6 +10,7 @@ from standardwebhooks.webhooks import Webhook
 
 from notifiers.webhook import new_secret
 from service.app import create_app
+from service.keys import Keys
 from service.typedefs import POLLER
 from tests.conftest import ROOT, SettingsFactory
 from tests.helpers import WebhookReceiver, running
@@ -35,6 +36,7 @@ async def receiver() -> WebhookReceiver:
 
 
 async def test_seed_feed_raises_a_summit_and_an_arms_deal_alert_on_webhook_and_console(
+    redis_form_url: str,
     make_settings: SettingsFactory,
     tmp_path: Path,
     receiver: WebhookReceiver,
@@ -42,9 +44,9 @@ async def test_seed_feed_raises_a_summit_and_an_arms_deal_alert_on_webhook_and_c
 ) -> None:
     secret = new_secret()
     write_seed_config(tmp_path, receiver.url, secret)
-    app = create_app(
-        make_settings(webhook_allow_cidrs="127.0.0.0/8"), roles=["poller", "matcher", "dispatcher"]
-    )
+    # On one Redis, behind Sentinel, and on a Redis Cluster alike.
+    settings = make_settings(redis_url=redis_form_url, webhook_allow_cidrs="127.0.0.0/8")
+    app = create_app(settings, roles=["poller", "matcher", "dispatcher"])
 
     async with running(app):
         received = await receiver.wait_for(2)
@@ -73,5 +75,5 @@ async def test_restarting_does_not_raise_the_seed_alerts_again(
         seed = app[POLLER].feeds.current[0]
         assert await app[POLLER].poll(seed) == 0  # already seen
 
-    assert await redis.xlen(f"{key_prefix}alerts") == 2
+    assert await redis.xlen(Keys(key_prefix).alerts) == 2
     assert len(receiver.received) == 2

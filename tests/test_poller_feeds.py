@@ -19,6 +19,7 @@ from service.app import create_app
 from service.ingest.feeds import FeedConfig
 from service.ingest.poller import Poller
 from service.ingest.workers import WorkerPool
+from service.keys import Keys
 from service.models import Article
 from service.typedefs import INGEST, METRICS, POLLER
 from tests.conftest import SettingsFactory
@@ -39,7 +40,7 @@ def poller(app: web.Application) -> Poller:
 
 
 async def stream_articles(redis: Redis, prefix: str) -> list[Article]:
-    return [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(f"{prefix}articles")]
+    return [Article.model_validate_json(f["data"]) for _, f in await redis.xrange(Keys(prefix).articles)]
 
 
 def feed(url: str, name: str = "wire") -> FeedConfig:
@@ -130,7 +131,7 @@ async def test_a_billion_laughs_document_is_refused_at_once_and_recorded(
     assert result.reason == "unsafe XML: the DTD declares entities that expand other entities"
     state = await app[INGEST].store.get("wire")
     assert (state.status, state.last_error) == ("error", result.reason)
-    assert await redis.xlen(f"{key_prefix}articles") == 0
+    assert await redis.xlen(Keys(key_prefix).articles) == 0
 
 
 async def test_an_external_entity_is_neither_read_nor_fetched(
@@ -148,7 +149,7 @@ async def test_an_external_entity_is_neither_read_nor_fetched(
         assert result.reason == "unsafe XML: the DTD declares an external entity"
 
     assert server.hits["/exfil"] == 0
-    assert await redis.xlen(f"{key_prefix}articles") == 0
+    assert await redis.xlen(Keys(key_prefix).articles) == 0
 
 
 async def test_an_html_page_instead_of_a_feed_is_an_error_saying_so(
@@ -227,7 +228,7 @@ async def test_a_feed_polled_twice_ingests_its_articles_once(
     second = await poller.poll_feed(feed(url))
 
     assert (first.new, second.new) == (3, 0)
-    assert await redis.xlen(f"{key_prefix}articles") == 3
+    assert await redis.xlen(Keys(key_prefix).articles) == 3
 
 
 async def test_the_same_article_in_two_feeds_is_ingested_once(
@@ -242,7 +243,7 @@ async def test_the_same_article_in_two_feeds_is_ingested_once(
     result = await poller.poll_feed(feed(server.static("/b.xml", rss(copies)), name="b"))
 
     assert result.new == 0
-    assert await redis.xlen(f"{key_prefix}articles") == 2
+    assert await redis.xlen(Keys(key_prefix).articles) == 2
 
 
 async def test_the_same_text_under_another_guid_and_url_is_a_duplicate(

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from service.app import create_app
 from service.ingest.feeds import FeedConfig
 from service.ingest.poller import Poller
+from service.keys import Keys
 from service.models import Article
 from service.typedefs import POLLER
 from tests.conftest import SettingsFactory
@@ -33,7 +34,8 @@ PAGE = (
 
 @pytest.fixture
 async def poller(make_settings: SettingsFactory) -> AsyncIterator[Poller]:
-    app: web.Application = create_app(make_settings(), roles=["poller"])
+    # The pages are on loopback: opened to links on purpose, as an operator may.
+    app: web.Application = create_app(make_settings(fetch_allow_cidrs="127.0.0.0/8"), roles=["poller"])
     async with running(app):
         yield app[POLLER]
 
@@ -52,7 +54,7 @@ async def test_the_main_text_of_the_page_replaces_the_summary(
 
     await poller.poll_feed(FeedConfig(name="wire", url=url, full_text=True))
 
-    [(_, fields)] = await redis.xrange(f"{key_prefix}articles")
+    [(_, fields)] = await redis.xrange(Keys(key_prefix).articles)
     article = Article.model_validate_json(fields["data"])
     assert all(p in article.body for p in PARAGRAPHS)
     assert "track()" not in article.body
@@ -67,7 +69,7 @@ async def test_a_page_that_cannot_be_fetched_keeps_the_summary(
 
     result = await poller.poll_feed(FeedConfig(name="wire", url=url, full_text=True))
 
-    [(_, fields)] = await redis.xrange(f"{key_prefix}articles")
+    [(_, fields)] = await redis.xrange(Keys(key_prefix).articles)
     assert result.new == 1
     assert Article.model_validate_json(fields["data"]).body == "Ministers sign a deal."
 

@@ -15,6 +15,7 @@ from service.app import create_app
 from service.ingest.feeds import FeedConfig
 from service.ingest.poller import Poller
 from service.ingest.state import Backoff
+from service.keys import Keys
 from service.typedefs import INGEST, METRICS, POLLER
 from tests.conftest import SettingsFactory
 from tests.feedserver import FeedServer, news_items, rss
@@ -42,13 +43,13 @@ async def test_an_unchanged_feed_answered_304_ingests_nothing_and_writes_no_stre
 ) -> None:
     url = server.conditional("/rss.xml", rss(news_items(3)), etag='"v1"')
     await poller.poll_feed(feed(url))
-    length = await redis.xlen(f"{key_prefix}articles")
+    length = await redis.xlen(Keys(key_prefix).articles)
 
     result = await poller.poll_feed(feed(url))
 
     assert result.outcome == "not modified"
     assert server.headers_seen["/rss.xml"]["If-None-Match"] == '"v1"'
-    assert await redis.xlen(f"{key_prefix}articles") == length == 3
+    assert await redis.xlen(Keys(key_prefix).articles) == length == 3
 
 
 async def test_two_pollers_fetch_a_feed_once_per_interval_and_ingest_it_once(
@@ -61,7 +62,7 @@ async def test_two_pollers_fetch_a_feed_once_per_interval_and_ingest_it_once(
 
     assert sorted(r.outcome for r in results) == ["leased elsewhere", "leased elsewhere", "ok"]
     assert server.hits["/rss.xml"] == 1
-    assert await redis.xlen(f"{key_prefix}articles") == 5
+    assert await redis.xlen(Keys(key_prefix).articles) == 5
 
 
 async def test_the_lease_is_held_until_the_feed_is_due_again(
@@ -70,7 +71,7 @@ async def test_the_lease_is_held_until_the_feed_is_due_again(
     url = server.static("/rss.xml", rss(news_items(1)))
     await poller.run(feed(url, interval=100))
 
-    ttl = await redis.pttl(f"{key_prefix}feed:wire:lease")
+    ttl = await redis.pttl(Keys(key_prefix).feed_lease("wire"))
 
     assert 80_000 < ttl <= 85_000  # 0.85 of the interval: our own jittered next run is never locked out
     assert (await poller.run(feed(url, interval=100))).outcome == "leased elsewhere"
@@ -88,7 +89,7 @@ async def test_a_429_holds_the_feed_for_its_retry_after_fleet_wide(
     assert (state.status, state.http_status, state.last_error) == ("error", 429, "HTTP 429")
     assert state.next_run is not None
     assert state.next_run == pytest.approx(time.time() + 900, abs=5)
-    assert 899_000 < await redis.pttl(f"{key_prefix}feed:wire:lease") <= 900_000
+    assert 899_000 < await redis.pttl(Keys(key_prefix).feed_lease("wire")) <= 900_000
 
 
 async def test_failures_back_off_exponentially_then_mark_the_feed_failing(
@@ -160,7 +161,7 @@ async def test_feeds_from_the_file_are_polled_and_a_reload_adds_new_ones(
     # Stopping let the run of "two" finish: its article is in.
 
     assert server.hits["/one.xml"] == 1
-    assert await redis.xlen(f"{key_prefix}articles") == 2
+    assert await redis.xlen(Keys(key_prefix).articles) == 2
 
 
 async def test_the_feeds_api_shows_each_feeds_state(
@@ -209,7 +210,7 @@ async def test_stopping_lets_a_run_in_flight_finish(
     async with running(create_app(settings, roles=["poller"])):
         await wait_until(lambda: server.in_flight == 1)
 
-    assert await redis.xlen(f"{key_prefix}articles") == 2
+    assert await redis.xlen(Keys(key_prefix).articles) == 2
 
 
 async def test_a_slow_run_holds_the_lease_counted_from_its_start(
@@ -220,4 +221,4 @@ async def test_a_slow_run_holds_the_lease_counted_from_its_start(
     await poller.run(feed(url, interval=10))
 
     # 0.85 of the interval from the start, so the poller's own next run (0.9 to 1.1 intervals on) is free.
-    assert await redis.pttl(f"{key_prefix}feed:wire:lease") <= 7_500
+    assert await redis.pttl(Keys(key_prefix).feed_lease("wire")) <= 7_500

@@ -10,6 +10,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from service.app import create_app
+from service.keys import Keys
 from service.models import utcnow
 from service.typedefs import RULES
 from tests.conftest import SettingsFactory
@@ -26,7 +27,7 @@ condition: word
 
 
 async def alerted_titles(redis: Redis, prefix: str) -> list[str]:
-    return [json.loads(e[1]["data"])["article"]["title"] for e in await redis.xrange(f"{prefix}alerts")]
+    return [json.loads(e[1]["data"])["article"]["title"] for e in await redis.xrange(Keys(prefix).alerts)]
 
 
 async def test_rule_edits_apply_live_and_a_broken_edit_keeps_the_last_good_rules(
@@ -40,7 +41,7 @@ async def test_rule_edits_apply_live_and_a_broken_edit_keeps_the_last_good_rules
 
     async def ingest(n: int, title: str) -> None:
         a = article(n, title=title, body=title, published=utcnow())
-        await redis.xadd(f"{key_prefix}articles", {"data": a.model_dump_json()})
+        await redis.xadd(Keys(key_prefix).articles, {"data": a.model_dump_json()})
 
     async with running(app, listen=True) as base, aiohttp.ClientSession() as http:
         await ingest(1, "alpha spotted")

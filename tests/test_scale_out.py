@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from service.keys import Keys
 from service.streams import Trim, publish
 from tests.helpers import wait_until
 from tests.processes import geoalert, service_env, summit_and_arms_article
@@ -27,10 +28,10 @@ async def test_two_matcher_processes_process_each_article_once_between_them(
     ):
         await asyncio.gather(one.wait_log("running roles: matcher"), two.wait_log("running roles: matcher"))
         for n in range(500):
-            await publish(redis, f"{key_prefix}articles", {"data": summit_and_arms_article(n)}, Trim())
+            await publish(redis, Keys(key_prefix).articles, {"data": summit_and_arms_article(n)}, Trim())
 
         async def all_alerted() -> bool:
-            return await redis.xlen(f"{key_prefix}alerts") == 1000
+            return await redis.xlen(Keys(key_prefix).alerts) == 1000
 
         await wait_until(all_alerted, timeout=60)
         assert await one.terminate() == 0

@@ -9,6 +9,7 @@ naming the field; the error middleware renders it as
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,12 +58,19 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def invalid(exc: ValidationError, *, prefix: str = "") -> ApiError:
-    fields = [(prefix + field_path(e["loc"]), _clean(e["msg"])) for e in exc.errors()]
+Relocate = Callable[[Sequence[int | str]], Sequence[int | str]]
+
+
+def invalid(exc: ValidationError, *, prefix: str = "", relocate: Relocate | None = None) -> ApiError:
+    """A 422 naming each field; ``relocate`` maps a model's error location to the written one."""
+    fields = [
+        (prefix + field_path(relocate(e["loc"]) if relocate else e["loc"]), _clean(e["msg"]))
+        for e in exc.errors()
+    ]
     return ApiError(422, "the request is not valid; see fields", fields)
 
 
-async def body_of(request: web.Request, model: type[M]) -> M:
+async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | None = None) -> M:
     if request.content_type != "application/json":
         raise ApiError(415, f"send JSON with Content-Type: application/json (got {request.content_type!r})")
     raw = await request.read()  # raises 413 past the app's client_max_size
@@ -75,12 +83,23 @@ async def body_of(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise invalid(exc) from None
+        raise invalid(exc, relocate=relocate) from None
 
 
 def query_of(request: web.Request, model: type[M]) -> M:
+    """The query string as ``model``; a parameter it does not know is a 422, never silently ignored
+    (a filter that is ignored returns everything, which looks like an answer)."""
+    known = sorted(model.model_fields)
+    unknown = [k for k in dict.fromkeys(request.query) if k not in model.model_fields]
+    if unknown:
+        fields = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            fields.append((f"query.{name[:64]}", f"unknown query parameter; {hint}"))
+        raise ApiError(422, "the request is not valid; see fields", fields)
     try:
-        return model.model_validate({k: request.query[k] for k in request.query if k in model.model_fields})
+        return model.model_validate({k: request.query[k] for k in request.query})
     except ValidationError as exc:
         raise invalid(exc) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -12,7 +13,8 @@ from aiohttp import web
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP
 from service.matching.freshness import ListFacts, freshness_summary
 from service.streams import TRANSIENT_ERRORS, group_status
-from service.typedefs import DELIVERY_QUEUE, KEYS, REDIS, RULES, SETTINGS
+from service.subscriptions.model import email_without_smtp
+from service.typedefs import DELIVERY_QUEUE, INGEST, KEYS, REDIS, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = web.RouteTableDef()
 
@@ -33,7 +35,7 @@ async def _streams(request: web.Request) -> dict[str, Any]:
         }
     out["deliveries"] = {
         "due_or_in_flight": await request.app[DELIVERY_QUEUE].count_active(),
-        "dead_letters": await redis.xlen(keys.deliveries_dead),
+        "dead_letters": await request.app[DELIVERY_QUEUE].count_dead(),
     }
     return out
 
@@ -86,9 +88,44 @@ async def healthz(request: web.Request) -> web.Response:
         )
     if lists.get("unverified"):
         warnings.append(f"{lists['unverified']} rule list entries are marked unverified")
+    if SUBSCRIPTIONS in request.app and body["status"] == "ok":
+        subs = await request.app[SUBSCRIPTIONS].all()
+        if (warning := email_without_smtp(subs, request.app[SETTINGS].smtp_host)) is not None:
+            warnings.append(warning)
+    if body["redis"]["ok"]:
+        # Redis going away mid-request drops these lines; the next check says so.
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            warnings += await _config_warnings(request)
     if warnings:
         body["warnings"] = warnings
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+async def _config_warnings(request: web.Request) -> list[str]:
+    """A broken feeds or subscriptions edit, and failing feeds: the service runs on, but someone must look.
+
+    The status stays "ok" (the last good files are in use and other feeds poll),
+    so that a load balancer keeps the instance; these lines are for people.
+    """
+    app, warnings = request.app, []
+    if INGEST in app:
+        feeds = app[INGEST].feeds
+        feeds.refresh()  # one stat when nothing changed, as the rules above
+        for problem in feeds.problems:
+            warnings.append(f"feeds file edit rejected, the last good feeds are polled: {problem}")
+        states = await app[INGEST].store.get_many([f.name for f in feeds.current])
+        for state in states:
+            if state.status in ("failing", "error"):
+                warnings.append(
+                    f"feed {state.name!r} is {state.status} ({state.consecutive_errors} errors in a row):"
+                    f" {state.last_error or 'no detail'}"
+                )
+    if SUBSCRIPTIONS in app:
+        file = app[SUBSCRIPTIONS].file
+        file.refresh()
+        for problem in file.problems:
+            warnings.append(f"subscriptions file edit rejected, the last good version is in use: {problem}")
+    return warnings
 
 
 @routes.get("/livez")

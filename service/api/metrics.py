@@ -31,7 +31,7 @@ async def refresh_gauges(app: web.Application) -> None:
         metrics.stream_length.labels(name).set(await redis.xlen(stream))
     if DELIVERY_QUEUE in app:
         metrics.deliveries_active.set(await app[DELIVERY_QUEUE].count_active())
-    metrics.deliveries_dead_letters.set(await redis.xlen(keys.deliveries_dead))
+    metrics.deliveries_dead_letters.set(await redis.zcard(keys.deliveries_dead_now))
 
 
 @routes.route(

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from notifiers.console import ConsoleTarget
 from notifiers.email import EmailTarget
-from notifiers.webhook import WebhookTarget
+from service.delivery.record import Attempt, DeliveryKind, DeliveryRecord, DeliveryStatus
+from service.delivery.record import Outcome as AttemptOutcome
 from service.models import Alert, Match, Severity
-from service.subscriptions import Channel, DigestMode, Subscription, Throttle, check_rule_patterns
-
-RULE_PATTERNS = Field(
-    default_factory=lambda: ["*"],
-    min_length=1,
-    max_length=200,
-    description="rule ids, 'tag:<tag>' or '*' (every rule)",
-    examples=[["leader_summit", "tag:arms"]],
-)
+from service.subscriptions.model import CHANNEL_TARGETS, Channel, Subscription, SubscriptionFields
 
 
 class FieldProblem(BaseModel):
@@ -44,85 +38,52 @@ class HealthBody(BaseModel):
 
 
 # --- subscriptions ---
+# The request body of POST is ``SubscriptionSpec`` itself (the model the subscriptions file uses too);
+# PATCH takes the same fields, each optional; reads show the same fields with secrets left out.
 
 
-def _one_channel_schema(schema: dict[str, Any]) -> None:
-    """Say in the schema what the validator checks: exactly one channel, given as an object."""
-    props = schema["properties"]
-    for channel in ("webhook", "email"):
-        options = props[channel].pop("anyOf")
-        props[channel].update(next(o for o in options if o.get("type") != "null"))
-        props[channel].pop("default", None)
-    schema["oneOf"] = [{"required": ["webhook"]}, {"required": ["email"]}]
+def _patch_model() -> type[BaseModel]:
+    """Every written field of a subscription, each optional: generated, so it cannot drift from the spec."""
+    fields: dict[str, Any] = {
+        name: (Optional[info.annotation], Field(default=None, description=info.description))  # noqa: UP045
+        for name, info in SubscriptionFields.model_fields.items()
+    }
+    for channel, target in CHANNEL_TARGETS.items():
+        fields[channel] = (
+            target | None,
+            Field(default=None, description="a new channel replaces the old one"),
+        )
+    return create_model(
+        "SubscriptionPatch",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Fields to change; a new channel replaces the old one; null clears an optional field.",
+        **fields,
+    )
 
 
-class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_channel_schema)
-
-    name: str = Field(min_length=1, max_length=200)
-    rules: list[str] = RULE_PATTERNS
-    min_severity: Severity = "info"
-    enabled: bool = True
-    webhook: WebhookTarget | None = None
-    email: EmailTarget | None = None
-    throttle: Throttle | None = None
-    digest: DigestMode = Field(default="immediate", description="email only")
-
-    @field_validator("rules")
-    @classmethod
-    def _rules(cls, value: list[str]) -> list[str]:
-        return check_rule_patterns(value)
-
-    @model_validator(mode="after")
-    def _one_channel(self) -> SubscriptionIn:
-        if (self.webhook is None) == (self.email is None):
-            raise ValueError("give exactly one channel: webhook or email")
-        if self.digest != "immediate" and self.email is None:
-            raise ValueError("digest: only email subscriptions can receive digests")
-        return self
-
-
-class SubscriptionPatch(BaseModel):
-    """Fields to change; a new channel replaces the old one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    rules: list[str] | None = Field(default=None, min_length=1, max_length=200)
-    min_severity: Severity | None = None
-    enabled: bool | None = None
-    webhook: WebhookTarget | None = None
-    email: EmailTarget | None = None
-    throttle: Throttle | None = None
-    digest: DigestMode | None = None
-
-    @field_validator("rules")
-    @classmethod
-    def _rules(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else check_rule_patterns(value)
-
-    @model_validator(mode="after")
-    def _one_channel(self) -> SubscriptionPatch:
-        if self.webhook is not None and self.email is not None:
-            raise ValueError("give at most one channel: webhook or email")
-        return self
+SubscriptionPatch = _patch_model()
 
 
 class WebhookOut(BaseModel):
     url: str
 
 
-class SubscriptionOut(BaseModel):
+class AppriseOut(BaseModel):
+    urls: list[str] = Field(description="redacted: tokens and passwords are never shown")
+    title: str | None = None
+    template: str | None = None
+
+
+class SubscriptionOut(SubscriptionFields):
+    model_config = ConfigDict(extra="ignore")
+
     id: str
-    name: str
-    rules: list[str]
-    min_severity: Severity
-    enabled: bool
     channel: Channel
+    console: ConsoleTarget | None = None
     webhook: WebhookOut | None = None
     email: EmailTarget | None = None
-    throttle: Throttle | None = None
-    digest: DigestMode
+    apprise: AppriseOut | None = None
+    snoozed: bool = Field(default=False, description="true while snooze_until is in the future")
     source: Literal["file", "api"]
     read_only: bool = Field(description="true for subscriptions from the declarative file")
     disabled_reason: str | None = None
@@ -130,18 +91,18 @@ class SubscriptionOut(BaseModel):
     updated_at: datetime | None = None
 
     @classmethod
-    def of(cls, sub: Subscription) -> SubscriptionOut:
+    def of(cls, sub: Subscription, *, now: datetime | None = None) -> SubscriptionOut:
+        now = now or datetime.now(UTC)
+        fields = {name: getattr(sub, name) for name in SubscriptionFields.model_fields}
         return cls(
+            **fields,
             id=sub.id,
-            name=sub.name,
-            rules=sub.rules,
-            min_severity=sub.min_severity,
-            enabled=sub.enabled,
             channel=sub.channel,
+            console=ConsoleTarget(**sub.console.model_dump()) if sub.console else None,
             webhook=WebhookOut(url=sub.webhook.url) if sub.webhook else None,
-            email=sub.email,
-            throttle=sub.throttle,
-            digest=sub.digest,
+            email=EmailTarget(to=sub.email.to) if sub.email else None,
+            apprise=AppriseOut(**sub.apprise.model_dump()) if sub.apprise else None,
+            snoozed=sub.snooze_until is not None and sub.snooze_until > now,
             source=sub.source,
             read_only=sub.source == "file",
             disabled_reason=sub.disabled_reason,
@@ -153,6 +114,9 @@ class SubscriptionOut(BaseModel):
 class SubscriptionCreated(SubscriptionOut):
     secret: str | None = Field(
         default=None, description="the webhook signing secret (whsec_...): shown when set, never again"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="accepted, but something will stop it working (e.g. no SMTP server)"
     )
 
 
@@ -224,29 +188,41 @@ class AlertList(BaseModel):
     next_cursor: str | None
 
 
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromtimestamp(float(value), UTC) if value else None
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 class AttemptOut(BaseModel):
     attempt: int
     at: datetime
-    outcome: str = Field(description="delivered, retrying, dead or cancelled")
+    outcome: AttemptOutcome = Field(description="delivered, retrying, dead or cancelled")
     status_code: int | None = Field(default=None, description="HTTP status or SMTP reply code")
     detail: str = Field(default="", description="the error, or the start of the receiver's answer")
     duration_ms: float = 0.0
     next_at: datetime | None = None
+
+    @classmethod
+    def of(cls, entry: Attempt) -> AttemptOut:
+        return cls(
+            attempt=entry.attempt,
+            at=datetime.fromtimestamp(entry.at, UTC),
+            outcome=entry.outcome,
+            status_code=entry.status_code,
+            detail=entry.detail,
+            duration_ms=entry.duration_ms,
+            next_at=_ts(entry.next_at),
+        )
 
 
 class DeliveryOut(BaseModel):
     id: str
     subscription: str
     channel: str
-    kind: Literal["alert", "digest"]
+    kind: DeliveryKind
     alert_id: str | None = None
     rule: str | None = None
     period: str | None = None
-    status: Literal["pending", "retrying", "delivered", "dead", "cancelled"]
+    status: DeliveryStatus
     attempts: int
     last_status: int | None = None
     last_error: str | None = None
@@ -257,34 +233,24 @@ class DeliveryOut(BaseModel):
     log: list[AttemptOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, record: dict[str, Any], log: list[dict[str, Any]]) -> DeliveryOut:
-        last_status = record.get("last_status") or None
+    def of(cls, record: DeliveryRecord, log: list[Attempt]) -> DeliveryOut:
         return cls(
-            id=record["id"],
-            subscription=record.get("subscription", ""),
-            channel=record.get("channel", ""),
-            kind="digest" if record.get("kind") == "digest" else "alert",
-            alert_id=record.get("alert_id") or None,
-            rule=record.get("rule") or None,
-            period=record.get("period") or None,
-            status=record.get("status", "pending"),
-            attempts=int(record.get("attempts", 0)),
-            last_status=int(last_status) if last_status else None,
-            last_error=record.get("last_error") or None,
-            created_at=_ts(record.get("created_at")),
-            updated_at=_ts(record.get("updated_at")),
-            next_at=_ts(record.get("next_at")) if record.get("status") in ("pending", "retrying") else None,
-            delivered_at=_ts(record.get("delivered_at")),
-            log=[
-                AttemptOut(
-                    **{
-                        **e,
-                        "at": _ts(str(e["at"])),
-                        "next_at": _ts(str(e["next_at"]) if e.get("next_at") else None),
-                    }
-                )
-                for e in log
-            ],
+            id=record.id,
+            subscription=record.subscription,
+            channel=record.channel,
+            kind=record.kind,
+            alert_id=record.alert_id or None,
+            rule=record.rule or None,
+            period=record.period or None,
+            status=record.status,
+            attempts=record.attempts,
+            last_status=record.last_status,
+            last_error=record.last_error or None,
+            created_at=_ts(record.created_at),
+            updated_at=_ts(record.updated_at),
+            next_at=_ts(record.next_at) if record.status in ("pending", "retrying") else None,
+            delivered_at=_ts(record.delivered_at),
+            log=[AttemptOut.of(e) for e in log],
         )
 
 

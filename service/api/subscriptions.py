@@ -2,52 +2,96 @@
 
 Subscriptions from the declarative file are listed too, marked read-only:
 changing them through the API is refused (409) with a pointer to the file.
-A webhook URL passes the SSRF guard before it is stored.
+The body of a new subscription is the very model the file uses
+(``SubscriptionSpec``). A webhook URL, and the host of an Apprise URL, are
+refused when private on their face (``notifiers.ssrf.check_host``); every
+address is checked again when connecting.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from notifiers.ssrf import check_url
-from notifiers.webhook import new_secret
+from notifiers.apprise_target import REVEAL, instantiate
+from notifiers.ssrf import check_host, check_url_offline
 from service.api.framework import ApiError, ApiRoutes, body_of, invalid, json_of
 from service.api.schemas import (
     ErrorBody,
     SubscriptionCreated,
-    SubscriptionIn,
     SubscriptionList,
     SubscriptionOut,
     SubscriptionPatch,
 )
-from service.subscription_store import new_subscription_id
-from service.subscriptions import Subscription
+from service.subscriptions import Subscription, SubscriptionSpec, new_subscription_id
+from service.subscriptions.model import CHANNELS, wire_location
 from service.typedefs import DELIVERY_QUEUE, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = ApiRoutes("subscriptions")
 
 NOT_FOUND = (404, ("no such subscription", ErrorBody))
 INVALID = (422, ("invalid: see error.fields", ErrorBody))
+NAME_TAKEN = (409, ("another subscription has this name", ErrorBody))
 
 
-async def _check(request: web.Request, rules: list[str] | None, url: str | None) -> None:
-    """What a model cannot check alone: rule ids that exist, a URL the SSRF guard accepts."""
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f", did you mean '{close[0]}'?" if close else ""
+
+
+def _check(request: web.Request, sub: SubscriptionSpec) -> None:
+    """What the model cannot check alone: rules and tags that exist, hosts that are not private."""
     problems: list[tuple[str, str]] = []
-    if rules is not None and RULES in request.app:
-        known = {r.id for r in request.app[RULES].rules.rules}
-        for i, pattern in enumerate(rules):
-            if pattern != "*" and not pattern.startswith("tag:") and pattern not in known:
-                problems.append((f"rules[{i}]", f"no rule has the id {pattern!r}"))
-    if url is not None:
+    if RULES in request.app:
+        rules = request.app[RULES].rules.rules
+        ids = {r.id for r in rules}
+        tags = {t for r in rules for t in r.tags}
+        for field in ("rules", "muted_rules"):
+            for i, pattern in enumerate(getattr(sub, field)):
+                if pattern.startswith("tag:") and pattern[4:] not in tags:
+                    problems.append(
+                        (f"{field}[{i}]", f"no rule has the tag {pattern[4:]!r}{_suggest(pattern[4:], tags)}")
+                    )
+                elif pattern != "*" and not pattern.startswith("tag:") and pattern not in ids:
+                    problems.append(
+                        (f"{field}[{i}]", f"no rule has the id {pattern!r}{_suggest(pattern, ids)}")
+                    )
+    policy = request.app[NETGUARD]
+    if sub.webhook is not None:
         try:
-            await check_url(url, request.app[NETGUARD])
+            check_url_offline(sub.webhook.url, policy)
         except ValueError as exc:
             problems.append(("webhook.url", str(exc)))
+    if sub.apprise is not None:
+        for i, url in enumerate(sub.apprise.secrets()):
+            service = instantiate(url)
+            try:
+                check_host(str(getattr(service, "host", "") or ""), policy)
+            except ValueError as exc:
+                problems.append((f"apprise.urls[{i}]", str(exc)))
+    if sub.console is not None:
+        problems.append(("console", "console subscriptions print on the server: declare them in the file"))
     if problems:
         raise ApiError(422, "the request is not valid; see fields", problems)
+
+
+async def _unique_name(request: web.Request, name: str, own_id: str | None = None) -> None:
+    other = await request.app[SUBSCRIPTIONS].named(name)
+    if other is not None and other.id != own_id:
+        raise ApiError(409, f"subscription {other.id!r} is already called {name!r}: names are unique")
+
+
+def _warnings(request: web.Request, sub: Subscription) -> list[str]:
+    if sub.email is not None and request.app[SETTINGS].smtp_host is None:
+        return [
+            "no SMTP server is configured (GEOALERT_SMTP_HOST): this subscription's mails wait in the"
+            " retry queue until one is"
+        ]
+    return []
 
 
 async def _find(request: web.Request) -> Subscription:
@@ -69,25 +113,29 @@ def _writable(request: web.Request, sub: Subscription) -> None:
 @routes.route(
     "POST",
     "/v1/subscriptions",
-    summary="Subscribe to rules through a webhook or email",
-    body=SubscriptionIn,
+    summary="Subscribe to rules through a webhook, email or a chat service (Apprise)",
+    body=SubscriptionSpec,
     responses={
         201: ("created; for webhooks the response carries the signing secret", SubscriptionCreated),
+        409: NAME_TAKEN[1],
         422: INVALID[1],
     },
 )
 async def create_subscription(request: web.Request) -> web.Response:
-    given = await body_of(request, SubscriptionIn)
-    await _check(request, given.rules, given.webhook.url if given.webhook else None)
-    data = given.model_dump()
-    if given.webhook is not None and given.webhook.secret is None:
-        data["webhook"]["secret"] = new_secret()
-    sub = Subscription.model_validate({**data, "id": new_subscription_id(), "source": "api"})
+    given = await body_of(request, SubscriptionSpec, relocate=wire_location)
+    _check(request, given)
+    request.app[SUBSCRIPTIONS].refresh()
+    await _unique_name(request, given.name)
+    sub = Subscription.model_validate(
+        {**given.model_dump(context=REVEAL), "id": new_subscription_id(), "source": "api"}
+    )
     store = request.app[SUBSCRIPTIONS].store
     assert store is not None
     sub = await store.create(sub)
     secret = sub.webhook.secret if sub.webhook else None
-    out = SubscriptionCreated(**SubscriptionOut.of(sub).model_dump(), secret=secret)
+    out = SubscriptionCreated(
+        **SubscriptionOut.of(sub).model_dump(), secret=secret, warnings=_warnings(request, sub)
+    )
     return json_of(out, status=201)
 
 
@@ -113,6 +161,22 @@ async def get_subscription(request: web.Request) -> web.Response:
     return json_of(SubscriptionOut.of(await _find(request)))
 
 
+def _merged(sub: Subscription, changes: dict[str, Any]) -> dict[str, Any]:
+    """The subscription as written, with ``changes`` applied; a new channel replaces the old one."""
+    written = sub.written()
+    new_channel = next((c for c in CHANNELS if changes.get(c) is not None), None)
+    if new_channel is not None:
+        old_secret = written.get("webhook", {}).get("secret")
+        for channel in CHANNELS:
+            written.pop(channel, None)
+        if new_channel == "webhook" and changes["webhook"].get("secret") is None and old_secret:
+            changes["webhook"]["secret"] = old_secret  # the secret stays when only the URL moves
+        if new_channel != "email":
+            changes.setdefault("digest", "immediate")
+    changes = {k: v for k, v in changes.items() if not (k in CHANNELS and v is None)}
+    return {**written, **changes}
+
+
 @routes.route(
     "PATCH",
     "/v1/subscriptions/{id}",
@@ -121,7 +185,7 @@ async def get_subscription(request: web.Request) -> web.Response:
     responses={
         200: ("the changed subscription; carries the secret only if a new one was set", SubscriptionCreated),
         404: NOT_FOUND[1],
-        409: ("declared in the subscriptions file", ErrorBody),
+        409: ("declared in the subscriptions file, or the new name is taken", ErrorBody),
         422: INVALID[1],
     },
 )
@@ -129,31 +193,42 @@ async def patch_subscription(request: web.Request) -> web.Response:
     sub = await _find(request)
     _writable(request, sub)
     patch = await body_of(request, SubscriptionPatch)
-    changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
-    new_secret_value: str | None = None
-    if patch.webhook is not None:
-        await _check(request, None, patch.webhook.url)
-        secret = patch.webhook.secret or (sub.webhook.secret if sub.webhook else None) or new_secret()
-        if secret != (sub.webhook.secret if sub.webhook else None):
-            new_secret_value = secret
-        changes["webhook"] = {"url": patch.webhook.url, "secret": secret}
-        changes["email"] = None
-        changes.setdefault("digest", "immediate")
-    elif patch.email is not None:
-        changes["webhook"] = None
-    if patch.rules is not None:
-        await _check(request, patch.rules, None)
-    if patch.enabled:
-        changes["disabled_reason"] = None  # switching back on clears why it was off
+    changes: dict[str, Any] = patch.model_dump(mode="json", exclude_unset=True, context=REVEAL)
+    try:
+        candidate = Subscription.model_validate({**_merged(sub, dict(changes)), "id": sub.id})
+    except ValidationError as exc:
+        raise invalid(exc, relocate=wire_location) from None
+    _check(request, candidate)
+    if "name" in changes:
+        await _unique_name(request, candidate.name, sub.id)
+
+    def change(current: Subscription) -> Subscription:
+        updated = Subscription.model_validate(
+            {
+                **_merged(current, dict(changes)),
+                "id": current.id,
+                "created_at": current.created_at,
+                # switching back on clears why it was off
+                "disabled_reason": None if changes.get("enabled") else current.disabled_reason,
+            }
+        )
+        return updated.with_secret()
+
     store = request.app[SUBSCRIPTIONS].store
     assert store is not None
     try:
-        updated = await store.update(sub.id, changes)
+        updated = await store.update(sub.id, change)
     except ValidationError as exc:
-        raise invalid(exc) from None
+        raise invalid(exc, relocate=wire_location) from None
     if updated is None:
         raise ApiError(404, f"no subscription has the id {sub.id!r}")
-    out = SubscriptionCreated(**SubscriptionOut.of(updated).model_dump(), secret=new_secret_value)
+    before = sub.webhook.secret if sub.webhook else None
+    after = updated.webhook.secret if updated.webhook else None
+    out = SubscriptionCreated(
+        **SubscriptionOut.of(updated).model_dump(),
+        secret=after if after != before else None,
+        warnings=_warnings(request, updated),
+    )
     return json_of(out)
 
 

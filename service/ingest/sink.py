@@ -8,9 +8,10 @@ all in one atomic step, so the same article under any of its identities is
 appended once fleet-wide, and of two copies of a story the second always
 sees the first.
 
-One call rather than a command per key: Redis spends its time on commands
-and round trips, not on the work in them, and so does redis-py building
-them in the poller's event loop. The batch travels as one JSON argument.
+One call (service/lua/ingest_batch.lua) rather than a command per key:
+Redis spends its time on commands and round trips, not on the work in them,
+and so does redis-py building them in the poller's event loop. The batch
+travels as one JSON argument.
 """
 
 from __future__ import annotations
@@ -27,58 +28,10 @@ from service.ingest.normalise import IdentityKind
 from service.ingest.prepared import STORY_SLOT, Prepared, prepare
 from service.ingest.stories import StoryIndex
 from service.keys import Keys
+from service.lua import Script
 from service.metrics import Metrics
 from service.models import Article
 from service.streams import Trim
-
-# KEYS[1]: the articles stream. ARGV[1]: the batch, a JSON array of articles,
-# each [id, data, url digest, content digest, signature, published, source,
-# trim, own story] (see Prepared; "" for what an article lacks); ARGV[2]: now;
-# ARGV[3]: how long identities stay seen; ARGV[4...]: XADD's trimming clause.
-# Returns, per article, {1, entry id, story, sources} or, for a duplicate,
-# {0, which identity (1-based), the article that holds it}.
-# The seen keys are built from prefixes (as the story keys are, stories.py).
-_BATCH = """
-local batch = cjson.decode(ARGV[1])
-local now, ttl = tonumber(ARGV[2]), ARGV[3]
-local xadd = {KEYS[1]}
-for i = 4, #ARGV do xadd[#xadd + 1] = ARGV[i] end
-xadd[#xadd + 1] = '*'
-xadd[#xadd + 1] = 'data'
-local data_at = #xadd + 1
-local out = {}
-for n, a in ipairs(batch) do
-  local id, data, sig = a[1], a[2], a[5]
-  local seen = {SEEN_ARTICLE .. id}
-  if a[3] ~= '' then seen[#seen + 1] = SEEN_URL .. a[3] end
-  if a[4] ~= '' then seen[#seen + 1] = SEEN_CONTENT .. a[4] end
-  local duplicate = nil
-  local held = redis.call('MGET', unpack(seen))
-  for i = 1, #seen do
-    if held[i] then
-      duplicate = {0, i, held[i]}
-      break
-    end
-  end
-  if duplicate then
-    out[n] = duplicate
-  else
-    local story, sources = '', 0
-    if STORIES and sig ~= '' then
-      story, sources = assign(id, sig, a[6], a[7], now, a[8])
-    end
-    for _, key in ipairs(seen) do redis.call('SET', key, id, 'EX', ttl) end
-    local entry_story = story ~= '' and story or a[9]
-    if entry_story ~= '' then
-      local at = string.find(data, SLOT, 1, true)
-      data = string.sub(data, 1, at - 1) .. '"story_id":' .. cjson.encode(entry_story) .. string.sub(data, at + #SLOT)
-    end
-    xadd[data_at] = data
-    out[n] = {1, redis.call('XADD', unpack(xadd)), story, sources}
-  end
-end
-return out
-"""
 
 # Articles per script call: a feed's worth at once, while a script that runs
 # for long would hold up every other client of Redis.
@@ -114,16 +67,11 @@ class ArticleSink:
         self.redis, self.keys, self.trim, self.dedupe_ttl = redis, keys, trim, dedupe_ttl
         self.metrics = metrics
         self.stories = stories
-        constants = {
-            "STORIES": "true" if stories else "false",
-            "SLOT": json.dumps(STORY_SLOT),
-            # JSON strings are valid Lua string literals for these plain prefixes.
-            "SEEN_ARTICLE": json.dumps(keys.seen_article("")),
-            "SEEN_URL": json.dumps(keys.seen_url("")),
-            "SEEN_CONTENT": json.dumps(keys.seen_content("")),
-        }
-        header = "".join(f"local {name} = {value}\n" for name, value in constants.items())
-        self._script = redis.register_script(header + (stories.lua() if stories else "") + _BATCH)
+        settings: dict[str, object] = {"stories": stories is not None, "slot": STORY_SLOT}
+        if stories is not None:
+            settings.update(stories.settings())
+        self._settings = json.dumps(settings, separators=(",", ":"))
+        self._script = Script("ingest_batch", redis)
 
     async def unseen(self, articles: Sequence[Article | Prepared]) -> list[bool]:
         """For each article, whether its id is not yet ingested (a cheap look before costly work)."""
@@ -153,23 +101,31 @@ class ArticleSink:
         if not articles:
             return []
         now = time.time()
-        batch = [
-            [
-                a.id,
-                a.data,
-                a.url,
-                a.content,
-                a.signature,
-                f"{now if a.published is None else min(a.published, now):.3f}",
-                a.source,
-                "1" if StoryIndex.trim(a.id) else "0",
-                a.story,
-            ]
-            for a in articles
-        ]
+        batch = []
+        seen_keys = []
+        for a in articles:
+            identities = [self.keys.seen_article(a.id)]
+            if a.url:
+                identities.append(self.keys.seen_url(a.url))
+            if a.content:
+                identities.append(self.keys.seen_content(a.content))
+            seen_keys += identities
+            batch.append(
+                [
+                    a.id,
+                    a.data,
+                    len(identities),
+                    a.signature,
+                    f"{now if a.published is None else min(a.published, now):.3f}",
+                    a.source,
+                    "1" if StoryIndex.trim(a.id) else "0",
+                    a.story,
+                ]
+            )
         replies = await self._script(
-            keys=[self.keys.articles],
+            keys=[self.keys.articles, *seen_keys],
             args=[
+                self._settings,
                 json.dumps(batch, ensure_ascii=False, separators=(",", ":")),
                 f"{now:.3f}",
                 str(self.dedupe_ttl),

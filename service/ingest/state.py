@@ -14,37 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service.keys import Keys
-
-# Extend or shorten a lease only if we still hold it: it may have expired
-# during a slow fetch and been taken by another poller.
-_RESET_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-# A run starts with these two and ends with the next: each one call, not a
-# command apiece, as a thousand feeds polled at once make every call count.
-# KEYS: lease, state. ARGV: owner, milliseconds. The state as HGETALL gives
-# it when the lease was taken; nil when another poller holds it.
-_ACQUIRE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('HGETALL', KEYS[2])
-end
-return false
-"""
-# KEYS: state, lease. ARGV: owner, milliseconds to hold the lease for (""
-# to leave it), items, new articles, how many fields to set, then the fields
-# and values to set, then the fields to delete.
-_RECORD = """
-local nset = tonumber(ARGV[5])
-if nset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 6, 5 + 2 * nset)) end
-if #ARGV > 5 + 2 * nset then redis.call('HDEL', KEYS[1], unpack(ARGV, 6 + 2 * nset, #ARGV)) end
-if ARGV[3] ~= '0' then redis.call('HINCRBY', KEYS[1], 'items_seen', ARGV[3]) end
-if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[1], 'new_articles', ARGV[4]) end
-if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-"""
+from service.lua import Script
 
 
 @dataclass(frozen=True)
@@ -108,9 +78,10 @@ class FeedState:
 class FeedStore:
     def __init__(self, redis: Redis, keys: Keys, owner: str) -> None:
         self.redis, self.keys, self.owner = redis, keys, owner
-        self._reset = redis.register_script(_RESET_LEASE)
-        self._acquire = redis.register_script(_ACQUIRE)
-        self._record = redis.register_script(_RECORD)
+        # A run starts with one call (lease + state) and ends with another (outcome + lease).
+        self._reset = Script("feed_reset_lease", redis)
+        self._acquire = Script("feed_acquire", redis)
+        self._record = Script("feed_record", redis)
 
     async def get(self, name: str) -> FeedState:
         raw = await self.redis.hgetall(self.keys.feed_state(name))

@@ -4,6 +4,9 @@ One hash holds them all (id -> JSON) and a counter is bumped with every
 change, in the same transaction, so readers can cache the whole set and
 re-read it only when the counter moves. Changes to one subscription are
 optimistic (WATCH): two writers never lose each other's fields.
+
+``Store`` is the narrow interface the directory and the API use, so another
+backing store (or a test double) fits behind it.
 """
 
 from __future__ import annotations
@@ -11,18 +14,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from notifiers.webhook import new_secret
 from service.keys import Keys
 from service.models import utcnow
-from service.subscriptions import Subscription
+from service.subscriptions.model import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,28 @@ def new_subscription_id() -> str:
     return "sub_" + secrets.token_hex(10)
 
 
+class NameTaken(ValueError):
+    """Another subscription already has this name."""
+
+
 @dataclass
 class Snapshot:
     version: int
     subscriptions: list[Subscription] = field(default_factory=list)
     file_overrides: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (fingerprint, reason)
+
+
+Change = Callable[[Subscription], Subscription]
+
+
+class Store(Protocol):
+    async def version(self) -> int: ...
+    async def snapshot(self) -> Snapshot: ...
+    async def get(self, sub_id: str) -> Subscription | None: ...
+    async def create(self, sub: Subscription) -> Subscription: ...
+    async def update(self, sub_id: str, change: Change) -> Subscription | None: ...
+    async def delete(self, sub_id: str) -> bool: ...
+    async def disable_file_subscription(self, sub_id: str, fingerprint: str, reason: str) -> None: ...
 
 
 class SubscriptionStore:
@@ -70,20 +89,23 @@ class SubscriptionStore:
         return None if text is None else Subscription.model_validate_json(text)
 
     async def create(self, sub: Subscription) -> Subscription:
+        """Store a new subscription (a webhook gets its signing secret here); KeyError if the id exists."""
         now = utcnow()
-        sub = sub.model_copy(update={"source": "api", "created_at": now, "updated_at": now})
-        if sub.webhook is not None and sub.webhook.secret is None:
-            sub.webhook = sub.webhook.model_copy(update={"secret": new_secret()})
+        sub = sub.with_secret().model_copy(update={"source": "api", "created_at": now, "updated_at": now})
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(self.keys.subscriptions, sub.id, sub.model_dump_json())
+            pipe.hsetnx(self.keys.subscriptions, sub.id, sub.stored())
             pipe.incr(self.keys.subscriptions_version)
             created, _ = await pipe.execute()
         if not created:
             raise KeyError(sub.id)
         return sub
 
-    async def update(self, sub_id: str, changes: Mapping[str, Any]) -> Subscription | None:
-        """Apply ``changes`` (field -> value, validated as a whole); None if there is no such subscription."""
+    async def update(self, sub_id: str, change: Change) -> Subscription | None:
+        """Apply ``change`` to the stored subscription; None if there is none.
+
+        ``change`` may raise (a ValidationError) to refuse; it may run more
+        than once when another writer got in between.
+        """
         key = self.keys.subscriptions
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
@@ -92,10 +114,10 @@ class SubscriptionStore:
                     text = await pipe.hget(key, sub_id)
                     if text is None:
                         return None
-                    data = {**json.loads(text), **changes, "updated_at": utcnow().isoformat()}
-                    sub = Subscription.model_validate(data)
+                    changed = change(Subscription.model_validate_json(text))
+                    sub = changed.model_copy(update={"id": sub_id, "source": "api", "updated_at": utcnow()})
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(key, sub_id, sub.model_dump_json())
+                    pipe.hset(key, sub_id, sub.stored())
                     pipe.incr(self.keys.subscriptions_version)
                     await pipe.execute()
                     return sub

@@ -1,0 +1,153 @@
+-- Ingest a batch of articles (service/ingest/sink.py): for each article in
+-- turn, if any of its identities (id, URL, text) was seen it is a duplicate
+-- and nothing is written; otherwise it joins or starts a story, its
+-- identities are marked seen and it is appended, all in one atomic step.
+--
+-- KEYS[1]   the articles stream
+-- KEYS[2..] the "seen" keys of the batch's identities, article by article
+--           (each article says how many of them are its own)
+-- ARGV[1]   settings, a JSON object: stories (bool), slot (the placeholder of the
+--           story id in an article's JSON), and for stories: width (characters of
+--           a signature band), bands, window (seconds), threshold, keep (seconds
+--           the index keeps an entry), per_band, compare, and the key prefixes
+--           band_prefix, sig_prefix, sources_prefix
+-- ARGV[2]   the batch, a JSON array of articles, each [id, data, identities,
+--           signature, published, source, trim ('1'/'0'), own story] ("" for
+--           what an article lacks)
+-- ARGV[3]   now
+-- ARGV[4]   seconds the identities stay seen
+-- ARGV[5..] XADD's trimming clause
+-- Returns, per article, {1, entry id, story, sources} or, for a duplicate,
+-- {0, which identity (1-based), the article that holds it}.
+--
+-- The story index's keys (candidate bands, signatures, sources) are found
+-- while the script runs, so they cannot be declared: they are built from the
+-- prefixes in ARGV[1], which carry the hash tag of KEYS[1] (same cluster slot).
+local S = cjson.decode(ARGV[1])
+local batch = cjson.decode(ARGV[2])
+local now, ttl = tonumber(ARGV[3]), ARGV[4]
+
+-- Every number passed to redis.call is a string made once: Redis formats each
+-- Lua number it is given, and that costs more than the command itself. The
+-- bounds use %.17g, which gives back the very same double.
+local assign
+if S.stories then
+  local WIDTH, WINDOW, THRESHOLD = S.width, S.window, S.threshold
+  local KEEP, KEEP_S, PER_BAND, COMPARE = S.keep, tostring(S.keep), tostring(S.per_band), S.compare
+  local SIG_PREFIX, SOURCES_PREFIX = S.sig_prefix, S.sources_prefix
+  local BAND_PREFIXES = {}
+  for b = 0, S.bands - 1 do BAND_PREFIXES[b] = S.band_prefix .. b .. ':' end
+
+  -- Look up the candidates that share a band, pick the most similar, index
+  -- the article. Returns the story and how many sources carried it so far.
+  assign = function(id, sig, ts, source, trim)
+    local bands = {}
+    for b = 0, #sig / WIDTH - 1 do
+      local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
+      if not string.find(value, '-', 1, true) then
+        bands[#bands + 1] = BAND_PREFIXES[b] .. value
+      end
+    end
+    local at = tonumber(ts)
+    local from, to = string.format('%.17g', at - WINDOW), string.format('%.17g', at + WINDOW)
+    local best, best_score = nil, THRESHOLD
+    -- Most articles start a story: none of their bands exists yet, which one
+    -- EXISTS tells for all of them, sparing a lookup per band.
+    local lookup = #bands > 0 and redis.call('EXISTS', unpack(bands)) > 0 and bands or {}
+    -- Count the bands each candidate shares (newest first in each band), then
+    -- compare signatures with the few that share the most: a copy of the story
+    -- shares several bands, while text that only shares boilerplate with many
+    -- articles shares one, and comparing with all of those would cost
+    -- milliseconds of Redis time per article.
+    local shared, order = {}, {}
+    for _, band in ipairs(lookup) do
+      local members = redis.call('ZREVRANGEBYSCORE', band, to, from, 'LIMIT', '0', PER_BAND)
+      for _, member in ipairs(members) do
+        local n = shared[member]
+        if n then
+          shared[member] = n + 1
+        else
+          shared[member] = 1
+          order[#order + 1] = member
+        end
+      end
+    end
+    table.sort(order, function(a, b)
+      local x, y = shared[a], shared[b]
+      if x ~= y then return x > y end
+      return a > b
+    end)
+    for i = 1, math.min(#order, COMPARE) do
+      local member = order[i]
+      local sep = string.find(member, '|', 1, true)
+      local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
+      if other and #other == #sig then
+        local same, both = 0, 0
+        for b = 1, #sig, 4 do
+          local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
+          if x ~= '----' or y ~= '----' then
+            both = both + 1
+            if x == y then same = same + 1 end
+          end
+        end
+        local score = both > 0 and same / both or 0
+        if score >= best_score and (best == nil or score > best_score) then
+          best, best_score = string.sub(member, 1, sep - 1), score
+        end
+      end
+    end
+    local story = best or id
+    local member = story .. '|' .. id
+    local oldest = trim == '1' and string.format('%.17g', now - KEEP)
+    for _, band in ipairs(bands) do
+      redis.call('ZADD', band, ts, member)
+      redis.call('EXPIRE', band, KEEP_S)
+      if oldest then redis.call('ZREMRANGEBYSCORE', band, '-inf', oldest) end
+    end
+    redis.call('SET', SIG_PREFIX .. id, sig, 'EX', KEEP_S)
+    local sources = SOURCES_PREFIX .. story
+    redis.call('SADD', sources, source)
+    redis.call('EXPIRE', sources, KEEP_S)
+    return story, redis.call('SCARD', sources)
+  end
+end
+
+local SLOT = S.slot
+local xadd = {KEYS[1]}
+for i = 5, #ARGV do xadd[#xadd + 1] = ARGV[i] end
+xadd[#xadd + 1] = '*'
+xadd[#xadd + 1] = 'data'
+local data_at = #xadd + 1
+local out = {}
+local next_key = 2
+for n, a in ipairs(batch) do
+  local id, data, sig = a[1], a[2], a[4]
+  local seen = {}
+  for i = 1, a[3] do seen[i] = KEYS[next_key + i - 1] end
+  next_key = next_key + a[3]
+  local duplicate = nil
+  local held = redis.call('MGET', unpack(seen))
+  for i = 1, #seen do
+    if held[i] then
+      duplicate = {0, i, held[i]}
+      break
+    end
+  end
+  if duplicate then
+    out[n] = duplicate
+  else
+    local story, sources = '', 0
+    if assign and sig ~= '' then
+      story, sources = assign(id, sig, a[5], a[6], a[7])
+    end
+    for _, key in ipairs(seen) do redis.call('SET', key, id, 'EX', ttl) end
+    local entry_story = story ~= '' and story or a[8]
+    if entry_story ~= '' then
+      local at = string.find(data, SLOT, 1, true)
+      data = string.sub(data, 1, at - 1) .. '"story_id":' .. cjson.encode(entry_story) .. string.sub(data, at + #SLOT)
+    end
+    xadd[data_at] = data
+    out[n] = {1, redis.call('XADD', unpack(xadd)), story, sources}
+  end
+end
+return out
