@@ -99,9 +99,8 @@ def signatures(texts: Iterable[tuple[str, str]]) -> list[str | None]:
     position = np.arange(len(owner)) + np.repeat(starts - np.cumsum(counts) + counts, counts)
     shingle = combined[position]
 
-    texts = len(spans)
-    first_minima, enough = _minima(shingle, owner, texts, _BIN_BITS)
-    verify_minima, _ = _minima(_remix(shingle), owner, texts, _VERIFY_BIN_BITS)
+    first_minima, enough = _minima(shingle, owner, len(spans), _BIN_BITS)
+    verify_minima, _ = _minima(_remix(shingle), owner, len(spans), _VERIFY_BIN_BITS)
     minima = np.concatenate([first_minima, verify_minima], axis=1)
 
     # 16 bits of each minimum: equal minima (the same shingle) stay equal; others rarely collide.
@@ -120,7 +119,8 @@ def _remix(shingle: np.ndarray) -> np.ndarray:
     x = shingle.copy()
     for _ in range(2):
         x = ((x ^ (x >> np.uint64(16))) * np.uint64(0x45D9F3B)) & np.uint64(_MASK)
-    return x ^ (x >> np.uint64(16))
+    mixed: np.ndarray = x ^ (x >> np.uint64(16))
+    return mixed
 
 
 def _minima(
