@@ -21,7 +21,7 @@ from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
 from service.api.routes import setup_routes
-from service.config import Settings
+from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
 from service.consumer import ConsumerOptions, GroupConsumer, Handler
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
@@ -67,8 +67,6 @@ from service.typedefs import (
 from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
-
-ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
 
 
 def trim_of(settings: Settings) -> Trim:
