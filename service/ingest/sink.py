@@ -120,6 +120,8 @@ class ArticleSink:
                     a.source,
                     "1" if StoryIndex.trim(a.id) else "0",
                     a.story,
+                    2 if a.url else 0,  # which of its identities is the URL: checked, not trusted
+                    a.title,
                 ]
             )
         replies = await self._script(
