@@ -27,6 +27,7 @@ from service.consumer import ConsumerOptions, GroupConsumer, Handler
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
+from service.durability import Durability
 from service.embedded_redis import start_embedded
 from service.errors import SettingsError
 from service.ingest.feed_directory import FeedDirectory, FeedRegistry
@@ -165,7 +166,15 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     stories = StoryIndex(
         redis, keys, window=settings.story_window_seconds, threshold=settings.story_threshold
     )
-    sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
+    sink = ArticleSink(
+        redis,
+        keys,
+        trim_of(settings),
+        settings.dedupe_ttl_seconds,
+        app[METRICS],
+        stories,
+        durability=durability_of(settings),
+    )
     app[INGEST] = Ingest(
         feeds=FeedDirectory(WatchedFile(settings.feeds_file, load_feeds_file), FeedRegistry(redis, keys)),
         store=FeedStore(redis, keys, owner=settings.consumer_name),
@@ -177,7 +186,10 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
 async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DELIVERY_QUEUE] = DeliveryQueue(
-        app[REDIS], app[KEYS], retention_seconds=settings.delivery_retention_seconds
+        app[REDIS],
+        app[KEYS],
+        retention_seconds=settings.delivery_retention_seconds,
+        durability=durability_of(settings),
     )
     yield
 
@@ -194,6 +206,10 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         timeout=settings.smtp_timeout,
         domain=settings.email_domain,
     )
+
+
+def durability_of(settings: Settings) -> Durability:
+    return Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -247,7 +263,15 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
-    matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
+    matcher = Matcher(
+        redis,
+        keys,
+        app[RULES],
+        trim_of(settings),
+        settings.dedupe_ttl_seconds,
+        app[METRICS],
+        durability=durability_of(settings),
+    )
     consumer = stage_consumer(app, "matcher", keys.articles, ARTICLES_GROUP, matcher.handle)
     stage = Stage(settings)
     stage.spawn("matcher", lambda: consumer.run(stage.stop))
@@ -282,7 +306,13 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         concurrency=settings.delivery_concurrency,
         per_endpoint=settings.delivery_per_endpoint,
     )
-    digests = Digests(redis, keys, directory.get, retention_seconds=settings.delivery_retention_seconds)
+    digests = Digests(
+        redis,
+        keys,
+        directory.get,
+        retention_seconds=settings.delivery_retention_seconds,
+        durability=durability_of(settings),
+    )
     dispatcher = Dispatcher(queue, directory.all, worker.wake, app[METRICS], digests)
     consumer = stage_consumer(app, "dispatcher", keys.alerts, ALERTS_GROUP, dispatcher.handle)
     stage = Stage(settings)

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
 
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must confirm an ingested article, a raised alert or a queued delivery before it counts as done (WAIT); 0: the primary's word",
+    )
+    redis_wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long to wait for those replicas before retrying the work"
+    )
     key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
     stream_trim: Literal["maxlen", "minid", "none"] = Field(
         default="maxlen", description="how streams are trimmed: by length or by age"
