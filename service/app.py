@@ -30,6 +30,7 @@ from service.dispatcher import Dispatcher
 from service.durability import Durability
 from service.embedded_redis import start_embedded
 from service.errors import SettingsError
+from service.fleetlimit import FleetLimit
 from service.ingest.feed_directory import FeedDirectory, FeedRegistry
 from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
@@ -233,7 +234,12 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
-            Fetcher(session, limits),
+            # Per-host limits hold fleet-wide; a slot's lease outlives the longest fetch.
+            Fetcher(
+                session,
+                limits,
+                FleetLimit(app[REDIS], app[KEYS], "host", lease_seconds=settings.fetch_timeout + 10),
+            ),
             ingest.store,
             app[METRICS],
             backoff=Backoff(

@@ -115,7 +115,9 @@ class Settings(BaseSettings):
         description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
-    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_per_host: int = Field(
+        default=4, ge=1, description="concurrent requests to one host, over every poller process together"
+    )
     fetch_concurrency: int = Field(
         default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
     )

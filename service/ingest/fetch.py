@@ -4,7 +4,8 @@ Every limit holds against a hostile server: connect and total timeouts, a
 redirect limit, a cap on the body *after* decompression (we decompress
 ourselves, a chunk at a time, never producing more than the cap), and a limit
 on concurrent requests per host that is taken before the clock starts, so a
-queue of feeds on one host never times out waiting for a slot.
+queue of feeds on one host never times out waiting for a slot. Given a
+``FleetLimit``, the per-host limit holds across every poller process.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+
+from service.fleetlimit import FleetLimit
 
 USER_AGENT = "geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)"
 ACCEPT = (
@@ -129,9 +132,12 @@ class _Decoder:
 class Fetcher:
     """One shared HTTP session for every feed and page, with the limits above."""
 
-    def __init__(self, session: aiohttp.ClientSession, limits: FetchLimits) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, limits: FetchLimits, fleet: FleetLimit | None = None
+    ) -> None:
         self.session = session
         self.limits = limits
+        self.fleet = fleet  # with it, per_host holds across every process of the deployment
         self._all = asyncio.Semaphore(limits.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(limits.per_host)
@@ -150,8 +156,13 @@ class Fetcher:
     @contextlib.asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
         host = (urlsplit(url).hostname or "").lower()
-        async with self._hosts[host], self._all:
-            yield
+        async with self._hosts[host]:
+            if self.fleet is None:
+                async with self._all:
+                    yield
+            else:
+                async with self.fleet.slot(host, self.limits.per_host), self._all:
+                    yield
 
     async def fetch(
         self,
