@@ -144,9 +144,9 @@ async def one_run(
     stories = None if os.environ.get("BENCH_NO_STORIES") else StoryIndex(redis, keys)
     sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), stories)
     out: dict[str, float] = {}
-    async with Fetcher.new_session(limits) as session:
+    async with Fetcher.open(limits) as fetcher:
         poller = Poller(
-            Feeds(configs), sink, Fetcher(session, limits), FeedStore(redis, keys, "bench"), Metrics(),
+            Feeds(configs), sink, fetcher, FeedStore(redis, keys, "bench"), Metrics(),
             workers=workers,
         )  # fmt: skip
         cpu = await _cpu(redis, workers)
@@ -199,10 +199,9 @@ async def naive_run(redis: Redis, base: str, feeds: int) -> dict[str, float]:
     sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys))
     started = time.perf_counter()
     new = 0
-    async with Fetcher.new_session(limits) as session:
-        fetcher = Fetcher(session, limits)
+    async with Fetcher.open(limits) as fetcher:
         for n in range(feeds):
-            fetched = await fetcher.fetch(f"{base}/feed/{n}.xml")
+            fetched = await fetcher.fetch_feed(f"{base}/feed/{n}.xml")
             parsed = parse_feed(fetched.body, feed_name=f"f{n}", sign=True)
             for article, sig in zip(parsed.articles, parsed.signatures, strict=True):
                 new += not (await sink.add(article, sig)).duplicate

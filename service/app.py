@@ -21,7 +21,7 @@ from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
 from service.api.routes import setup_routes
-from service.config import Settings
+from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
 from service.consumer import ConsumerOptions, GroupConsumer, Handler
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
@@ -53,6 +53,7 @@ from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
+    FETCHGUARD,
     HTTP,
     INGEST,
     KEYS,
@@ -68,8 +69,6 @@ from service.typedefs import (
 from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
-
-ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
 
 
 def trim_of(settings: Settings) -> Trim:
@@ -230,16 +229,18 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, ingest = app[SETTINGS], app[INGEST]
     limits = fetch_limits(settings)
     workers = WorkerPool(settings.parse_processes)
-    async with Fetcher.new_session(limits) as session:
+    if settings.fetch_allow_cidrs:
+        log.warning(
+            "GEOALERT_FETCH_ALLOW_CIDRS opens %s to links in feeds and redirects despite the address guard",
+            ", ".join(str(n) for n in settings.fetch_allow_cidrs),
+        )
+    # Per-host limits hold fleet-wide; a slot's lease outlives the longest fetch.
+    fleet = FleetLimit(app[REDIS], app[KEYS], "host", lease_seconds=settings.fetch_timeout + 10)
+    async with Fetcher.open(limits, app[FETCHGUARD], fleet) as fetcher:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
-            # Per-host limits hold fleet-wide; a slot's lease outlives the longest fetch.
-            Fetcher(
-                session,
-                limits,
-                FleetLimit(app[REDIS], app[KEYS], "host", lease_seconds=settings.fetch_timeout + 10),
-            ),
+            fetcher,
             ingest.store,
             app[METRICS],
             backoff=Backoff(
@@ -350,6 +351,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app = web.Application(client_max_size=settings.api_max_body_bytes)
     app[SETTINGS] = settings
     app[NETGUARD] = AddressPolicy(settings.webhook_allow_cidrs)
+    app[FETCHGUARD] = AddressPolicy(settings.fetch_allow_cidrs)
     app[ROLES] = chosen
     app[KEYS] = Keys(settings.key_prefix)
     app[CONSUMERS] = {}

@@ -91,6 +91,7 @@ class ArticleRef(BaseModel):
     url: str | None = None
     source: str | None = None
     published: datetime | None = None
+    language: str | None = None
 
 
 class Alert(BaseModel):
@@ -117,6 +118,7 @@ class Alert(BaseModel):
                 url=article.url,
                 source=article.source,
                 published=article.published,
+                language=article.language,
             ),
             evidence=match.evidence,
             story_id=story,

@@ -31,3 +31,5 @@ CONSUMERS = web.AppKey("consumers", dict[str, GroupConsumer])  # stage name -> i
 DELIVERY_QUEUE = web.AppKey("delivery_queue", DeliveryQueue)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 NETGUARD = web.AppKey("netguard", AddressPolicy)  # which addresses webhooks may reach
+# Which addresses feeds added over the API, redirects and links in feeds may reach.
+FETCHGUARD = web.AppKey("fetchguard", AddressPolicy)

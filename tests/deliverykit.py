@@ -18,6 +18,7 @@ from notifiers.ssrf import AddressPolicy, parse_cidrs
 from notifiers.webhook import WebhookNotifier, webhook_session
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests
+from service.delivery.record import DeliveryRecord
 from service.dispatcher import Dispatcher
 from service.keys import Keys
 from service.metrics import Metrics
@@ -115,8 +116,10 @@ class Kit:
             sub = sub.model_copy(update={"id": f"sub_{sub.name}"})
         return await self.store.create(sub)
 
-    async def delivery(self, delivery_id: str) -> dict[str, str]:
-        return await self.queue.get(delivery_id)
+    async def delivery(self, delivery_id: str) -> DeliveryRecord:
+        record = await self.queue.get(delivery_id)
+        assert record is not None, f"no delivery {delivery_id}"
+        return record
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ async def test_the_feeds_files_feeds_are_read_only_and_their_names_taken(api_wit
 
 @pytest.fixture
 async def api_with_file(start_api: ApiFactory, feeds_file: Path) -> Api:
-    api: Api = await start_api(feeds_file=feeds_file, webhook_allow_cidrs="")
+    api: Api = await start_api(feeds_file=feeds_file, webhook_allow_cidrs="", fetch_allow_cidrs="")
     return api
 
 

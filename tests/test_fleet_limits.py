@@ -7,11 +7,11 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiohttp
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from notifiers.ssrf import AddressPolicy, parse_cidrs
 from service.fleetlimit import FleetLimit
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.keys import Keys
@@ -59,10 +59,9 @@ async def fetch_all(redis_url: str, keys: Keys, host: SlowHost, *, processes: in
 
     async def one_process(n: int) -> None:
         redis = Redis.from_url(redis_url, decode_responses=True)
-        async with aiohttp.ClientSession() as session:
-            limit = FleetLimit(redis, keys, "host", lease_seconds=10) if fleet else None
-            fetcher = Fetcher(session, limits, limit)
-            await asyncio.gather(*(fetcher.fetch(f"{host.url}/feed-{n}-{i}") for i in range(6)))
+        limit = FleetLimit(redis, keys, "host", lease_seconds=10) if fleet else None
+        async with Fetcher.open(limits, AddressPolicy(parse_cidrs("127.0.0.0/8")), limit) as fetcher:
+            await asyncio.gather(*(fetcher.fetch_feed(f"{host.url}/feed-{n}-{i}") for i in range(6)))
         await redis.aclose()
 
     await asyncio.gather(*(one_process(n) for n in range(processes)))

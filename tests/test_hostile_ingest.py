@@ -247,3 +247,215 @@ async def test_webhook_urls_with_ipv6_forms_of_private_addresses_are_refused(url
 
 def test_nat64_of_a_public_address_still_passes() -> None:
     assert classify(ipaddress.ip_address("64:ff9b::808:808")) is None
+
+
+# -- point 5: links in feeds and redirects reach private addresses ---------------
+
+SECRET_PAGE = (
+    "<html><body><article><h1>Admin</h1>"
+    + "<p>The internal secret token is hunter2-SECRET and it must never leave this network.</p>" * 8
+    + "</article></body></html>"
+)
+
+
+@pytest.fixture
+async def internal() -> AsyncIterator[FeedServer]:
+    """A server on a private address (loopback) that no feed should ever make us reach."""
+    s = await FeedServer().start()
+    s.static("/internal-admin", SECRET_PAGE, content_type="text/html")
+    s.static("/latest/meta-data/", "iam/security-credentials/admin", content_type="text/plain")
+    yield s
+    await s.stop()
+
+
+async def poll_once(make_settings: SettingsFactory, feed: FeedConfig, **settings: Any) -> tuple[Any, Any]:
+    app = create_app(make_settings(fetch_timeout=5.0, **settings), roles=["poller"])
+    async with running(app):
+        poller = app[POLLER]
+        result = await poller.poll_feed(feed)
+        return result, await poller.store.get(feed.name)
+
+
+async def test_a_full_text_link_into_the_private_network_is_not_fetched(
+    server: FeedServer, internal: FeedServer, make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    # The feed itself is on loopback too: the operator wrote its URL, so it is reached.
+    item = {"title": "Summit ends", "guid": "s-1", "link": internal.url("/internal-admin?secret=x"),
+            "description": "Leaders ended the summit."}  # fmt: skip
+    url = server.static("/feed.xml", rss([item]))
+
+    result, _ = await poll_once(make_settings, FeedConfig(name="wire", url=url, full_text=True))
+
+    [article] = await stream_articles(redis, key_prefix)
+    assert (result.outcome, result.new) == ("ok", 1)
+    assert internal.hits["/internal-admin"] == 0
+    assert "hunter2" not in article.body
+    assert article.body == "Leaders ended the summit."
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/latest/meta-data/",  # an IP literal: refused before connecting
+        "http://localhost:{port}/latest/meta-data/",  # a name: refused by the resolver, at connect time
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]:{port}/latest/meta-data/",
+    ],
+)
+async def test_a_feed_that_redirects_into_the_private_network_is_not_followed(
+    server: FeedServer, internal: FeedServer, make_settings: SettingsFactory, target: str
+) -> None:
+    port = internal.base.rsplit(":", 1)[1]
+    location = target.format(port=port)
+
+    async def redirect(request: Any) -> Any:
+        raise aiohttp.web.HTTPFound(location)
+
+    server.routes["/feed.xml"] = redirect
+
+    result, state = await poll_once(make_settings, FeedConfig(name="wire", url=server.url("/feed.xml")))
+
+    assert result.outcome == "error"
+    assert "refused" in (state.last_error or "")
+    assert internal.hits["/latest/meta-data/"] == 0
+
+
+async def test_fetch_allow_cidrs_opens_a_private_range_to_links_and_redirects_on_purpose(
+    server: FeedServer, internal: FeedServer, make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    item = {"title": "Summit ends", "guid": "s-1", "link": internal.url("/internal-admin"),
+            "description": "Leaders ended the summit."}  # fmt: skip
+    internal.static("/feed.xml", rss([item]))
+
+    async def redirect(request: Any) -> Any:
+        raise aiohttp.web.HTTPFound(internal.url("/feed.xml"))
+
+    server.routes["/moved.xml"] = redirect
+
+    result, _ = await poll_once(
+        make_settings,
+        FeedConfig(name="wire", url=server.url("/moved.xml"), full_text=True),
+        fetch_allow_cidrs="127.0.0.0/8",
+    )
+
+    [article] = await stream_articles(redis, key_prefix)
+    assert result.outcome == "ok"
+    assert "hunter2" in article.body
+
+
+# -- point 13: credentials in feed URLs ------------------------------------------
+
+
+def test_feed_urls_are_shown_without_userinfo_or_secret_parameters() -> None:
+    from service.redact import redact_url
+
+    shown = redact_url("http://user:pa55@feeds.example/rss?api_key=K3Y&lang=en&token=T0K&sig=S1G")
+    assert shown == "http://***@feeds.example/rss?api_key=***&lang=en&token=***&sig=***"
+
+
+async def test_get_feeds_and_the_logs_never_show_a_feed_urls_credentials(
+    make_settings: SettingsFactory, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from service.embedded_redis import free_port
+
+    url = f"http://user:pa55word@127.0.0.1:{free_port()}/feed?api_key=K3Y-SECRET&lang=en"
+    (tmp_path / "feeds.yaml").write_text(f"feeds:\n  - name: paid\n    url: {url}\n")
+    app = create_app(make_settings(), roles=["poller", "api"])
+    caplog.set_level(logging.INFO)
+    async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
+        await app[POLLER].poll_feed(FeedConfig(name="paid", url=url))
+        async with client.get(f"{base}/v1/feeds") as response:
+            listed = await response.text()
+    assert "pa55word" not in listed
+    assert "K3Y-SECRET" not in listed
+    assert "lang=en" in listed
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "paid" in logged
+    assert "pa55word" not in logged
+    assert "K3Y-SECRET" not in logged
+
+
+def test_url_credentials_and_an_authorization_header_together_stop_start_up_with_file_and_line(
+    tmp_path: Any,
+) -> None:
+    from service.errors import ConfigFileError
+    from service.ingest.feeds import load_feeds_file
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n"
+        "  - name: ok\n"
+        "    url: https://feeds.example/a\n"
+        "  - name: both\n"
+        "    url: https://user:pass@feeds.example/b\n"
+        "    headers: {Authorization: Bearer x}\n"
+    )
+    with pytest.raises(ConfigFileError, match=r"feeds\.yaml:[45]:.*credentials.*Authorization"):
+        load_feeds_file(path)
+
+
+async def test_a_feed_failing_for_any_reason_shows_its_last_error(
+    server: FeedServer, make_settings: SettingsFactory
+) -> None:
+    # The conflict the feeds file now refuses, as a run met it: the HTTP client raised ValueError.
+    feed = FeedConfig.model_construct(
+        name="odd",
+        url=server.url("/feed.xml").replace("http://", "http://user:pass@"),
+        headers={"Authorization": "Bearer x"},
+        interval=60,
+        enabled=True,
+        full_text=False,
+    )
+    server.static("/feed.xml", rss(news_items(1)))
+
+    result, state = await poll_once(make_settings, feed)
+
+    assert result.outcome == "error"
+    assert state.status == "error"
+    assert state.last_error
+
+
+async def test_a_feed_added_over_the_api_is_fetched_through_the_address_guard(
+    server: FeedServer, make_settings: SettingsFactory
+) -> None:
+    # Its URL passed the API's checks when added (a public name, say) and now points at loopback.
+    url = server.static("/feed.xml", rss(news_items(1)))
+    feed = FeedConfig(name="from-api", url=url, interval=60)
+    app = create_app(make_settings(fetch_timeout=5.0), roles=["poller"])
+    async with running(app):
+        poller = app[POLLER]
+        await poller.feeds.registry.add([feed])
+        await poller.feeds.sync()
+        result = await poller.poll_feed(feed)
+        state = await poller.store.get(feed.name)
+
+    assert result.outcome == "error"
+    assert "refused" in (state.last_error or "")
+    assert server.hits["/feed.xml"] == 0
+
+
+# -- point 9: distinct events on one wire template -------------------------------
+
+
+async def test_150_distinct_summit_reports_on_one_wire_template_each_start_their_own_story(
+    redis: Redis, key_prefix: str
+) -> None:
+    from service.ingest.sink import ArticleSink
+    from service.ingest.stories import StoryIndex
+    from service.keys import Keys
+    from service.metrics import Metrics
+    from service.models import stable_id
+    from service.streams import Trim
+    from tests.storygen import wire_template_reports
+
+    keys = Keys(key_prefix)
+    sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys))
+    articles = [
+        Article(id=stable_id("wire", str(n)), title=title, body=body, source=f"wire{n}")
+        for n, (title, body) in enumerate(wire_template_reports(150, seed=0))
+    ]
+
+    results = await sink.add_many(articles)
+
+    joined = [r.article_id for r in results if r.story_id != r.article_id]
+    assert joined == []  # each joined story would have raised no alert of its own

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from notifiers.ssrf import AddressPolicy, parse_cidrs
 from service.ingest.fetch import Fetcher, FetchError, FetchLimits, retry_after_seconds
 from tests.feedserver import FeedServer, news_items, rss
 
@@ -16,14 +17,15 @@ LIMITS = FetchLimits(max_bytes=1024 * 1024, total_timeout=2.0, connect_timeout=1
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher.new_session(LIMITS) as session:
-        yield Fetcher(session, LIMITS)
+    # Loopback opened to redirects, as GEOALERT_FETCH_ALLOW_CIDRS would: the test server is there.
+    async with Fetcher.open(LIMITS, AddressPolicy(parse_cidrs("127.0.0.0/8"))) as fetcher:
+        yield fetcher
 
 
 async def test_a_feed_is_fetched_with_a_clear_user_agent(server: FeedServer, fetcher: Fetcher) -> None:
     url = server.static("/rss.xml", rss(news_items(2)))
 
-    fetched = await fetcher.fetch(url)
+    fetched = await fetcher.fetch_feed(url)
 
     assert fetched.status == 200
     assert b"Headline story 1" in fetched.body
@@ -33,8 +35,8 @@ async def test_a_feed_is_fetched_with_a_clear_user_agent(server: FeedServer, fet
 async def test_sending_back_the_etag_gets_a_304_with_no_body(server: FeedServer, fetcher: Fetcher) -> None:
     url = server.conditional("/rss.xml", rss(news_items(2)), etag='"v1"')
 
-    first = await fetcher.fetch(url)
-    second = await fetcher.fetch(url, etag=first.etag)
+    first = await fetcher.fetch_feed(url)
+    second = await fetcher.fetch_feed(url, etag=first.etag)
 
     assert first.etag == '"v1"'
     assert second.not_modified
@@ -45,7 +47,7 @@ async def test_sending_back_last_modified_gets_a_304(server: FeedServer, fetcher
     stamp = "Wed, 01 May 2024 12:00:00 GMT"
     url = server.conditional("/rss.xml", rss(news_items(1)), etag='"v1"', last_modified=stamp)
 
-    second = await fetcher.fetch(url, last_modified=(await fetcher.fetch(url)).last_modified)
+    second = await fetcher.fetch_feed(url, last_modified=(await fetcher.fetch_feed(url)).last_modified)
 
     assert second.not_modified
 
@@ -54,7 +56,7 @@ async def test_a_429_reports_the_retry_after_it_was_given(server: FeedServer, fe
     url = server.static("/busy", "slow down", status=429, headers={"Retry-After": "120"})
 
     with pytest.raises(FetchError) as caught:
-        await fetcher.fetch(url)
+        await fetcher.fetch_feed(url)
 
     assert str(caught.value) == "HTTP 429"
     assert caught.value.retry_after == 120.0
@@ -64,7 +66,7 @@ async def test_a_503_retry_after_may_be_an_http_date(server: FeedServer, fetcher
     url = server.static("/down", "down", status=503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
 
     with pytest.raises(FetchError) as caught:
-        await fetcher.fetch(url)
+        await fetcher.fetch_feed(url)
 
     assert caught.value.status == 503
     assert caught.value.retry_after is not None
@@ -81,10 +83,10 @@ async def test_a_redirect_loop_stops_at_the_redirect_limit(server: FeedServer, f
     url = server.redirect_loop("/loop")
 
     with pytest.raises(FetchError, match="more than 3 redirects"):
-        await fetcher.fetch(url)
+        await fetcher.fetch_feed(url)
 
-    # Three requests, each answered with a redirect; the third redirect is not followed.
-    assert server.hits["/loop"] + server.hits["/loop/again"] == 3
+    # Four requests, each answered with a redirect: three followed, the fourth not.
+    assert server.hits["/loop"] + server.hits["/loop/again"] == 4
 
 
 async def test_a_gzip_bomb_is_cut_off_at_the_size_cap_without_inflating_it(
@@ -95,7 +97,7 @@ async def test_a_gzip_bomb_is_cut_off_at_the_size_cap_without_inflating_it(
     tracemalloc.start()
     try:
         with pytest.raises(FetchError, match=r"body larger than 1048576 bytes \(after decompression\)"):
-            await fetcher.fetch(url)
+            await fetcher.fetch_feed(url)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -107,7 +109,7 @@ async def test_an_endless_body_is_cut_off_at_the_size_cap(server: FeedServer, fe
     url = server.endless("/endless.xml")
 
     with pytest.raises(FetchError, match="body larger than 1048576 bytes"):
-        await fetcher.fetch(url)
+        await fetcher.fetch_feed(url)
 
 
 async def test_an_endless_trickle_is_cut_off_by_the_total_timeout(
@@ -117,7 +119,7 @@ async def test_an_endless_trickle_is_cut_off_by_the_total_timeout(
 
     started = asyncio.get_running_loop().time()
     with pytest.raises(FetchError, match="timed out after 2s"):
-        await fetcher.fetch(url)
+        await fetcher.fetch_feed(url)
 
     assert asyncio.get_running_loop().time() - started < 4
 
@@ -128,7 +130,7 @@ async def test_a_declared_content_length_over_the_cap_is_refused_before_reading(
     url = server.static("/huge.xml", b"x" * (2 * 1024 * 1024))
 
     with pytest.raises(FetchError, match="Content-Length 2097152"):
-        await fetcher.fetch(url)
+        await fetcher.fetch_feed(url)
 
 
 async def test_requests_to_one_host_never_exceed_the_per_host_limit(server: FeedServer) -> None:
@@ -136,20 +138,19 @@ async def test_requests_to_one_host_never_exceed_the_per_host_limit(server: Feed
     for i in range(8):
         server.static(f"/slow{i}.xml", rss(news_items(1)), delay=0.05)
 
-    async with Fetcher.new_session(limits) as session:
-        fetcher = Fetcher(session, limits)
-        await asyncio.gather(*(fetcher.fetch(server.url(f"/slow{i}.xml")) for i in range(8)))
+    async with Fetcher.open(limits) as fetcher:
+        await asyncio.gather(*(fetcher.fetch_feed(server.url(f"/slow{i}.xml")) for i in range(8)))
 
     assert server.max_in_flight == 2
 
 
 async def test_an_http_error_names_its_status(server: FeedServer, fetcher: Fetcher) -> None:
     with pytest.raises(FetchError, match="HTTP 404"):
-        await fetcher.fetch(server.url("/missing.xml"))
+        await fetcher.fetch_feed(server.url("/missing.xml"))
 
 
 async def test_a_refused_connection_is_a_fetch_error(fetcher: Fetcher) -> None:
     from service.embedded_redis import free_port
 
     with pytest.raises(FetchError, match="ClientConnectorError"):
-        await fetcher.fetch(f"http://127.0.0.1:{free_port()}/feed.xml")
+        await fetcher.fetch_feed(f"http://127.0.0.1:{free_port()}/feed.xml")

@@ -34,7 +34,8 @@ PAGE = (
 
 @pytest.fixture
 async def poller(make_settings: SettingsFactory) -> AsyncIterator[Poller]:
-    app: web.Application = create_app(make_settings(), roles=["poller"])
+    # The pages are on loopback: opened to links on purpose, as an operator may.
+    app: web.Application = create_app(make_settings(fetch_allow_cidrs="127.0.0.0/8"), roles=["poller"])
     async with running(app):
         yield app[POLLER]
 

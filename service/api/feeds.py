@@ -8,7 +8,6 @@ the list and imports a feed reader's.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,14 +22,14 @@ from service.ingest.feed_directory import FeedEntry, FeedExists, FeedSource, Too
 from service.ingest.feeds import FeedConfig
 from service.ingest.opml import OpmlError, export_opml, parse_opml
 from service.ingest.state import FeedState
-from service.typedefs import INGEST, KEYS, NETGUARD, REDIS
+from service.redact import redact_in, redact_url, secret_parameter
+from service.typedefs import FETCHGUARD, INGEST, KEYS, REDIS
 
 routes = ApiRoutes("feeds")
 
 NOT_FOUND = (404, ("no such feed", ErrorBody))
 INVALID = (422, ("invalid: see error.fields", ErrorBody))
 READ_ONLY = (409, ("the feed is declared in the feeds file, or the name is taken", ErrorBody))
-SECRET_PARAM = re.compile(r"key|token|secret|passw|pwd|auth|sig|session|credential", re.I)
 OPML_TYPES = frozenset({"text/x-opml", "text/xml", "application/xml", "application/octet-stream"})
 # Names that point into the machine or its network whatever they resolve to.
 LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".home.arpa", ".lan")
@@ -39,7 +38,7 @@ LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".home.arpa", "
 class FeedOut(BaseModel):
     name: str
     source: FeedSource = Field(description="file: the feeds file (read-only here); api: added over the API")
-    url: str
+    url: str = Field(description="as configured, with userinfo and secret-like query parameters shown as ***")
     enabled: bool
     interval: float
     full_text: bool
@@ -114,7 +113,7 @@ def describe(entry: FeedEntry, state: FeedState) -> FeedOut:
         {
             "name": feed.name,
             "source": entry.source,
-            "url": feed.url,
+            "url": redact_url(feed.url),
             "enabled": feed.enabled,
             "interval": feed.interval,
             "full_text": feed.full_text,
@@ -131,7 +130,7 @@ def describe(entry: FeedEntry, state: FeedState) -> FeedOut:
             "items_seen": state.items_seen,
             "new_articles": state.new_articles,
             "consecutive_errors": state.consecutive_errors,
-            "last_error": state.last_error,
+            "last_error": state.last_error and redact_in(state.last_error, feed.url),
             "warning": state.warning,
             "next_run": _iso(state.next_run) if feed.enabled else None,
         }
@@ -152,7 +151,7 @@ def _check_url(request: web.Request, url: str) -> None:
     """
     try:
         parsed = parse_url(url)
-        request.app[NETGUARD].check_literal(parsed.raw_host or "")
+        request.app[FETCHGUARD].check_literal(parsed.raw_host or "")
     except (ValueError, UnsafeAddress) as exc:
         raise ApiError(422, "the request is not valid; see fields", [("url", str(exc))]) from None
     host = (parsed.raw_host or "").lower().rstrip(".")
@@ -333,5 +332,5 @@ def public_url(url: str) -> str:
         return "(not a URL)"
     if not parsed.absolute:
         return url
-    query = [(k, "***" if SECRET_PARAM.search(k) else v) for k, v in parsed.query.items()]
+    query = [(k, "***" if secret_parameter(k) else v) for k, v in parsed.query.items()]
     return str(parsed.with_user(None).with_query(query))

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from redis.asyncio import Redis
 
 from service.delivery.queue import throttle_scope
+from service.delivery.record import DeliveryRecord
 from service.durability import NO_WAIT, Durability
 from service.keys import Keys
 from service.lua import Script, run_pipeline
@@ -120,23 +121,19 @@ class Digests:
             return False
         alerts = sorted((json.loads(v) for v in raw.values()), key=lambda a: str(a.get("created_at", "")))
         delivery_id = stable_id("digest", sub_id, mode, str(start))
-        record = {
-            "id": delivery_id,
-            "subscription": sub.id,
-            "channel": sub.channel,
-            "endpoint": sub.endpoint,
-            "kind": "digest",
-            "period": describe_period(mode, start),
-            "alert_id": "",
-            "rule": ",".join(sorted({str(a.get("rule", {}).get("id", "")) for a in alerts})),
-            "alerts": json.dumps(alerts, separators=(",", ":")),
-            "status": "pending",
-            "attempts": "0",
-            "round_base": "0",
-            "created_at": f"{now:.3f}",
-            "updated_at": f"{now:.3f}",
-            "next_at": f"{now:.3f}",
-        }
+        record = DeliveryRecord(
+            id=delivery_id,
+            subscription=sub.id,
+            channel=sub.channel,
+            endpoint=sub.endpoint,
+            kind="digest",
+            period=describe_period(mode, start),
+            rule=",".join(sorted({str(a.get("rule", {}).get("id", "")) for a in alerts})),
+            alerts=json.dumps(alerts, separators=(",", ":")),
+            created_at=now,
+            updated_at=now,
+            next_at=now,
+        )
         reply = await self._flush(
             keys=[
                 buffer,
@@ -153,7 +150,7 @@ class Digests:
                 delivery_id,
                 sub.endpoint,
                 f"{now - self.retention:.3f}",
-                *[x for kv in record.items() for x in kv],
+                *[x for kv in record.to_hash().items() for x in kv],
             ],
         )
         if reply != "ok":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +35,16 @@ class FeedConfig(BaseModel):
             if not 0 < len(tag) <= 40 or not TAG.match(tag):
                 raise ValueError(f"tag {tag[:40]!r} must be 1-40 letters, digits, '-', '_' or '.'")
         return value
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> FeedConfig:
+        # The HTTP client refuses the two together on every request; say so once, at load.
+        userinfo = "@" in urlsplit(self.url).netloc
+        if userinfo and any(name.strip().lower() == "authorization" for name in self.headers):
+            raise ValueError(
+                "the URL carries credentials (user:password@) and headers set Authorization: keep one of them"
+            )
+        return self
 
 
 class FeedsFile(BaseModel):

@@ -6,6 +6,15 @@ ourselves, a chunk at a time, never producing more than the cap), and a limit
 on concurrent requests per host that is taken before the clock starts, so a
 queue of feeds on one host never times out waiting for a slot. Given a
 ``FleetLimit``, the per-host limit holds across every poller process.
+
+Where a request may go depends on who chose the address. A feed URL is the
+operator's: it may name a private address (a local RSSHub is normal), and
+its first request goes out as written. Everything else was chosen by a
+server or by feed content: each redirect (followed here, one hop at a time)
+and each article link fetched for its full text. Those go through the
+webhooks' address guard (notifiers/ssrf.py) on a session of their own whose
+resolver drops private addresses, so the addresses checked are the ones
+connected to; ``GEOALERT_FETCH_ALLOW_CIDRS`` opens ranges on purpose.
 """
 
 from __future__ import annotations
@@ -22,8 +31,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+from yarl import URL
 
+from notifiers.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, UnsafeAddress
 from service.fleetlimit import FleetLimit
+from service.redact import redact_url
 
 USER_AGENT = "geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)"
 ACCEPT = (
@@ -31,6 +43,9 @@ ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _CHUNK = 64 * 1024
+_REDIRECTS = frozenset([301, 302, 303, 307, 308])
+# Headers that belong to the origin the operator configured; never sent to another one.
+_ORIGIN_ONLY = frozenset(["authorization", "cookie", "proxy-authorization"])
 
 
 class FetchError(Exception):
@@ -129,23 +144,50 @@ class _Decoder:
         return out
 
 
+def _refusal(exc: BaseException) -> str | None:
+    """The guard's refusal behind a client error (its resolver's error comes wrapped), if that is the cause."""
+    for cause in (getattr(exc, "os_error", None), exc.__cause__, exc.__context__):
+        if isinstance(cause, UnsafeAddress):
+            return str(cause)
+    return None
+
+
 class Fetcher:
-    """One shared HTTP session for every feed and page, with the limits above."""
+    """Two HTTP sessions with the limits above: one for the operator's feed URLs, one guarded for the rest."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, limits: FetchLimits, fleet: FleetLimit | None = None
+        self,
+        session: aiohttp.ClientSession,
+        guarded: aiohttp.ClientSession,
+        limits: FetchLimits,
+        policy: AddressPolicy,
+        fleet: FleetLimit | None = None,
     ) -> None:
-        self.session = session
+        self.session = session  # first requests to feed URLs as the operator wrote them
+        self.guarded = guarded  # redirects and links from content: private addresses refused
         self.limits = limits
+        self.policy = policy
         self.fleet = fleet  # with it, per_host holds across every process of the deployment
         self._all = asyncio.Semaphore(limits.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(limits.per_host)
         )
 
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls, limits: FetchLimits, policy: AddressPolicy | None = None, fleet: FleetLimit | None = None
+    ) -> AsyncIterator[Fetcher]:
+        policy = policy or AddressPolicy()
+        async with (
+            cls.new_session(limits) as session,
+            cls.new_session(limits, GuardedResolver(policy)) as guarded,
+        ):
+            yield cls(session, guarded, limits, policy, fleet)
+
     @staticmethod
-    def new_session(limits: FetchLimits) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+    def new_session(limits: FetchLimits, resolver: GuardedResolver | None = None) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, resolver=resolver)
         return aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,  # we decompress, under the size cap
@@ -164,41 +206,77 @@ class Fetcher:
                 async with self.fleet.slot(host, self.limits.per_host), self._all:
                     yield
 
-    async def fetch(
+    async def fetch_feed(
         self,
         url: str,
         *,
         headers: dict[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
-        accept: str = ACCEPT,
+        trusted: bool = True,
     ) -> Fetched:
+        """A feed document; ``trusted``: the operator wrote the URL (or path). Redirects are always guarded."""
         path = local_path(url)
         if path is not None:
+            if not trusted:
+                raise FetchError("refused: only the feeds file may name a local file")
             return await asyncio.to_thread(self._read_file, url, path)
-        request_headers = {"Accept": accept, **(headers or {})}
+        request_headers = {"Accept": ACCEPT, **(headers or {})}
         if etag:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
+        return await self._fetch(url, request_headers, trusted=trusted)
+
+    async def fetch_page(self, url: str, *, accept: str) -> Fetched:
+        """A page from a link found in feed content: http(s) only, through the address guard."""
+        return await self._fetch(url, {"Accept": accept}, trusted=False)
+
+    async def _fetch(self, url: str, headers: dict[str, str], *, trusted: bool) -> Fetched:
         async with self._slot(url):
             try:
                 async with asyncio.timeout(self.limits.total_timeout):
-                    return await self._get(url, request_headers)
+                    return await self._follow(url, headers, trusted=trusted)
             except TimeoutError:
                 raise FetchError(f"timed out after {self.limits.total_timeout:g}s") from None
-            except aiohttp.TooManyRedirects:
-                raise FetchError(f"more than {self.limits.max_redirects} redirects") from None
+            except UnsafeAddress as exc:
+                raise FetchError(str(exc)) from None
             except aiohttp.ClientError as exc:
-                raise FetchError(f"{type(exc).__name__}: {exc}") from None
+                refusal = _refusal(exc)
+                raise FetchError(refusal or f"{type(exc).__name__}: {exc}") from None
 
-    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
+    async def _follow(self, url: str, headers: dict[str, str], *, trusted: bool) -> Fetched:
+        """GET ``url``, following redirects one hop at a time, each hop after the first guarded."""
+        current = URL(url)
+        for hop in range(self.limits.max_redirects + 1):
+            session = self.session if trusted and hop == 0 else self._guarded_target(current)
+            target = await self._get(session, current, headers)
+            if isinstance(target, Fetched):
+                return target
+            if target.origin() != current.origin():
+                headers = {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_ONLY}
+            current = target
+        raise FetchError(f"more than {self.limits.max_redirects} redirects")
+
+    def _guarded_target(self, url: URL) -> aiohttp.ClientSession:
+        """The guarded session, once ``url`` is a scheme and address it may use (names: its resolver)."""
+        if url.scheme not in ALLOWED_SCHEMES:
+            raise FetchError(f"refused: {url.scheme or 'no'} scheme in {redact_url(str(url))}")
+        self.policy.check_literal(url.raw_host or "")
+        return self.guarded
+
+    async def _get(self, session: aiohttp.ClientSession, url: URL, headers: dict[str, str]) -> Fetched | URL:
+        """The response to one GET, or where it redirects to."""
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.limits.connect_timeout, connect=self.limits.connect_timeout
         )
-        async with self.session.get(
-            url, headers=headers, timeout=timeout, max_redirects=self.limits.max_redirects
-        ) as response:
+        async with session.get(url, headers=headers, timeout=timeout, allow_redirects=False) as response:
+            location = response.headers.get("Location")
+            if response.status in _REDIRECTS and location:
+                try:
+                    return url.join(URL(location))
+                except ValueError:
+                    raise FetchError(f"HTTP {response.status} to an invalid Location") from None
             if response.status == 304:
                 return Fetched(
                     url=str(response.url),

@@ -29,6 +29,7 @@ from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedState, FeedStore, now
 from service.ingest.workers import WorkerDied, WorkerPool
 from service.metrics import Metrics
+from service.redact import redact_in, redact_url
 from service.streams import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -139,11 +140,13 @@ class Poller:
         # Validators belong to a URL: after the feeds file changes it, fetch afresh.
         same_url = state.url == feed.url
         try:
-            fetched = await self.fetcher.fetch(
+            fetched = await self.fetcher.fetch_feed(
                 feed.url,
                 headers=feed.headers,
                 etag=state.etag if same_url else None,
                 last_modified=state.last_modified if same_url else None,
+                # Feeds added over the API were written by a client, not the operator: guarded.
+                trusted=self.feeds.source_of(feed.name) != "api",
             )
             if fetched.not_modified:
                 return await self._not_modified(feed, started, fetched.etag, fetched.last_modified, leased_at)
@@ -152,6 +155,11 @@ class Poller:
             return await self._failed(feed, started, str(exc), exc.status, exc.retry_after, leased_at)
         except (ParseError, WorkerDied) as exc:
             return await self._failed(feed, started, str(exc), 200, None, leased_at)
+        except Exception as exc:
+            # Anything else (the HTTP client refusing a request, a bug) is still this
+            # feed's failure: recorded, so the feed never shows "never fetched" with no error.
+            log.debug("feed %s: fetch failed", feed.name, exc_info=True)
+            return await self._failed(feed, started, f"{type(exc).__name__}: {exc}", None, None, leased_at)
         articles = parsed.articles
         if feed.full_text and articles:
             articles = await self._with_full_text(articles)
@@ -252,6 +260,7 @@ class Poller:
         leased_at: float | None,
     ) -> RunResult:
         self.metrics.feed_polls.labels(feed.name, "error").inc()
+        reason = redact_in(reason, feed.url)  # error messages may quote the URL, credentials and all
         errors = await self.store.count_error(feed.name)
         failing = self.backoff.failing(errors)
         self.metrics.feed_failing.labels(feed.name).set(int(failing))
@@ -274,7 +283,7 @@ class Poller:
             level,
             "feed %s (%s): %s; %s, next try in %.0fs",
             feed.name,
-            feed.url,
+            redact_url(feed.url),
             reason,
             f"failing after {errors} consecutive errors" if failing else f"error {errors} in a row",
             delay,

@@ -107,6 +107,7 @@ class ArticleMatcher:
         self._homes: dict[tuple[str, int], set[str]] = {}
         self._part_hits: dict[int, tuple[list[Hit], list[int]]] = {}
         self._vetoes: dict[int, list[Veto]] = {}
+        self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
         # explain sets this to a list to hear of every outermost window tried; None costs nothing
         self.windows: list[Window] | None = None
         self._depth = 0
@@ -338,13 +339,24 @@ class ArticleMatcher:
 
     def _unguarded(self, part: CompiledPart, hits: list[Hit], key: int) -> list[Hit]:
         """The hits no guard of the part vetoes; the vetoed ones are kept aside to explain."""
+        # most guards occur nowhere in a given article: those cost one lookup, and no window
+        active = [guard for guard in part.guards if self._hits_of(guard.part)[0]]
+        if not active:
+            return hits
         kept: list[Hit] = []
+        verdicts = self._guard_verdicts
         for hit in hits:
-            for guard in part.guards:
+            for guard in active:
                 low, high = self._guard_window(guard, hit)
-                inside = self._part_inside(guard.part, low, high)
-                if inside is not None:
-                    self._vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, inside[0]))
+                # guarded parts share guards and sentences: each guard is judged once per window
+                window = (self._cache_key(guard.part), low, high)
+                if window in verdicts:
+                    by = verdicts[window]
+                else:
+                    inside = self._part_inside(guard.part, low, high)
+                    by = verdicts[window] = inside[0] if inside is not None else None
+                if by is not None:
+                    self._vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, by))
                     break
             else:
                 kept.append(hit)
