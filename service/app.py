@@ -15,20 +15,23 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from notifiers.apprise import AppriseNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
 from service.api.routes import setup_routes
-from service.config import Settings
+from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
 from service.consumer import ConsumerOptions, GroupConsumer, Handler
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
+from service.durability import Durability
 from service.embedded_redis import start_embedded
 from service.errors import SettingsError
+from service.fleetlimit import FleetLimit
 from service.ingest.feed_directory import FeedDirectory, FeedRegistry
 from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
@@ -67,8 +70,6 @@ from service.typedefs import (
 from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
-
-ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
 
 
 def trim_of(settings: Settings) -> Trim:
@@ -175,7 +176,15 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     stories = StoryIndex(
         redis, keys, window=settings.story_window_seconds, threshold=settings.story_threshold
     )
-    sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
+    sink = ArticleSink(
+        redis,
+        keys,
+        trim_of(settings),
+        settings.dedupe_ttl_seconds,
+        app[METRICS],
+        stories,
+        durability=durability_of(settings),
+    )
     feeds_file = WatchedFile(settings.feeds_file, load_feeds_file)
     app[INGEST] = Ingest(
         feeds=FeedDirectory(feeds_file, FeedRegistry(redis, keys)),
@@ -194,7 +203,10 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
 async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DELIVERY_QUEUE] = DeliveryQueue(
-        app[REDIS], app[KEYS], retention_seconds=settings.delivery_retention_seconds
+        app[REDIS],
+        app[KEYS],
+        retention_seconds=settings.delivery_retention_seconds,
+        durability=durability_of(settings),
     )
     yield
 
@@ -211,6 +223,10 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         timeout=settings.smtp_timeout,
         domain=settings.email_domain,
     )
+
+
+def durability_of(settings: Settings) -> Durability:
+    return Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -235,7 +251,9 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             "GEOALERT_FETCH_ALLOW_CIDRS opens %s to links in feeds and redirects despite the address guard",
             ", ".join(str(n) for n in settings.fetch_allow_cidrs),
         )
-    async with Fetcher.open(limits, app[FETCHGUARD]) as fetcher:
+    # Per-host limits hold fleet-wide; a slot's lease outlives the longest fetch.
+    fleet = FleetLimit(app[REDIS], app[KEYS], "host", lease_seconds=settings.fetch_timeout + 10)
+    async with Fetcher.open(limits, app[FETCHGUARD], fleet) as fetcher:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
@@ -269,7 +287,15 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
-    matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
+    matcher = Matcher(
+        redis,
+        keys,
+        app[RULES],
+        trim_of(settings),
+        settings.dedupe_ttl_seconds,
+        app[METRICS],
+        durability=durability_of(settings),
+    )
     consumer = stage_consumer(app, "matcher", keys.articles, ARTICLES_GROUP, matcher.handle)
     stage = Stage(settings)
     stage.spawn("matcher", lambda: consumer.run(stage.stop))
@@ -285,10 +311,12 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(
         total=settings.webhook_timeout, sock_connect=settings.webhook_connect_timeout
     )
+    chat = AppriseNotifier(app[NETGUARD])
     notifiers: dict[str, Notifier[Any]] = {
         "console": ConsoleNotifier(),
         "webhook": WebhookNotifier(session, app[NETGUARD], timeout=timeout),
         "email": EmailNotifier(smtp_config(settings)),
+        "apprise": chat,
     }
     policy = RetryPolicy(
         schedule=settings.retry_schedule,
@@ -304,7 +332,13 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         concurrency=settings.delivery_concurrency,
         per_endpoint=settings.delivery_per_endpoint,
     )
-    digests = Digests(redis, keys, directory.get, retention_seconds=settings.delivery_retention_seconds)
+    digests = Digests(
+        redis,
+        keys,
+        directory.get,
+        retention_seconds=settings.delivery_retention_seconds,
+        durability=durability_of(settings),
+    )
     dispatcher = Dispatcher(queue, directory.all, worker.wake, app[METRICS], digests)
     consumer = stage_consumer(app, "dispatcher", keys.alerts, ALERTS_GROUP, dispatcher.handle)
     stage = Stage(settings)
@@ -315,6 +349,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.shutdown(wait=False)
     await stage.close()
     await session.close()
+    chat.close()
 
 
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:

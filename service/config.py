@@ -7,6 +7,7 @@ CLI turns ``SettingsError`` into that line instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -16,7 +17,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from notifiers.ssrf import IPNetwork, parse_cidrs
 from service.errors import SettingsError
 
 ENV_PREFIX = "GEOALERT_"
@@ -54,6 +54,14 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+# notifiers.ssrf's type, spelled out: importing that module brings in aiohttp, which the
+# command-line tools (geoalert match, rules ...) never need and would pay for at every start
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The parts of the service one process can run (geoalert run --role ...)
+ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
@@ -72,6 +80,14 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
 
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must confirm an ingested article, a raised alert or a queued delivery before it counts as done (WAIT); 0: the primary's word",
+    )
+    redis_wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long to wait for those replicas before retrying the work"
+    )
     key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
     stream_trim: Literal["maxlen", "minid", "none"] = Field(
         default="maxlen", description="how streams are trimmed: by length or by age"
@@ -110,7 +126,9 @@ class Settings(BaseSettings):
         description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
-    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_per_host: int = Field(
+        default=4, ge=1, description="concurrent requests to one host, over every poller process together"
+    )
     fetch_concurrency: int = Field(
         default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
     )
@@ -242,6 +260,8 @@ class Settings(BaseSettings):
     @field_validator("webhook_allow_cidrs", "fetch_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
+        from notifiers.ssrf import parse_cidrs
+
         return parse_cidrs(value) if isinstance(value, str) else value
 
     @field_validator("key_prefix")

@@ -432,3 +432,30 @@ async def test_a_feed_added_over_the_api_is_fetched_through_the_address_guard(
     assert result.outcome == "error"
     assert "refused" in (state.last_error or "")
     assert server.hits["/feed.xml"] == 0
+
+
+# -- point 9: distinct events on one wire template -------------------------------
+
+
+async def test_150_distinct_summit_reports_on_one_wire_template_each_start_their_own_story(
+    redis: Redis, key_prefix: str
+) -> None:
+    from service.ingest.sink import ArticleSink
+    from service.ingest.stories import StoryIndex
+    from service.keys import Keys
+    from service.metrics import Metrics
+    from service.models import stable_id
+    from service.streams import Trim
+    from tests.storygen import wire_template_reports
+
+    keys = Keys(key_prefix)
+    sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys))
+    articles = [
+        Article(id=stable_id("wire", str(n)), title=title, body=body, source=f"wire{n}")
+        for n, (title, body) in enumerate(wire_template_reports(150, seed=0))
+    ]
+
+    results = await sink.add_many(articles)
+
+    joined = [r.article_id for r in results if r.story_id != r.article_id]
+    assert joined == []  # each joined story would have raised no alert of its own

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 
 from service.delivery.record import FINAL_STATUSES, Attempt, DeliveryRecord, DeliveryStatus, Settled
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
 from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
@@ -67,7 +68,15 @@ class Outcome:
 
 
 class DeliveryQueue:
-    def __init__(self, redis: Redis, keys: Keys, *, retention_seconds: int = 30 * 86400) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        retention_seconds: int = 30 * 86400,
+        durability: Durability = NO_WAIT,
+    ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.retention = retention_seconds
@@ -139,7 +148,10 @@ class DeliveryQueue:
                 for keys, args in calls:
                     self._enqueue.queue(pipe, keys, args)
 
-            replies = await run_pipeline(self.redis, build, [self._enqueue])
+            # With WAIT on, the alert is acknowledged only once replicas have its deliveries.
+            replies = await run_pipeline(
+                self.redis, build, [self._enqueue], durable=(self.durability, self.keys.deliveries_due)
+            )
             results += [int(r) for r in (replies[1:] if start == 0 else replies)]
             if on_chunk is not None and 1 in results[start:]:
                 on_chunk()

@@ -42,7 +42,7 @@ if S.stories then
   -- the article. Returns the story and how many sources carried it so far.
   assign = function(id, sig, ts, source, trim)
     local bands = {}
-    for b = 0, #sig / WIDTH - 1 do
+    for b = 0, S.bands - 1 do  -- over the first bins only (the rest are for judging, minhash.py)
       local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
       if not string.find(value, '-', 1, true) then
         bands[#bands + 1] = BAND_PREFIXES[b] .. value
@@ -81,9 +81,12 @@ if S.stories then
       local member = order[i]
       local sep = string.find(member, '|', 1, true)
       local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
-      if other and #other == #sig then
+      -- All the bins both signatures have: a signature stored before the
+      -- verification bins existed is judged on the bins it has.
+      local length = other and math.min(#other, #sig) or 0
+      if length > 0 then
         local same, both = 0, 0
-        for b = 1, #sig, 4 do
+        for b = 1, length, 4 do
           local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
           if x ~= '----' or y ~= '----' then
             both = both + 1
