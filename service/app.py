@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from notifiers.apprise import AppriseNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
@@ -294,10 +295,12 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(
         total=settings.webhook_timeout, sock_connect=settings.webhook_connect_timeout
     )
+    chat = AppriseNotifier(app[NETGUARD])
     notifiers: dict[str, Notifier[Any]] = {
         "console": ConsoleNotifier(),
         "webhook": WebhookNotifier(session, app[NETGUARD], timeout=timeout),
         "email": EmailNotifier(smtp_config(settings)),
+        "apprise": chat,
     }
     policy = RetryPolicy(
         schedule=settings.retry_schedule,
@@ -333,6 +336,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.shutdown(wait=False)
     await stage.close()
     await session.close()
+    chat.close()
 
 
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
