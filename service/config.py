@@ -196,7 +196,7 @@ class Settings(BaseSettings):
     delivery_per_endpoint: int = Field(
         default=8,
         ge=1,
-        description="attempts in flight to one webhook endpoint (or the SMTP server), per process",
+        description="attempts in flight to one webhook endpoint (or the SMTP server), over every dispatcher together",
     )
     delivery_lease_seconds: float = Field(
         default=60.0,

@@ -60,6 +60,7 @@ class Outcome:
     missing: list[tuple[str, str]] = field(default_factory=list)  # acknowledged, never delivered
     duplicates: int = 0
     drain_s: float = 0.0
+    writes_per_s: float = 0.0  # acknowledged writes per second before the kill (the price of WAIT)
 
     @property
     def lost_articles(self) -> int:
@@ -133,8 +134,10 @@ async def run_failover(
             killed: RedisServer | None = None
             killed_at = 0.0
             restart: asyncio.Task[None] | None = None
+            writing_since = time.monotonic()
             for n in range(articles):
                 if n == articles // 2:
+                    outcome.writes_per_s = n / (time.monotonic() - writing_since)
                     killed = _primary_of_articles(topology)
                     killed.kill()
                     killed_at = time.monotonic()

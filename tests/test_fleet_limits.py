@@ -12,10 +12,13 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from notifiers.ssrf import AddressPolicy, parse_cidrs
+from notifiers.webhook import new_secret
 from service.fleetlimit import FleetLimit
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.keys import Keys
 from service.lua import Script
+from tests.deliverykit import Kit, make_alert
+from tests.helpers import Received, WebhookReceiver
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -93,3 +96,32 @@ async def test_a_slot_held_by_a_dead_poller_comes_back_when_its_lease_runs_out(
         waited = time.monotonic() - started
     assert 0.2 < waited < 2.0
     assert await redis.zcard(keys.limit("host", "h")) == 0  # released after use
+
+
+async def test_two_dispatchers_together_keep_to_the_per_endpoint_limit(
+    kit: Kit, receiver: WebhookReceiver
+) -> None:
+    in_flight, most = 0, 0
+
+    async def slow(_: Received) -> web.StreamResponse:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.1)
+        in_flight -= 1
+        return web.Response(status=204)
+
+    receiver.respond = slow
+    await kit.subscribe(rules=["*"], webhook={"url": receiver.url, "secret": new_secret()})
+    dispatcher = kit.dispatcher()
+    for n in range(12):
+        await dispatcher.dispatch(make_alert(n))
+
+    workers = [kit.worker(per_endpoint=2), kit.worker(per_endpoint=2)]  # as two processes would
+    done = await asyncio.gather(*(w.process_due() for w in workers))
+
+    assert sum(done) == 12
+    assert len(receiver.received) == 12
+    assert most == 2  # each worker alone would allow 2, together 4
+    # Settled attempts leave the flight set; an emptied set is gone.
+    assert [k async for k in kit.redis.scan_iter(match=f"{kit.keys.delivery_flight('')}*")] == []

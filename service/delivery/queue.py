@@ -171,7 +171,11 @@ class DeliveryQueue:
         busy: Mapping[str, int],
         now: float | None = None,
     ) -> Batch:
-        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint."""
+        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint.
+
+        ``per_endpoint`` holds over every worker of the deployment: attempts in
+        flight anywhere count against it (``busy`` is this worker's own share).
+        """
         now = time.time() if now is None else now
         until = f"{now + lease:.3f}"
         quota = [x for ep, n in busy.items() for x in (ep, str(max(per_endpoint - n, 0)))]
@@ -185,6 +189,7 @@ class DeliveryQueue:
                 self.keys.delivery_lane(""),
                 self.keys.delivery(""),
                 self.keys.alert_payload(""),
+                self.keys.delivery_flight(""),
                 *quota,
             ],
         )
@@ -239,6 +244,7 @@ class DeliveryQueue:
                 self.keys.delivery_attempts(delivery_id),
                 self.keys.deliveries_dead,
                 self.keys.deliveries_dead_now,
+                self.keys.delivery_flight(endpoint),
             ],
             args=[
                 delivery_id,
