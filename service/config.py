@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
 
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must confirm an ingested article, a raised alert or a queued delivery before it counts as done (WAIT); 0: the primary's word",
+    )
+    redis_wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long to wait for those replicas before retrying the work"
+    )
     key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
     stream_trim: Literal["maxlen", "minid", "none"] = Field(
         default="maxlen", description="how streams are trimmed: by length or by age"
@@ -118,7 +126,9 @@ class Settings(BaseSettings):
         description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
-    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_per_host: int = Field(
+        default=4, ge=1, description="concurrent requests to one host, over every poller process together"
+    )
     fetch_concurrency: int = Field(
         default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
     )
@@ -186,7 +196,7 @@ class Settings(BaseSettings):
     delivery_per_endpoint: int = Field(
         default=8,
         ge=1,
-        description="attempts in flight to one webhook endpoint (or the SMTP server), per process",
+        description="attempts in flight to one webhook endpoint (or the SMTP server), over every dispatcher together",
     )
     delivery_lease_seconds: float = Field(
         default=60.0,

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from notifiers.apprise_target import REVEAL, AppriseTarget, instantiate
+from notifiers.apprise_target import REVEAL, AppriseTarget, service_key
 from notifiers.console import ConsoleTarget
 from notifiers.email import EmailTarget
 from notifiers.webhook import WebhookTarget, new_secret
@@ -234,10 +234,9 @@ class SubscriptionSpec(SubscriptionFields):
         if isinstance(self.target, WebhookChannel):
             return self.target.endpoint
         if isinstance(self.target, AppriseChannel):
-            service = instantiate(self.target.urls[0].get_secret_value())
-            where = f"{service.secure_protocol if service is not None else ''}:{getattr(service, 'host', '')}"
             # hashed: the host part of some Apprise URLs is a token, and this name is a Redis key
-            return "apprise:" + stable_id("apprise", where, length=12)
+            where = service_key(self.target.urls[0].get_secret_value())
+            return f"apprise:{where.split(':', 1)[0]}:{stable_id('apprise', where, length=12)}"
         return "smtp" if self.channel == "email" else "console"
 
     def wants(self, rule: RuleRef, *, now: datetime | None = None) -> bool:
