@@ -138,9 +138,14 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[RULES] = await asyncio.to_thread(RuleSource, app[SETTINGS].rules_dir)
-    log.info("loaded %d rules from %s", len(app[RULES].rules.rules), app[SETTINGS].rules_dir)
+    settings = app[SETTINGS]
+    source = app[RULES] = await asyncio.to_thread(RuleSource, settings.rules_dir)
+    log.info("loaded %d rules from %s", len(source.rules.rules), settings.rules_dir)
+    # One watcher for the matcher and the API alike; requests only read the last good rules.
+    stage = Stage(settings)
+    stage.spawn("rules-watch", lambda: watch_file(source.refresh, stage.stop, settings.reload_interval))
     yield
+    await stage.close()
 
 
 async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -158,7 +163,11 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
             ", ".join(str(n) for n in settings.webhook_allow_cidrs),
         )
+    # One watcher for the dispatcher and the API alike; requests read the last good file.
+    stage = Stage(settings)
+    stage.spawn("subscriptions-watch", lambda: watch_file(file.refresh, stage.stop, settings.reload_interval))
     yield
+    await stage.close()
 
 
 async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -176,12 +185,19 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         stories,
         durability=durability_of(settings),
     )
+    feeds_file = WatchedFile(settings.feeds_file, load_feeds_file)
     app[INGEST] = Ingest(
-        feeds=FeedDirectory(WatchedFile(settings.feeds_file, load_feeds_file), FeedRegistry(redis, keys)),
+        feeds=FeedDirectory(feeds_file, FeedRegistry(redis, keys)),
         store=FeedStore(redis, keys, owner=settings.consumer_name),
         sink=sink,
     )
+    # One watcher for the poller and the API alike; requests read the last good file.
+    stage = Stage(settings)
+    stage.spawn(
+        "feeds-file-watch", lambda: watch_file(feeds_file.refresh, stage.stop, settings.reload_interval)
+    )
     yield
+    await stage.close()
 
 
 async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -328,9 +344,6 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     stage = Stage(settings)
     stage.spawn("dispatcher", lambda: consumer.run(stage.stop))
     stage.spawn("delivery", lambda: worker.run(stage.stop))
-    stage.spawn(
-        "subscriptions-watch", lambda: watch_file(directory.refresh, stage.stop, settings.reload_interval)
-    )
     scheduler = schedule_flushes(digests, worker.wake)
     yield
     scheduler.shutdown(wait=False)

@@ -103,12 +103,9 @@ class Matcher:
         )
 
     async def watch_rules(self, stop: asyncio.Event, interval: float) -> None:
-        """Pick up rule edits; a broken edit keeps the last good set and is reported."""
+        """Publish the state of the rules for API processes; the app's rules watcher reloads them."""
         while not stop.is_set():
             try:
-                # RuleSource.refresh logs the reload or each error, once per edit:
-                # logging them here too doubled every line.
-                self.rules.refresh()
                 await self.publish_rules_status()
             except TRANSIENT_ERRORS as exc:
                 log.debug("rules status not published: %s", exc)
