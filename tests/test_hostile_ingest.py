@@ -534,3 +534,28 @@ async def test_the_same_report_under_one_url_from_two_senders_is_still_one_artic
 
     assert (again["status"], again.get("duplicate_of")) == ("duplicate", first["id"])
     assert (same_title["status"], same_title.get("duplicate_by")) == ("duplicate", "url")
+
+
+async def test_full_text_from_an_article_page_is_capped_and_stripped_like_any_field(
+    server: FeedServer, make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    # 320,000 characters of distinct paragraphs (an extractor drops repeated ones).
+    paragraphs = "".join(
+        f"<p>Delegates {n} argued\u001b[2J over the text\u009b of the accord.</p>" for n in range(6000)
+    )
+    server.static("/long.html", f"<html><body><article>{paragraphs}</article></body></html>",
+                  content_type="text/html")  # fmt: skip
+    item = {"title": "Accord", "guid": "a-1", "link": server.url("/long.html"), "description": "Short."}
+    url = server.static("/feed.xml", rss([item]))
+
+    await poll_once(
+        make_settings,
+        FeedConfig(name="wire", url=url, full_text=True),
+        fetch_allow_cidrs="127.0.0.0/8",
+        fetch_max_bytes=4 * MEGABYTE,
+    )
+
+    [article] = await stream_articles(redis, key_prefix)
+    assert "Delegates" in article.body
+    assert len(article.body) <= 100_000
+    assert not has_control(article.body.replace("\n", ""))
