@@ -113,7 +113,7 @@ def test_overriding_a_merged_key_is_not_a_duplicate(tmp_path: Path) -> None:
 def test_an_unknown_key_without_a_close_match_lists_the_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: a.xml\n    zzz: 1\n")
     assert str(failure(load_feeds_file, path)) == (
-        f"{path}:4:5: unknown key 'zzz' (expected one of: enabled, full_text, headers, interval, name, url)"
+        f"{path}:4:5: unknown key 'zzz' (expected one of: alert_first_poll, alert_max_age, enabled, full_text, headers, interval, language, name, region, tags, url)"
     )
 
 
