@@ -7,6 +7,7 @@ CLI turns ``SettingsError`` into that line instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -16,10 +17,12 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from notifiers.ssrf import IPNetwork, parse_cidrs
 from service.errors import SettingsError
 
 ENV_PREFIX = "GEOALERT_"
+
+# Long enough that guessing it over the network is hopeless; `openssl rand -hex 32` gives 64.
+MIN_TOKEN_LENGTH = 16
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -59,6 +62,14 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+# notifiers.ssrf's type, spelled out: importing that module brings in aiohttp, which the
+# command-line tools (geoalert match, rules ...) never need and would pay for at every start
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The parts of the service one process can run (geoalert run --role ...)
+ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
@@ -77,6 +88,14 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
 
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must confirm an ingested article, a raised alert or a queued delivery before it counts as done (WAIT); 0: the primary's word",
+    )
+    redis_wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long to wait for those replicas before retrying the work"
+    )
     key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
     stream_trim: Literal["maxlen", "minid", "none"] = Field(
         default="maxlen", description="how streams are trimmed: by length or by age"
@@ -115,7 +134,9 @@ class Settings(BaseSettings):
         description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
-    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_per_host: int = Field(
+        default=4, ge=1, description="concurrent requests to one host, over every poller process together"
+    )
     fetch_concurrency: int = Field(
         default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
     )
@@ -173,7 +194,7 @@ class Settings(BaseSettings):
     # --- HTTP API ---
     api_token: SecretStr | None = Field(
         default=None,
-        description="bearer token for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
+        description="bearer token (16+ printable ASCII characters) for API writes (and reads with API_AUTH_READS); unset: the API serves loopback only",
     )
     api_auth_reads: bool = Field(default=False, description="require the token for reads too")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="largest request body accepted")
@@ -193,7 +214,7 @@ class Settings(BaseSettings):
     delivery_per_endpoint: int = Field(
         default=8,
         ge=1,
-        description="attempts in flight to one webhook endpoint (or the SMTP server), per process",
+        description="attempts in flight to one webhook endpoint (or the SMTP server), over every dispatcher together",
     )
     delivery_lease_seconds: float = Field(
         default=60.0,
@@ -234,9 +255,31 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("api_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty variable (docker's -e VAR="$UNSET") must not become a token
+        # that a blank Authorization header matches: refuse to start instead.
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if not token.strip():
+            raise ValueError(
+                "is empty: set a token (e.g. `openssl rand -hex 32`) or leave the variable unset"
+            )
+        if not all("!" <= char <= "~" for char in token):
+            raise ValueError("must be printable ASCII without spaces (e.g. `openssl rand -hex 32`)")
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters long (e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
     @field_validator("webhook_allow_cidrs", "fetch_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
+        from notifiers.ssrf import parse_cidrs
+
         return parse_cidrs(value) if isinstance(value, str) else value
 
     @field_validator("key_prefix")
@@ -333,6 +376,11 @@ def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
+_SECRET_FIELDS = frozenset(
+    name for name, field in Settings.model_fields.items() if field.annotation in (SecretStr, SecretStr | None)
+)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; raises ``SettingsError`` naming the variable."""
     try:
@@ -343,10 +391,12 @@ def load_settings(**overrides: object) -> Settings:
             if not err["loc"]:  # a rule across settings: its message names them
                 problems.append(f"invalid settings: {err['msg'].removeprefix('Value error, ')}")
                 continue
-            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            field = "_".join(str(p) for p in err["loc"])
+            name = ENV_PREFIX + field.upper()
             value = os.environ.get(name)
-            shown = f"={value!r}" if value is not None else ""
-            problems.append(f"invalid setting {name}{shown}: {err['msg']}")
+            secret = field in _SECRET_FIELDS  # a secret is never echoed, not even a wrong one
+            shown = f"={value!r}" if value is not None and not secret else ""
+            problems.append(f"invalid setting {name}{shown}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("; ".join(problems)) from None
     # The defaults may be absent (no feeds, no file subscriptions), but a file the
     # operator named must exist: a typo must not silently mean "0 feeds".

@@ -5,6 +5,12 @@ and, for unions, one error per branch; the person editing the file needs the
 line to change and one sentence about it. A ``MarkedDocument`` remembers where
 each key and value of a document was written, so that schema errors, and any
 later check of a caller's own (the rules compiler's), can point at the text.
+
+Every operator file (rules, feeds, subscriptions) comes through here, so this
+is where their size is bounded: an alias repeats a whole subtree, and a few
+hundred bytes of aliases of aliases stand for billions of values ("billion
+laughs"). The parsed document is measured as it would be expanded, without
+expanding it, before anything walks, constructs or validates it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ Location = tuple[str | int, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# Far above any real file (the shipped rules library is 170 KB in all, its
+# largest list a few thousand values), far below what stalls a process.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_VALUES = 250_000  # keys, values and list items, each alias counted as all it repeats
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,9 @@ class MarkedDocument:
 
 def load_marked(source: str | bytes, path: str) -> MarkedDocument:
     """Parse one YAML document; raise ``ConfigFileError`` on bad text, bad syntax or duplicate keys."""
+    if len(source) > MAX_FILE_BYTES:
+        message = f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; split it"
+        raise ConfigFileError([FileProblem(path, 1, 1, message)])
     if isinstance(source, bytes):
         try:
             source = source.decode("utf-8")
@@ -126,6 +141,7 @@ def load_marked(source: str | bytes, path: str) -> MarkedDocument:
         node = loader.get_single_node()
         if node is None:
             return MarkedDocument(path, None)
+        _check_expanded_size(node, path)
         document = MarkedDocument(path, None, source=source)
         # before construction, which splices merged ('<<') keys into the node
         # and would make an override of a merged key look like a duplicate
@@ -168,6 +184,53 @@ def validate(doc: MarkedDocument, model: type[M]) -> M:
         return model.model_validate(doc.data)
     except ValidationError as exc:
         raise ConfigFileError(validation_problems(exc, model, doc)) from None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expanded_size(root: yaml.Node, path: str) -> None:
+    """Refuse a document that, with its aliases expanded, is too large, too deep or infinite.
+
+    Aliases make the parsed document a graph whose nodes are shared; each node's
+    expanded size and height are computed once (iteratively: the depth is what
+    is being checked), so this costs time in the size of the text, not of the
+    expansion. The error points at the smallest value that crosses a limit.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the node being expanded and its ancestors
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+
+    def fail(node: yaml.Node, message: str) -> ConfigFileError:
+        mark = _mark(node)
+        return ConfigFileError([FileProblem(path, mark.line, mark.col, message)])
+
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            height[key] = 1 + max((height[id(child)] for child in children), default=0)
+            if size[key] > MAX_VALUES:
+                raise fail(
+                    node, f"this value stands for more than {MAX_VALUES} values once its aliases are expanded"
+                )
+            if height[key] > MAX_DEPTH:
+                raise fail(node, f"values are nested more than {MAX_DEPTH} levels deep here")
+        elif key in open_nodes:
+            raise fail(node, "this value contains itself through an alias")
+        elif key not in size:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(_children(node)))
 
 
 def _mark(node: yaml.Node) -> Mark:

@@ -37,6 +37,7 @@ class Api:
 
 
 ApiFactory = Callable[..., Any]
+TOKEN = "t0ken-for-the-test-api"
 
 
 @pytest.fixture
@@ -45,9 +46,7 @@ async def start_api(make_settings: SettingsFactory, tmp_path: Path) -> AsyncIter
     stack: list[Any] = []
     http = aiohttp.ClientSession()
 
-    async def start(
-        *, roles: tuple[str, ...] = ("api",), token: str | None = "t0ken", **settings: Any
-    ) -> Api:
+    async def start(*, roles: tuple[str, ...] = ("api",), token: str | None = TOKEN, **settings: Any) -> Api:
         settings.setdefault("webhook_allow_cidrs", "127.0.0.0/8")
         settings.setdefault("fetch_allow_cidrs", "127.0.0.0/8")  # feeds added over the API, on loopback
         config: Settings = make_settings(api_token=token, **settings)

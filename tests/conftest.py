@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = [
     "tests.deliverykit",
     "tests.smtpkit",
+    "tests.chatkit",
     "tests.apikit",
     "tests.feedserver",
     "tests.topologies",

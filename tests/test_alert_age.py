@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from service.app import create_app
 from service.config import Settings
 from service.ingest.feeds import load_feeds_file
+from service.ingest.state import FeedStore
 from service.keys import Keys
 from service.typedefs import POLLER
 from tests.apikit import ApiFactory
@@ -62,6 +63,7 @@ async def test_a_new_feeds_backlog_and_old_articles_are_stored_without_alerts(
     keys = Keys(key_prefix)
     async with running(app):
         await wait_until(lambda: _count(redis, keys.articles, 2))
+        await wait_until(lambda: _polled(app[POLLER].store, "wire"))  # its first poll is recorded
         first = await _articles(redis, key_prefix)
         # The next poll finds a fresh item and one of 2023 the feed had not carried before.
         server.static("/wire.xml", rss([_item(3, fresh + timedelta(minutes=5)), _item(4, old)]))
@@ -139,6 +141,10 @@ async def test_the_matcher_raises_nothing_for_an_article_marked_quiet(
         await wait_until(lambda: _count(redis, keys.alerts, 1))
     alerts = [json.loads(f["data"]) for _, f in await redis.xrange(keys.alerts)]
     assert {a["article"]["id"] for a in alerts} == {"a2"}
+
+
+async def _polled(store: FeedStore, name: str) -> bool:
+    return (await store.get(name)).last_success is not None
 
 
 async def _count(redis: Redis, stream: str, wanted: int) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from service.config import load_settings
 from service.errors import ConfigFileError, SettingsError
-from service.ingest.feeds import load_feeds_file
+from service.ingest.feeds import FeedConfig, load_feeds_file
 from service.subscriptions import load_subscriptions_file
 from service.watched import WatchedFile
 
@@ -113,7 +113,7 @@ def test_overriding_a_merged_key_is_not_a_duplicate(tmp_path: Path) -> None:
 def test_an_unknown_key_without_a_close_match_lists_the_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path / "feeds.yaml", "feeds:\n  - name: a\n    url: a.xml\n    zzz: 1\n")
     assert str(failure(load_feeds_file, path)) == (
-        f"{path}:4:5: unknown key 'zzz' (expected one of: alert_first_poll, alert_max_age, enabled, full_text, headers, interval, language, name, region, tags, url)"
+        f"{path}:4:5: unknown key 'zzz' (expected one of: {', '.join(sorted(FeedConfig.model_fields))})"
     )
 
 

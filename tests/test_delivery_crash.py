@@ -39,6 +39,7 @@ async def test_a_killed_dispatcher_leaves_its_attempt_to_the_next_one(
     subscriptions.write_text(
         f"subscriptions:\n  - name: ops\n    webhook: {{url: '{receiver.url}', secret: '{new_secret()}'}}\n"
     )
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")  # a feeds file that is set must exist
     env = {
         **os.environ,
         "GEOALERT_REDIS_URL": redis_server_url,

@@ -50,10 +50,10 @@ async def test_a_digest_subscription_gathers_the_periods_alerts_into_one_deliver
     assert await digests.flush_due(now=hour + 3605) == 1
     assert await digests.flush_due(now=hour + 3700) == 0  # and it is sent once
 
-    (record,) = (await kit.queue.for_subscription(sub.id, limit=10))[0]
-    assert record["kind"] == "digest"
-    assert record["endpoint"] == "smtp"
-    assert [a["id"] for a in json.loads(record["alerts"])] == [f"alert-leader_summit-{n}" for n in range(3)]
+    ((record, _),) = (await kit.queue.for_subscription(sub.id, limit=10))[0]
+    assert record.kind == "digest"
+    assert record.endpoint == "smtp"
+    assert [a["id"] for a in json.loads(record.alerts)] == [f"alert-leader_summit-{n}" for n in range(3)]
 
 
 async def test_digests_of_periods_that_ended_during_downtime_are_still_sent(kit: Kit) -> None:
@@ -65,7 +65,7 @@ async def test_digests_of_periods_that_ended_during_downtime_are_still_sent(kit:
 
     assert await digests.flush_due(now=day + 3 * 86400) == 2
     page, _ = await kit.queue.for_subscription(sub.id, limit=10)
-    assert sorted(r["period"] for r in page) == ["daily 2030-03-17", "daily 2030-03-18"]
+    assert sorted(record.period for record, _ in page) == ["daily 2030-03-17", "daily 2030-03-18"]
 
 
 async def test_digests_are_flushed_by_a_cron_job_just_past_every_hour(kit: Kit) -> None:

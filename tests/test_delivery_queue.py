@@ -9,6 +9,7 @@ from aiohttp import web
 
 from service.delivery import DEFAULT_SCHEDULE, DeliveryQueue, RetryPolicy
 from service.delivery.queue import Outcome
+from service.delivery.record import Attempt, Settled
 from tests.deliverykit import Kit, make_alert
 from tests.helpers import Received, WebhookReceiver, wait_until
 
@@ -54,11 +55,11 @@ async def test_a_failing_endpoint_is_tried_on_schedule_then_dead_lettered_and_ca
         assert await worker.process_due() == 1
 
     record = await kit.delivery(delivery_id)
-    assert record["status"] == "dead"
-    assert record["attempts"] == "4"
+    assert record.status == "dead"
+    assert record.attempts == 4
     log = await kit.queue.attempts(delivery_id)
-    assert [e["outcome"] for e in log] == ["retrying", "retrying", "retrying", "dead"]
-    assert all(e["status_code"] == 500 for e in log)
+    assert [e.outcome for e in log] == ["retrying", "retrying", "retrying", "dead"]
+    assert all(e.status_code == 500 for e in log)
     (dead,) = await kit.redis.xrange(kit.keys.deliveries_dead)
     assert dead[1]["delivery"] == delivery_id
 
@@ -67,8 +68,8 @@ async def test_a_failing_endpoint_is_tried_on_schedule_then_dead_lettered_and_ca
     await worker.process_due()
 
     record = await kit.delivery(delivery_id)
-    assert record["status"] == "delivered"
-    assert record["attempts"] == "5"
+    assert record.status == "delivered"
+    assert record.attempts == 5
     assert len(receiver.received) == 5
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
 
@@ -81,14 +82,14 @@ async def test_a_redelivered_delivery_gets_a_fresh_retry_schedule(
     await worker.process_due()
     kit.clock.advance(5)
     await worker.process_due()
-    assert (await kit.delivery(delivery_id))["status"] == "dead"
+    assert (await kit.delivery(delivery_id)).status == "dead"
 
     await kit.queue.redeliver(delivery_id, now=kit.clock())
     await worker.process_due()
 
     record = await kit.delivery(delivery_id)
-    assert record["status"] == "retrying"  # not dead at once: the schedule starts over
-    assert float(record["next_at"]) == kit.clock() + 5
+    assert record.status == "retrying"  # not dead at once: the schedule starts over
+    assert record.next_at == kit.clock() + 5
 
 
 async def test_nothing_is_lost_across_a_restart(kit: Kit, receiver: WebhookReceiver) -> None:
@@ -111,7 +112,7 @@ async def test_a_worker_that_dies_mid_attempt_leaves_the_delivery_to_another_aft
     sub = await kit.subscribe(webhook={"url": receiver.url})
     delivery_id = await kit.queue.enqueue(make_alert(), sub, now=kit.clock())
     # The first worker takes the delivery and is killed before recording anything.
-    (taken,) = await kit.queue.take_due(10, 60, per_endpoint=8, busy={}, now=kit.clock())
+    (taken,) = (await kit.queue.take(10, 60, per_endpoint=8, busy={}, now=kit.clock())).items
     assert taken.id == delivery_id
     survivor = kit.worker()
 
@@ -119,7 +120,7 @@ async def test_a_worker_that_dies_mid_attempt_leaves_the_delivery_to_another_aft
     kit.clock.advance(61)
     assert await survivor.process_due() == 1
 
-    assert (await kit.delivery(delivery_id))["status"] == "delivered"
+    assert (await kit.delivery(delivery_id)).status == "delivered"
     assert len(receiver.received) == 1
 
 
@@ -129,18 +130,22 @@ async def test_a_late_outcome_from_a_worker_that_lost_its_lease_changes_nothing(
     sub = await kit.subscribe(webhook={"url": receiver.url})
     delivery_id = await kit.queue.enqueue(make_alert(), sub, now=kit.clock())
     assert delivery_id is not None
-    (slow,) = await kit.queue.take_due(10, 60, per_endpoint=8, busy={}, now=kit.clock())
+    (slow,) = (await kit.queue.take(10, 60, per_endpoint=8, busy={}, now=kit.clock())).items
     kit.clock.advance(61)
     await kit.worker().process_due()  # the lease ran out; another worker delivered it
 
     late = Outcome(
-        "retrying", 1, kit.clock() + 5, {"attempt": 1, "outcome": "retrying"}, {"last_error": "late"}
+        "retrying",
+        1,
+        kit.clock() + 5,
+        Attempt(attempt=1, at=kit.clock(), outcome="retrying"),
+        Settled(updated_at=kit.clock(), last_error="late"),
     )
     assert await kit.queue.settle(slow, delivery_id, slow.endpoint, late) == "kept"
 
     record = await kit.delivery(delivery_id)
-    assert record["status"] == "delivered"
-    assert await kit.queue.next_due_in(now=kit.clock()) is None
+    assert record.status == "delivered"
+    assert await kit.redis.zcard(kit.keys.deliveries_due) == 0  # nothing left to retry
 
 
 async def test_a_slow_endpoint_fills_only_its_own_share_and_never_delays_the_others(kit: Kit) -> None:
@@ -196,8 +201,8 @@ async def test_a_removed_subscription_cancels_its_pending_deliveries(
 
     assert receiver.received == []
     record = await kit.delivery(delivery_id)
-    assert record["status"] == "cancelled"
-    assert record["last_error"] == "subscription removed"
+    assert record.status == "cancelled"
+    assert record.last_error == "subscription removed"
 
 
 async def test_the_delivery_log_pages_newest_first_without_gaps(kit: Kit, receiver: WebhookReceiver) -> None:
@@ -208,7 +213,7 @@ async def test_the_delivery_log_pages_newest_first_without_gaps(kit: Kit, receiv
     cursor = None
     while True:
         page, cursor = await kit.queue.for_subscription(sub.id, limit=2, cursor=cursor)
-        seen += [r["alert_id"] for r in page]
+        seen += [record.alert_id for record, _ in page]
         if cursor is None:
             break
 

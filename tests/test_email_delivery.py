@@ -34,14 +34,14 @@ async def test_an_alert_is_mailed_over_starttls_with_text_and_html_bodies(
 ) -> None:
     record = await _deliver(kit, smtp_starttls)
 
-    assert record["status"] == "delivered"
+    assert record.status == "delivered"
     (mail,) = smtp_starttls.recorder.mails
     assert mail.tls
     assert mail.sender == "alerts@geoalert.test"
     assert mail.recipients == ["analyst@example.org", "desk@example.org"]
     message = mail.message
     assert message["Subject"] == "[geoalert] HIGH Leaders' summit: Leaders meet in Vladivostok (1)"
-    assert message["Message-ID"] == f"<{record['id']}@geoalert.test>"
+    assert message["Message-ID"] == f"<{record.id}@geoalert.test>"
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert text is not None
@@ -52,7 +52,7 @@ async def test_an_alert_is_mailed_over_starttls_with_text_and_html_bodies(
 
 async def test_implicit_tls_works_when_configured(kit: Kit, smtp_tls: SmtpServer) -> None:
     record = await _deliver(kit, smtp_tls, "tls")
-    assert record["status"] == "delivered"
+    assert record.status == "delivered"
     assert smtp_tls.recorder.mails[0].tls
 
 
@@ -61,8 +61,8 @@ async def test_a_server_without_starttls_is_an_error_never_a_plain_text_fallback
 ) -> None:
     record = await _deliver(kit, smtp_plain, "starttls")
 
-    assert record["status"] == "retrying"
-    assert "does not offer STARTTLS" in record["last_error"]
+    assert record.status == "retrying"
+    assert "does not offer STARTTLS" in record.last_error
     assert smtp_plain.recorder.data_seen == []
 
 
@@ -73,7 +73,7 @@ async def test_article_text_cannot_inject_headers(kit: Kit, smtp_starttls: SmtpS
         title="Summit\r\nBcc: victim@example.org\r\nX-Evil: 1\n\nbody <script>alert(1)</script>",
     )
 
-    assert record["status"] == "delivered"
+    assert record.status == "delivered"
     (mail,) = smtp_starttls.recorder.mails
     assert mail.recipients == ["analyst@example.org", "desk@example.org"]
     assert mail.message["Bcc"] is None
@@ -98,9 +98,9 @@ async def test_a_4xx_reply_is_retried_with_the_same_message_id(kit: Kit, smtp_st
     kit.clock.advance(5)
     await worker.process_due()
 
-    assert first["status"] == "retrying"
-    assert first["last_status"] == "451"
-    assert (await kit.delivery(delivery_id))["status"] == "delivered"
+    assert first.status == "retrying"
+    assert first.last_status == 451
+    assert (await kit.delivery(delivery_id)).status == "delivered"
     refused, accepted = smtp_starttls.recorder.data_seen
     assert refused["Message-ID"] == accepted["Message-ID"] == f"<{delivery_id}@geoalert.test>"
 
@@ -108,15 +108,15 @@ async def test_a_4xx_reply_is_retried_with_the_same_message_id(kit: Kit, smtp_st
 async def test_a_5xx_reply_is_dead_lettered(kit: Kit, smtp_starttls: SmtpServer) -> None:
     smtp_starttls.recorder.data_replies.append("554 Message rejected")
     record = await _deliver(kit, smtp_starttls)
-    assert record["status"] == "dead"
-    assert record["last_status"] == "554"
+    assert record.status == "dead"
+    assert record.last_status == 554
 
 
 async def test_recipients_refused_for_good_are_dead_lettered(kit: Kit, smtp_starttls: SmtpServer) -> None:
     smtp_starttls.recorder.rcpt_replies += ["550 No such user", "550 No such user"]
     record = await _deliver(kit, smtp_starttls)
-    assert record["status"] == "dead"
-    assert "every recipient refused" in record["last_error"]
+    assert record.status == "dead"
+    assert "every recipient refused" in record.last_error
 
 
 async def test_a_digest_arrives_as_one_mail_listing_the_periods_alerts(

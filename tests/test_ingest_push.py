@@ -114,7 +114,7 @@ async def test_a_body_over_the_size_limit_is_413(api: tuple[str, aiohttp.ClientS
     status, body = await post(api, {**ARTICLE, "body": "x" * 70_000})
 
     assert status == 413
-    assert "exceeds the limit of 65536" in body["error"]["message"]
+    assert "larger than the limit of 65536 bytes" in body["error"]["message"]
 
 
 async def test_a_batch_over_the_item_limit_is_413(api: tuple[str, aiohttp.ClientSession]) -> None:
@@ -130,4 +130,4 @@ async def test_a_body_that_is_not_json_is_400(api: tuple[str, aiohttp.ClientSess
         f"{base}/v1/articles", data=b"{not json", headers={"Content-Type": "application/json"}
     ) as response:
         assert response.status == 400
-        assert (await response.json())["error"]["message"].startswith("body is not valid JSON")
+        assert (await response.json())["error"]["message"].startswith("the body is not valid JSON")

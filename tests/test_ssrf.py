@@ -135,9 +135,9 @@ async def test_dns_rebinding_to_loopback_is_refused_at_connection_time(
         await session.close()
 
     assert receiver.received == []
-    (record,) = (await kit.queue.for_subscription(sub.id, limit=5))[0]
-    assert record["status"] == "dead"  # refusing again later cannot help
-    assert record["last_error"] == "refused: rebound.test resolves to 127.0.0.1 is loopback"
+    ((record, _),) = (await kit.queue.for_subscription(sub.id, limit=5))[0]
+    assert record.status == "dead"  # refusing again later cannot help
+    assert record.last_error == "refused: rebound.test resolves to 127.0.0.1 is loopback"
 
 
 async def test_the_connection_goes_to_the_address_that_was_vetted(
@@ -166,8 +166,8 @@ async def test_an_ip_literal_url_is_checked_at_send_time_too(kit: Kit, receiver:
     await DeliveryWorker(kit.queue, kit.directory, notifiers, kit.metrics, clock=kit.clock).process_due()
 
     assert receiver.received == []
-    (record,) = (await kit.queue.for_subscription(sub.id, limit=5))[0]
-    assert record["last_error"] == "refused: 127.0.0.1 is loopback"
+    ((record, _),) = (await kit.queue.for_subscription(sub.id, limit=5))[0]
+    assert record.last_error == "refused: 127.0.0.1 is loopback"
 
 
 async def test_opening_ranges_is_announced_as_a_warning(

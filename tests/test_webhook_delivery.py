@@ -28,16 +28,16 @@ async def _one_attempt(kit: Kit, receiver: WebhookReceiver) -> dict[str, str]:
 async def test_a_2xx_answer_is_success(kit: Kit, receiver: WebhookReceiver) -> None:
     receiver.status = 204
     record = await _one_attempt(kit, receiver)
-    assert record["status"] == "delivered"
-    assert record["last_status"] == "204"
+    assert record.status == "delivered"
+    assert record.last_status == 204
 
 
 async def test_any_other_answer_is_retried_on_the_schedule(kit: Kit, receiver: WebhookReceiver) -> None:
     receiver.status = 404
     record = await _one_attempt(kit, receiver)
-    assert record["status"] == "retrying"
-    assert record["last_status"] == "404"
-    assert float(record["next_at"]) == kit.clock() + 5  # the first delay, without jitter in the kit's policy
+    assert record.status == "retrying"
+    assert record.last_status == 404
+    assert record.next_at == kit.clock() + 5  # the first delay, without jitter in the kit's policy
 
 
 async def test_retry_after_seconds_on_429_replaces_the_scheduled_delay(
@@ -45,8 +45,8 @@ async def test_retry_after_seconds_on_429_replaces_the_scheduled_delay(
 ) -> None:
     receiver.replies.append(web.Response(status=429, headers={"Retry-After": "120"}))
     record = await _one_attempt(kit, receiver)
-    assert record["status"] == "retrying"
-    assert float(record["next_at"]) == kit.clock() + 120
+    assert record.status == "retrying"
+    assert record.next_at == kit.clock() + 120
 
 
 async def test_retry_after_as_a_date_on_503_is_honoured(kit: Kit, receiver: WebhookReceiver) -> None:
@@ -56,7 +56,7 @@ async def test_retry_after_as_a_date_on_503_is_honoured(kit: Kit, receiver: Webh
         web.Response(status=503, headers={"Retry-After": formatdate(time.time() + 600, usegmt=True)})
     )
     record = await _one_attempt(kit, receiver)
-    assert 590 <= float(record["next_at"]) - kit.clock() <= 601
+    assert 590 <= record.next_at - kit.clock() <= 601
 
 
 async def test_410_gone_dead_letters_the_delivery_and_disables_the_subscription(
@@ -65,7 +65,7 @@ async def test_410_gone_dead_letters_the_delivery_and_disables_the_subscription(
     receiver.status = 410
     record = await _one_attempt(kit, receiver)
 
-    assert record["status"] == "dead"
+    assert record.status == "dead"
     sub = await kit.directory.get("sub_ops")
     assert sub is not None
     assert not sub.enabled
@@ -80,8 +80,8 @@ async def test_a_redirect_is_not_followed_and_counts_as_a_failure(
     record = await _one_attempt(kit, receiver)
 
     assert len(receiver.received) == 1  # the Location was never requested
-    assert record["status"] == "retrying"
-    assert "not followed" in record["last_error"]
+    assert record.status == "retrying"
+    assert "not followed" in record.last_error
 
 
 async def test_a_slow_endpoint_times_out_and_is_retried(kit: Kit, receiver: WebhookReceiver) -> None:
@@ -98,15 +98,15 @@ async def test_a_slow_endpoint_times_out_and_is_retried(kit: Kit, receiver: Webh
     release.set()
 
     assert time.monotonic() - started < 3
-    assert record["status"] == "retrying"
-    assert record["last_error"] == "timed out"
+    assert record.status == "retrying"
+    assert record.last_error == "timed out"
 
 
 async def test_an_unreachable_endpoint_is_retried(kit: Kit, receiver: WebhookReceiver) -> None:
     await receiver.stop()  # nothing listens on that port any more
     record = await _one_attempt(kit, receiver)
-    assert record["status"] == "retrying"
-    assert record["last_error"].startswith("cannot connect")
+    assert record.status == "retrying"
+    assert record.last_error.startswith("cannot connect")
 
 
 async def test_only_a_few_kilobytes_of_a_huge_reply_are_read(kit: Kit, receiver: WebhookReceiver) -> None:
@@ -116,10 +116,10 @@ async def test_only_a_few_kilobytes_of_a_huge_reply_are_read(kit: Kit, receiver:
     receiver.respond = flood
     record = await _one_attempt(kit, receiver)
 
-    assert record["status"] == "retrying"
-    assert len(record["last_error"]) < 500
-    log = await kit.queue.attempts(record["id"])
-    assert log[0]["status_code"] == 500
+    assert record.status == "retrying"
+    assert len(record.last_error) < 500
+    log = await kit.queue.attempts(record.id)
+    assert log[0].status_code == 500
 
 
 def test_a_retry_after_date_without_a_zone_is_read_as_gmt(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ routes = ApiRoutes("alerts")
 
 SCAN_FACTOR = 20  # entries looked at per item asked for, when filtering by rule
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_ID_PART_MAX = 2**64 - 1  # each half of a stream id is an unsigned 64-bit number in Redis
 _AGE = re.compile(r"^\d{1,9}(\.\d+)?[smhd]$", re.IGNORECASE)
 
 
@@ -63,7 +64,9 @@ class AlertQuery(BaseModel):
     def _stream_id(cls, value: str | None) -> str | None:
         if value == "":
             return None
-        if value is not None and not _STREAM_ID.match(value):
+        if value is not None and (
+            not _STREAM_ID.match(value) or any(int(part) > _ID_PART_MAX for part in value.split("-"))
+        ):
             raise ValueError("must be a next_cursor value like 1700000000000-0")
         return value
 
@@ -133,6 +136,8 @@ class AlertQuery(BaseModel):
 )
 async def list_alerts(request: web.Request) -> web.Response:
     query = query_of(request, AlertQuery)
+    if query.cursor == "0-0":
+        return json_of(AlertList(items=[], next_cursor=None))  # nothing comes before the first id
     redis, stream = request.app[REDIS], request.app[KEYS].alerts
     low = f"{max(int(query.since.timestamp() * 1000), 0)}-0" if query.since else "-"
     high = f"({query.cursor}" if query.cursor else "+"

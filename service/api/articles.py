@@ -10,9 +10,8 @@ of what. Errors: 413 too large, 415 not JSON, 400 unreadable, 422 invalid
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import (
@@ -25,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from service.api.framework import ApiError, ApiRoutes, invalid, query_of
+from service.api.framework import ApiError, ApiRoutes, invalid, parse_json, query_of, read_body, require_json
 from service.config import parse_duration
 from service.ingest.minhash import signature
 from service.ingest.normalise import RawItem, canonical_url, normalise
@@ -94,7 +93,7 @@ class PushItem(BaseModel):
     duplicate_of: str | None = Field(default=None, description="the article this one repeats")
     duplicate_by: Literal["id", "url", "content"] | None = Field(
         default=None,
-        description="what matched: id (same GUID, or same URL when there is no GUID), url (canonical) or content",
+        description="what matched: id (this sender's GUID, or its URL when there is no GUID), url (the canonical URL, with the same headline or similar text) or content",
     )
     story_id: str | None = None
     story_sources: int | None = Field(default=None, description="outlets that carried the story so far")
@@ -124,21 +123,6 @@ def _normalise(item: PushedArticle, now: datetime) -> tuple[Article | None, str 
     return article, signature(article.title, article.body)
 
 
-async def _read_json(request: web.Request, limit: int) -> Any:
-    # Read here rather than through the app's client_max_size: batches may be larger than other bodies.
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"body of {request.content_length} bytes exceeds the limit of {limit}")
-    if request.content_type != "application/json":
-        raise ApiError(415, f"send JSON with Content-Type: application/json (got {request.content_type!r})")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(413, f"body exceeds the limit of {limit} bytes")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}") from None
-
-
 @routes.route(
     "POST",
     "/v1/articles",
@@ -151,7 +135,9 @@ async def push_articles(request: web.Request) -> web.Response:
     settings, ingest = request.app[SETTINGS], request.app[INGEST]
     # Pushing is an explicit act (archives get pushed too): no age limit unless the sender sets one.
     policy = AlertPolicy(max_age=query_of(request, PushQuery).alert_max_age or 0, first_poll=True)
-    doc = await _read_json(request, settings.push_max_bytes)
+    require_json(request)
+    # its own limit: batches may be larger than other bodies
+    doc = parse_json(await read_body(request, settings.push_max_bytes))
     batch = isinstance(doc, dict) and "items" in doc
     if batch and isinstance(doc["items"], list) and len(doc["items"]) > settings.push_max_items:
         raise ApiError(

@@ -49,14 +49,14 @@ async def subscription_deliveries(request: web.Request) -> web.Response:
     records, cursor = await request.app[DELIVERY_QUEUE].for_subscription(
         sub_id, limit=query.limit, cursor=query.cursor
     )
-    items = [DeliveryOut.of(r, r.pop("log")) for r in records]
+    items = [DeliveryOut.of(record, log) for record, log in records]
     return json_of(DeliveryList(items=items, next_cursor=cursor))
 
 
 async def _delivery(request: web.Request, delivery_id: str) -> DeliveryOut:
     queue = request.app[DELIVERY_QUEUE]
     record = await queue.get(delivery_id)
-    if "id" not in record:
+    if record is None:
         raise ApiError(
             404, f"no delivery has the id {delivery_id!r} (finished ones are kept for a while only)"
         )

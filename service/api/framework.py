@@ -5,6 +5,10 @@ body, query and response models named in the decorator. Handlers parse with
 ``body_of`` / ``query_of``, which turn every problem into an ``ApiError``
 naming the field; the error middleware renders it as
 ``{"error": {"message": ..., "fields": [{"field": ..., "message": ...}]}}``.
+
+Every body is read by ``read_body`` (whole, up to a limit, whether or not a
+Content-Length was sent) and parsed by ``parse_json``: what a client can send
+ends as a 4xx, never as a 500.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
+
+from service.typedefs import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,6 +48,10 @@ class ApiError(Exception):
         if self.fields:
             error["fields"] = [{"field": f, "message": m} for f, m in self.fields]
         return {"error": error}
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its body was in: there is nobody left to answer."""
 
 
 def field_path(loc: Sequence[int | str]) -> str:
@@ -70,14 +81,46 @@ def invalid(exc: ValidationError, *, prefix: str = "", relocate: Relocate | None
     return ApiError(422, "the request is not valid; see fields", fields)
 
 
-async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | None = None) -> M:
+def require_json(request: web.Request) -> None:
     if request.content_type != "application/json":
         raise ApiError(415, f"send JSON with Content-Type: application/json (got {request.content_type!r})")
-    raw = await request.read()  # raises 413 past the app's client_max_size
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it passes ``limit`` bytes (with or without a Content-Length)."""
+    too_large = ApiError(413, f"the body is larger than the limit of {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    body = bytearray()
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # read() of a stream returns what has arrived, not the body: loop to its end
+        async for chunk in request.content.iter_any():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+    except ConnectionResetError as exc:
+        raise ClientGone(str(exc)) from None
+    except HttpProcessingError as exc:  # bad chunked encoding, a body shorter than its length
+        raise ApiError(400, f"the body could not be read: {exc.message}") from None
+    return bytes(body)
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ApiError(400, "the body is not valid JSON here: it is nested too deeply") from None
+    except json.JSONDecodeError as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not valid JSON: it is not UTF-8 text") from None
+    except ValueError:  # an integer of thousands of digits, which Python refuses to convert
+        raise ApiError(400, "the body is not valid JSON here: a number has too many digits") from None
+
+
+async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | None = None) -> M:
+    require_json(request)
+    data = parse_json(await read_body(request, request.app[SETTINGS].api_max_body_bytes))
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object", [("body", "expected an object")])
     try:

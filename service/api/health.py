@@ -45,7 +45,6 @@ async def _rules(request: web.Request) -> dict[str, Any]:
     today = dt.datetime.now(dt.UTC).date()
     if RULES in request.app:
         source = request.app[RULES]
-        source.refresh()
         facts = source.rules.compiled.list_facts
         return {
             "rules": len(source.rules.rules),
@@ -110,7 +109,6 @@ async def _config_warnings(request: web.Request) -> list[str]:
     app, warnings = request.app, []
     if INGEST in app:
         feeds = app[INGEST].feeds
-        feeds.refresh()  # one stat when nothing changed, as the rules above
         for problem in feeds.problems:
             warnings.append(f"feeds file edit rejected, the last good feeds are polled: {problem}")
         states = await app[INGEST].store.get_many([f.name for f in feeds.current])
@@ -122,7 +120,6 @@ async def _config_warnings(request: web.Request) -> list[str]:
                 )
     if SUBSCRIPTIONS in app:
         file = app[SUBSCRIPTIONS].file
-        file.refresh()
         for problem in file.problems:
             warnings.append(f"subscriptions file edit rejected, the last good version is in use: {problem}")
     return warnings

@@ -3,8 +3,10 @@
 - Every error leaves as ``{"error": {"message": ..., "fields": [...]}}``,
   including aiohttp's own (404, 405, 413) and unexpected ones (500, logged).
 - With ``GEOALERT_API_TOKEN`` set, writes need ``Authorization: Bearer
-  <token>`` (reads too with ``GEOALERT_API_AUTH_READS``). Without a token the
-  API listens on loopback only and refuses any other client, and says so.
+  <token>`` (reads too with ``GEOALERT_API_AUTH_READS``). The presented token
+  is compared byte for byte: nothing is stripped or normalised, and anything
+  but ASCII is simply wrong. Without a token the API serves loopback clients
+  only, and asking it to listen beyond loopback stops start-up.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import logging
 
 from aiohttp import web
 
-from service.api.framework import ApiError, Handler
+from service.api.framework import ApiError, ClientGone, Handler
 from service.config import Settings
+from service.errors import SettingsError
 from service.streams import TRANSIENT_ERRORS
 from service.typedefs import SETTINGS
 
@@ -28,10 +31,17 @@ NO_TOKEN = "no GEOALERT_API_TOKEN is set, so the API serves loopback clients onl
 
 
 def listen_host(settings: Settings) -> str:
-    """The address to bind: loopback whatever was asked, when there is no token to protect the API."""
+    """The address to bind; ``SettingsError`` when it reaches beyond loopback with no token to protect it.
+
+    Refused rather than quietly bound to loopback: an operator who asked for
+    every interface wants to hear at once that the API would not be reachable
+    (or, with an empty token, would have been open).
+    """
     if settings.api_token is None and not _is_loopback(settings.http_host):
-        log.warning("%s: listening on 127.0.0.1 instead of %s", NO_TOKEN, settings.http_host)
-        return "127.0.0.1"
+        raise SettingsError(
+            f"GEOALERT_HTTP_HOST={settings.http_host} serves other hosts, so GEOALERT_API_TOKEN must be set"
+            " (at least 16 characters, e.g. `openssl rand -hex 32`); or listen on 127.0.0.1"
+        )
     if settings.api_token is None:
         log.warning("%s (set GEOALERT_API_TOKEN to serve other hosts)", NO_TOKEN)
     return settings.http_host
@@ -46,6 +56,18 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+def authenticated(request: web.Request) -> bool:
+    """Whether the caller proved it holds the token (without a token: whether it is on this machine)."""
+    token = request.app[SETTINGS].api_token
+    if token is None:
+        return _is_loopback(request.remote)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Header bytes that are not UTF-8 arrive as surrogates: not ASCII, so not the token.
+    if scheme.lower() != "bearer" or not given or not given.isascii():
+        return False
+    return hmac.compare_digest(given.encode("ascii"), token.get_secret_value().encode("ascii"))
+
+
 def _error(exc: ApiError) -> web.Response:
     return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
 
@@ -56,6 +78,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return _error(exc)
+    except ClientGone as exc:
+        # Not a fault of ours nor of storage: say so, or an operator goes looking for one.
+        log.info(
+            "%s %s: the client went away before sending the whole body (%s)",
+            request.method,
+            request.path,
+            exc,
+        )
+        return _error(ApiError(400, "the connection closed before the whole body arrived"))
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SETTINGS].api_max_body_bytes
         return _error(ApiError(413, f"the body is larger than the limit of {limit} bytes"))
@@ -86,11 +117,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     if request.method in SAFE_METHODS and not settings.api_auth_reads:
         return await handler(request)
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="geoalert"'}
-    if scheme.lower() != "bearer" or not given:
-        raise ApiError(401, "send Authorization: Bearer <GEOALERT_API_TOKEN>", headers=challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+    if not authenticated(request):
+        challenge = {"WWW-Authenticate": 'Bearer realm="geoalert"'}
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise ApiError(401, "send Authorization: Bearer <GEOALERT_API_TOKEN>", headers=challenge)
         raise ApiError(401, "the bearer token is not valid", headers=challenge)
     return await handler(request)
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from notifiers.console import ConsoleTarget
 from notifiers.email import EmailTarget
+from service.delivery.record import Attempt, DeliveryKind, DeliveryRecord, DeliveryStatus
+from service.delivery.record import Outcome as AttemptOutcome
 from service.models import Alert, Match, Severity
 from service.subscriptions.model import CHANNEL_TARGETS, Channel, Subscription, SubscriptionFields
 
@@ -186,29 +188,41 @@ class AlertList(BaseModel):
     next_cursor: str | None
 
 
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromtimestamp(float(value), UTC) if value else None
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 class AttemptOut(BaseModel):
     attempt: int
     at: datetime
-    outcome: str = Field(description="delivered, retrying, dead or cancelled")
+    outcome: AttemptOutcome = Field(description="delivered, retrying, dead or cancelled")
     status_code: int | None = Field(default=None, description="HTTP status or SMTP reply code")
     detail: str = Field(default="", description="the error, or the start of the receiver's answer")
     duration_ms: float = 0.0
     next_at: datetime | None = None
+
+    @classmethod
+    def of(cls, entry: Attempt) -> AttemptOut:
+        return cls(
+            attempt=entry.attempt,
+            at=datetime.fromtimestamp(entry.at, UTC),
+            outcome=entry.outcome,
+            status_code=entry.status_code,
+            detail=entry.detail,
+            duration_ms=entry.duration_ms,
+            next_at=_ts(entry.next_at),
+        )
 
 
 class DeliveryOut(BaseModel):
     id: str
     subscription: str
     channel: str
-    kind: Literal["alert", "digest"]
+    kind: DeliveryKind
     alert_id: str | None = None
     rule: str | None = None
     period: str | None = None
-    status: Literal["pending", "retrying", "delivered", "dead", "cancelled"]
+    status: DeliveryStatus
     attempts: int
     last_status: int | None = None
     last_error: str | None = None
@@ -219,34 +233,24 @@ class DeliveryOut(BaseModel):
     log: list[AttemptOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, record: dict[str, Any], log: list[dict[str, Any]]) -> DeliveryOut:
-        last_status = record.get("last_status") or None
+    def of(cls, record: DeliveryRecord, log: list[Attempt]) -> DeliveryOut:
         return cls(
-            id=record["id"],
-            subscription=record.get("subscription", ""),
-            channel=record.get("channel", ""),
-            kind="digest" if record.get("kind") == "digest" else "alert",
-            alert_id=record.get("alert_id") or None,
-            rule=record.get("rule") or None,
-            period=record.get("period") or None,
-            status=record.get("status", "pending"),
-            attempts=int(record.get("attempts", 0)),
-            last_status=int(last_status) if last_status else None,
-            last_error=record.get("last_error") or None,
-            created_at=_ts(record.get("created_at")),
-            updated_at=_ts(record.get("updated_at")),
-            next_at=_ts(record.get("next_at")) if record.get("status") in ("pending", "retrying") else None,
-            delivered_at=_ts(record.get("delivered_at")),
-            log=[
-                AttemptOut(
-                    **{
-                        **e,
-                        "at": _ts(str(e["at"])),
-                        "next_at": _ts(str(e["next_at"]) if e.get("next_at") else None),
-                    }
-                )
-                for e in log
-            ],
+            id=record.id,
+            subscription=record.subscription,
+            channel=record.channel,
+            kind=record.kind,
+            alert_id=record.alert_id or None,
+            rule=record.rule or None,
+            period=record.period or None,
+            status=record.status,
+            attempts=record.attempts,
+            last_status=record.last_status,
+            last_error=record.last_error or None,
+            created_at=_ts(record.created_at),
+            updated_at=_ts(record.updated_at),
+            next_at=_ts(record.next_at) if record.status in ("pending", "retrying") else None,
+            delivered_at=_ts(record.delivered_at),
+            log=[AttemptOut.of(e) for e in log],
         )
 
 

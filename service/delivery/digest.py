@@ -22,8 +22,10 @@ from apscheduler.triggers.cron import CronTrigger
 from redis.asyncio import Redis
 
 from service.delivery.queue import throttle_scope
+from service.delivery.record import DeliveryRecord
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
-from service.lua import Script
+from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
 from service.subscriptions import DigestMode, Subscription
 
@@ -51,7 +53,9 @@ class Digests:
         lookup: Callable[[str], Awaitable[Subscription | None]],
         *,
         retention_seconds: int = 30 * 86400,
+        durability: Durability = NO_WAIT,
     ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.lookup = lookup
@@ -66,14 +70,14 @@ class Digests:
         start = period_start(sub.digest, now)
         period = sub.throttle.period if sub.throttle else 0
         scope = throttle_scope(sub, alert) if sub.throttle else "-"
-        reply = await self._gather(
-            keys=[
+        keys, args = (
+            [
                 self.keys.digest(sub.id, start),
                 self.keys.digests_open,
                 self.keys.throttle(sub.id, scope),
                 self.keys.digest_seen(sub.id, alert.id),
             ],
-            args=[
+            [
                 f"{now:.3f}",
                 str(period),
                 alert.id,
@@ -82,6 +86,15 @@ class Digests:
                 SEEN_TTL,
             ],
         )
+        if self.durability.waits:  # the alert is acknowledged only once replicas have it gathered
+            (reply,) = await run_pipeline(
+                self.redis,
+                lambda pipe: self._gather.queue(pipe, keys, args),
+                [self._gather],
+                durable=(self.durability, keys[0]),
+            )
+        else:
+            reply = await self._gather(keys, args)
         return int(reply)
 
     async def flush_due(self, *, now: float | None = None) -> int:
@@ -108,23 +121,19 @@ class Digests:
             return False
         alerts = sorted((json.loads(v) for v in raw.values()), key=lambda a: str(a.get("created_at", "")))
         delivery_id = stable_id("digest", sub_id, mode, str(start))
-        record = {
-            "id": delivery_id,
-            "subscription": sub.id,
-            "channel": sub.channel,
-            "endpoint": sub.endpoint,
-            "kind": "digest",
-            "period": describe_period(mode, start),
-            "alert_id": "",
-            "rule": ",".join(sorted({str(a.get("rule", {}).get("id", "")) for a in alerts})),
-            "alerts": json.dumps(alerts, separators=(",", ":")),
-            "status": "pending",
-            "attempts": "0",
-            "round_base": "0",
-            "created_at": f"{now:.3f}",
-            "updated_at": f"{now:.3f}",
-            "next_at": f"{now:.3f}",
-        }
+        record = DeliveryRecord(
+            id=delivery_id,
+            subscription=sub.id,
+            channel=sub.channel,
+            endpoint=sub.endpoint,
+            kind="digest",
+            period=describe_period(mode, start),
+            rule=",".join(sorted({str(a.get("rule", {}).get("id", "")) for a in alerts})),
+            alerts=json.dumps(alerts, separators=(",", ":")),
+            created_at=now,
+            updated_at=now,
+            next_at=now,
+        )
         reply = await self._flush(
             keys=[
                 buffer,
@@ -141,7 +150,7 @@ class Digests:
                 delivery_id,
                 sub.endpoint,
                 f"{now - self.retention:.3f}",
-                *[x for kv in record.items() for x in kv],
+                *[x for kv in record.to_hash().items() for x in kv],
             ],
         )
         if reply != "ok":

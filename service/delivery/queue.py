@@ -9,20 +9,21 @@ throttle or digest decision is never half-made.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
+from service.delivery.record import FINAL_STATUSES, Attempt, DeliveryRecord, DeliveryStatus, Settled
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
 from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
 from service.subscriptions import Subscription
 
-FINAL_STATUSES = frozenset({"delivered", "dead", "cancelled"})
+__all__ = ["FINAL_STATUSES", "Batch", "DeliveryQueue", "Outcome", "Taken", "delivery_id_for"]
 ENQUEUE_CHUNK = 200  # deliveries per pipelined round trip when fanning out
 DEAD_LETTER_MAXLEN = 10_000
 
@@ -46,7 +47,7 @@ class Taken:
     id: str
     endpoint: str
     lease: str  # the lease token: the attempt's outcome only counts while it still holds
-    record: dict[str, str]  # the delivery as it was when taken (empty if it is gone)
+    record: DeliveryRecord | None  # the delivery as it was when taken (None if it is gone)
     alert: str | None = None  # the alert's JSON (None for digests, which carry their alerts)
 
 
@@ -59,15 +60,23 @@ class Batch:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # pending | retrying | delivered | dead | cancelled
+    status: DeliveryStatus | Literal["gone"]  # 'gone': finished already, only leave the lane
     attempts: int
     next_at: float | None
-    log: Mapping[str, Any] | None  # the delivery-log entry of this attempt
-    fields: Mapping[str, Any]
+    log: Attempt | None  # the delivery-log entry of this attempt
+    changes: Settled | None
 
 
 class DeliveryQueue:
-    def __init__(self, redis: Redis, keys: Keys, *, retention_seconds: int = 30 * 86400) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        retention_seconds: int = 30 * 86400,
+        durability: Durability = NO_WAIT,
+    ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.retention = retention_seconds
@@ -76,21 +85,6 @@ class DeliveryQueue:
         self._settle = Script("delivery_settle", redis)
         self._redeliver = Script("delivery_redeliver", redis)
         self._count = Script("delivery_count", redis)
-
-    def _record(self, delivery_id: str, sub: Subscription, now: float, **extra: str) -> dict[str, str]:
-        return {
-            "id": delivery_id,
-            "subscription": sub.id,
-            "channel": sub.channel,
-            "endpoint": sub.endpoint,
-            "status": "pending",
-            "attempts": "0",
-            "round_base": "0",
-            "created_at": f"{now:.3f}",
-            "updated_at": f"{now:.3f}",
-            "next_at": f"{now:.3f}",
-            **extra,
-        }
 
     async def enqueue_many(
         self,
@@ -115,8 +109,17 @@ class DeliveryQueue:
             calls = []
             for sub in subscriptions[start : start + ENQUEUE_CHUNK]:
                 delivery_id = delivery_id_for(alert.id, sub.id)
-                record = self._record(
-                    delivery_id, sub, now, kind="alert", alert_id=alert.id, rule=alert.rule.id
+                record = DeliveryRecord(
+                    id=delivery_id,
+                    subscription=sub.id,
+                    channel=sub.channel,
+                    endpoint=sub.endpoint,
+                    kind="alert",
+                    created_at=now,
+                    updated_at=now,
+                    next_at=now,
+                    alert_id=alert.id,
+                    rule=alert.rule.id,
                 )
                 period = sub.throttle.period if sub.throttle else 0
                 scope = throttle_scope(sub, alert) if sub.throttle else "-"
@@ -127,7 +130,14 @@ class DeliveryQueue:
                     self.keys.subscription_deliveries(sub.id),
                     self.keys.throttle(sub.id, scope),
                 ]
-                args = [f"{now:.3f}", delivery_id, sub.endpoint, str(period), cutoff, *_flat(record)]
+                args = [
+                    f"{now:.3f}",
+                    delivery_id,
+                    sub.endpoint,
+                    str(period),
+                    cutoff,
+                    *_flat(record.to_hash()),
+                ]
                 calls.append((keys, args))
 
             def build(pipe: Any, first: bool = start == 0, calls: list[Any] = calls) -> None:
@@ -138,7 +148,10 @@ class DeliveryQueue:
                 for keys, args in calls:
                     self._enqueue.queue(pipe, keys, args)
 
-            replies = await run_pipeline(self.redis, build, [self._enqueue])
+            # With WAIT on, the alert is acknowledged only once replicas have its deliveries.
+            replies = await run_pipeline(
+                self.redis, build, [self._enqueue], durable=(self.durability, self.keys.deliveries_due)
+            )
             results += [int(r) for r in (replies[1:] if start == 0 else replies)]
             if on_chunk is not None and 1 in results[start:]:
                 on_chunk()
@@ -158,7 +171,11 @@ class DeliveryQueue:
         busy: Mapping[str, int],
         now: float | None = None,
     ) -> Batch:
-        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint."""
+        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint.
+
+        ``per_endpoint`` holds over every worker of the deployment: attempts in
+        flight anywhere count against it (``busy`` is this worker's own share).
+        """
         now = time.time() if now is None else now
         until = f"{now + lease:.3f}"
         quota = [x for ep, n in busy.items() for x in (ep, str(max(per_endpoint - n, 0)))]
@@ -172,31 +189,15 @@ class DeliveryQueue:
                 self.keys.delivery_lane(""),
                 self.keys.delivery(""),
                 self.keys.alert_payload(""),
+                self.keys.delivery_flight(""),
                 *quota,
             ],
         )
         taken = []
         for delivery_id, endpoint, flat, alert in items:
-            record = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+            record = DeliveryRecord.from_hash({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)})
             taken.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
         return Batch(taken, None if not next_due else float(next_due), int(version))
-
-    async def take_due(
-        self,
-        limit: int,
-        lease: float,
-        *,
-        per_endpoint: int,
-        busy: Mapping[str, int],
-        now: float | None = None,
-    ) -> list[Taken]:
-        """``take``, for callers that want only the deliveries."""
-        return (await self.take(limit, lease, per_endpoint=per_endpoint, busy=busy, now=now)).items
-
-    async def next_due_in(self, *, now: float | None = None) -> float | None:
-        now = time.time() if now is None else now
-        first = await self.redis.zrange(self.keys.deliveries_due, 0, 0, withscores=True)
-        return max(0.0, float(first[0][1]) - now) if first else None
 
     async def count_active(self) -> int:
         """Deliveries due or in flight, over every endpoint."""
@@ -206,19 +207,18 @@ class DeliveryQueue:
         """Deliveries that are dead letters now (not those redelivered since with success)."""
         return int(await self.redis.zcard(self.keys.deliveries_dead_now))
 
-    async def get(self, delivery_id: str) -> dict[str, str]:
-        record = await self.redis.hgetall(self.keys.delivery(delivery_id))
-        return {str(k): str(v) for k, v in record.items()}
+    async def get(self, delivery_id: str) -> DeliveryRecord | None:
+        return DeliveryRecord.from_hash(await self.redis.hgetall(self.keys.delivery(delivery_id)))
 
-    async def attempts(self, delivery_id: str) -> list[dict[str, Any]]:
-        return [
-            json.loads(x) for x in await self.redis.lrange(self.keys.delivery_attempts(delivery_id), 0, -1)
-        ]
+    async def attempts(self, delivery_id: str) -> list[Attempt]:
+        raw = await self.redis.lrange(self.keys.delivery_attempts(delivery_id), 0, -1)
+        return [Attempt.from_json(x) for x in raw]
 
     async def settle(self, taken: Taken | None, delivery_id: str, endpoint: str, outcome: Outcome) -> str:
         """Record an attempt's outcome; 'ok', or why it changed nothing ('stale', 'kept', 'gone')."""
         fields = {"status": outcome.status, "attempts": str(outcome.attempts)}
-        fields.update({k: "" if v is None else str(v) for k, v in outcome.fields.items()})
+        if outcome.changes is not None:
+            fields.update(outcome.changes.to_hash())
         reply = await self._settle(
             keys=[
                 self.keys.delivery(delivery_id),
@@ -227,6 +227,7 @@ class DeliveryQueue:
                 self.keys.delivery_attempts(delivery_id),
                 self.keys.deliveries_dead,
                 self.keys.deliveries_dead_now,
+                self.keys.delivery_flight(endpoint),
             ],
             args=[
                 delivery_id,
@@ -234,10 +235,10 @@ class DeliveryQueue:
                 taken.lease if taken is not None else "",
                 "" if outcome.next_at is None else f"{outcome.next_at:.3f}",
                 outcome.status,
-                "" if outcome.log is None else json.dumps(outcome.log, separators=(",", ":")),
+                "" if outcome.log is None else outcome.log.to_json(),
                 str(self.retention),
                 str(DEAD_LETTER_MAXLEN),
-                str(outcome.fields.get("last_error", ""))[:500],
+                fields.get("last_error", ""),
                 f"{time.time():.3f}",
                 *_flat(fields),
             ],
@@ -263,7 +264,7 @@ class DeliveryQueue:
 
     async def for_subscription(
         self, subscription_id: str, *, limit: int, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[tuple[DeliveryRecord, list[Attempt]]], str | None]:
         """A page of a subscription's delivery log, newest first, and the cursor of the next page.
 
         The cursor is ``score~id`` of the last item shown, so deliveries created
@@ -288,11 +289,12 @@ class DeliveryQueue:
                 pipe.lrange(self.keys.delivery_attempts(delivery_id), 0, -1)
             replies = await pipe.execute()
         expired = []
-        for (delivery_id, _), record, log in zip(page, replies[::2], replies[1::2], strict=True):
-            if not record:
+        for (delivery_id, _), stored, log in zip(page, replies[::2], replies[1::2], strict=True):
+            record = DeliveryRecord.from_hash(stored)
+            if record is None:
                 expired.append(delivery_id)
                 continue
-            out.append({**record, "log": [json.loads(x) for x in log]})
+            out.append((record, [Attempt.from_json(x) for x in log]))
         if expired:  # finished deliveries past their retention: drop them from the index too
             await self.redis.zrem(key, *expired)
         next_cursor = f"{page[-1][1]:.3f}~{page[-1][0]}" if more and page else None

@@ -16,11 +16,14 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from notifiers.apprise_target import redacted
 from notifiers.base import DeliveryError, Notification, Notifier, PermanentError, Receipt, RetryableError
 from service.delivery.policy import RetryPolicy
-from service.delivery.queue import FINAL_STATUSES, DeliveryQueue, Outcome, Taken
+from service.delivery.queue import DeliveryQueue, Outcome, Taken
+from service.delivery.record import Attempt, DeliveryRecord, Settled
+from service.delivery.record import Outcome as AttemptOutcome
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS
 from service.subscriptions import Subscription
@@ -161,30 +164,29 @@ class DeliveryWorker:
 
     async def _attempt(self, taken: Taken, subscriptions: Mapping[str, Subscription]) -> None:
         record = taken.record
-        if not record or record.get("status") in FINAL_STATUSES:
-            await self.queue.settle(taken, taken.id, taken.endpoint, Outcome("gone", 0, None, None, {}))
+        if record is None or record.final:
+            await self.queue.settle(taken, taken.id, taken.endpoint, Outcome("gone", 0, None, None, None))
             return
-        attempts = int(record.get("attempts", "0")) + 1
-        channel = record.get("channel", "")
-        sub = subscriptions.get(record["subscription"])
+        attempts = record.attempts + 1
+        sub = subscriptions.get(record.subscription)
         if sub is None or not sub.enabled:
             reason = "subscription removed" if sub is None else f"subscription disabled{_why(sub)}"
-            self.metrics.deliveries.labels(channel, "cancelled").inc()
+            self.metrics.deliveries.labels(record.channel, "cancelled").inc()
             entry = self._log_entry(attempts - 1, "cancelled", None, reason, 0.0, None)
-            cancel = {"last_error": reason, "updated_at": f"{self.clock():.3f}"}
+            cancel = Settled(updated_at=self.clock(), last_error=reason)
             await self.queue.settle(
                 taken, taken.id, taken.endpoint, Outcome("cancelled", attempts - 1, None, entry, cancel)
             )
             return
-        if record.get("kind") != "digest" and taken.alert is None:
+        if record.kind != "digest" and taken.alert is None:
             reason = "the alert is no longer stored (past the delivery log's retention)"
             entry = self._log_entry(attempts - 1, "dead", None, reason, 0.0, None)
-            lost = {"last_error": reason, "updated_at": f"{self.clock():.3f}"}
+            lost = Settled(updated_at=self.clock(), last_error=reason)
             await self.queue.settle(
                 taken, taken.id, taken.endpoint, Outcome("dead", attempts - 1, None, entry, lost)
             )
             return
-        notification = self._notification(taken, attempts)
+        notification = self._notification(record, taken.alert, attempts)
         started = time.monotonic()
         try:
             receipt: Receipt = await asyncio.wait_for(
@@ -206,22 +208,23 @@ class DeliveryWorker:
             age = now - datetime.fromisoformat(created).timestamp()
             self.metrics.delivery_latency.labels(sub.channel).observe(max(age, 0.0))
         entry = self._log_entry(attempts, "delivered", receipt.status, receipt.detail, elapsed, None)
-        fields: dict[str, Any] = {
-            "last_status": receipt.status,
-            "last_error": "",
-            "delivered_at": f"{now:.3f}",
-            "updated_at": f"{now:.3f}",
-            "latency_ms": f"{elapsed * 1000:.1f}",
-        }
+        done = Settled(
+            updated_at=now,
+            last_error="",
+            last_status=receipt.status,
+            writes_status=True,
+            delivered_at=now,
+            latency_ms=elapsed * 1000,
+        )
         await self.queue.settle(
-            taken, taken.id, taken.endpoint, Outcome("delivered", attempts, None, entry, fields)
+            taken, taken.id, taken.endpoint, Outcome("delivered", attempts, None, entry, done)
         )
 
     async def _failed(
         self,
         taken: Taken,
         sub: Subscription,
-        record: Mapping[str, str],
+        record: DeliveryRecord,
         attempts: int,
         exc: DeliveryError,
         started: float,
@@ -235,19 +238,20 @@ class DeliveryWorker:
                 log.warning("subscription %s disabled: %s", sub.id, exc)
         else:
             retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-            delay = self.policy.delay(attempts - int(record.get("round_base", "0")), retry_after)
-        status = "dead" if delay is None else "retrying"
+            delay = self.policy.delay(attempts - record.round_base, retry_after)
+        status: Literal["dead", "retrying"] = "dead" if delay is None else "retrying"
         next_at = None if delay is None else now + delay
         self.metrics.deliveries.labels(sub.channel, status).inc()
         entry = self._log_entry(attempts, status, exc.status, str(exc), elapsed, next_at)
-        fields: dict[str, Any] = {
-            "last_status": exc.status,
-            "last_error": str(exc)[:500],
-            "updated_at": f"{now:.3f}",
-            "latency_ms": f"{elapsed * 1000:.1f}",
-        }
+        failed = Settled(
+            updated_at=now,
+            last_error=str(exc),
+            last_status=exc.status,
+            writes_status=True,
+            latency_ms=elapsed * 1000,
+        )
         await self.queue.settle(
-            taken, taken.id, taken.endpoint, Outcome(status, attempts, next_at, entry, fields)
+            taken, taken.id, taken.endpoint, Outcome(status, attempts, next_at, entry, failed)
         )
         log.warning(
             "delivery %s to subscription %r (%s) attempt %d failed: %s (%s)",
@@ -264,41 +268,41 @@ class DeliveryWorker:
         if sub.email is not None:
             host = getattr(getattr(self.notifiers.get("email"), "config", None), "host", None)
             return f"smtp {host}" if host else "smtp (no GEOALERT_SMTP_HOST)"
+        if sub.apprise is not None:  # redacted: Apprise URLs hold tokens
+            return ", ".join(redacted(url) for url in sub.apprise.secrets())
         return sub.endpoint
 
-    def _notification(self, taken: Taken, attempt: int) -> Notification:
-        record = taken.record
-        if record.get("kind") == "digest":
-            alerts = json.loads(record["alerts"])
+    def _notification(self, record: DeliveryRecord, alert_json: str | None, attempt: int) -> Notification:
+        if record.kind == "digest":
+            alerts = json.loads(record.alerts or "[]")
             first = alerts[0] if alerts else {}
-            return Notification(taken.id, first, attempt, alerts=alerts, period=record.get("period", ""))
+            return Notification(record.id, first, attempt, alerts=alerts, period=record.period)
         # A fan-out hands the same alert to many attempts: parse it once (notifiers never change it).
-        alert_id = record.get("alert_id", "")
-        alert = self._alerts.get(alert_id)
+        alert = self._alerts.get(record.alert_id)
         if alert is None:
-            alert = self._alerts[alert_id] = json.loads(taken.alert or "{}")
+            alert = self._alerts[record.alert_id] = json.loads(alert_json or "{}")
             if len(self._alerts) > 256:
                 self._alerts.popitem(last=False)
-        return Notification(taken.id, alert, attempt)
+        return Notification(record.id, alert, attempt)
 
     def _log_entry(
         self,
         attempt: int,
-        outcome: str,
+        outcome: AttemptOutcome,
         status: int | None,
         detail: str,
         elapsed: float,
         next_at: float | None,
-    ) -> dict[str, Any]:
-        return {
-            "attempt": attempt,
-            "at": round(self.clock(), 3),
-            "outcome": outcome,
-            "status_code": status,
-            "detail": detail[:500],
-            "duration_ms": round(elapsed * 1000, 1),
-            "next_at": None if next_at is None else round(next_at, 3),
-        }
+    ) -> Attempt:
+        return Attempt(
+            attempt=attempt,
+            at=round(self.clock(), 3),
+            outcome=outcome,
+            status_code=status,
+            detail=detail[:500],
+            duration_ms=round(elapsed * 1000, 1),
+            next_at=None if next_at is None else round(next_at, 3),
+        )
 
 
 def _why(sub: Subscription) -> str:

@@ -34,6 +34,8 @@ class CompiledPart:
     literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     # shared guards that veto an occurrence of this part when they occur within their scope of it
     guards: tuple[CompiledGuard, ...] = ()
+    # the registered filters (service.matching.filters) its options call for, in order
+    filters: tuple[str, ...] = ()
     # parts that differ only in name (the same term list in many rules) share one number,
     # so an article's hits for them are gathered once
     shared_id: int = -1

@@ -25,6 +25,7 @@ from service.matching.compiled import (
 )
 from service.matching.condition import ConditionError, Node, Or, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.filters import filters_of
 from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
@@ -292,7 +293,7 @@ class Compiler:
             tuple(guard.name for guard in part.guards),
         )
         shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
-        return dataclasses.replace(part, shared_id=shared_id)
+        return dataclasses.replace(part, shared_id=shared_id, filters=filters_of(part))
 
     def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
         base: Location = ("parts", name)

@@ -96,6 +96,21 @@ class Document:
         index = bisect_right(starts, offset) - 1
         return starts[index], starts[index + 1] if index + 1 < len(starts) else high
 
+    def words_around(self, start: int, end: int, words: int) -> tuple[int, int]:
+        """``words`` words either side of the word at ``start``, within its field; reaching
+        ``words`` words past ``end`` when the span itself runs beyond that."""
+        low, high = self.words_at(start, words)
+        if end > high:
+            high = self.words_at(end - 1, words)[1]
+        return low, high
+
+    def words_at(self, offset: int, words: int) -> tuple[int, int]:
+        tokens = self.tokens
+        index = tokens.index_at(offset)
+        low, high = tokens.span(index - words, index + words)
+        field_start, field_end = self.field_span(offset)
+        return max(low, field_start), min(high, field_end)
+
     @property
     def tokens(self) -> Tokens:
         if self._tokens is None:

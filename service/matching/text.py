@@ -206,25 +206,28 @@ _WORD = re.compile(r"\w+")
 class Tokens:
     """Word positions of a text, to measure distances in words."""
 
-    __slots__ = ("ends", "starts")
+    __slots__ = ("_text", "starts")
 
     def __init__(self, text: str) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        for match in _WORD.finditer(text):
-            self.starts.append(match.start())
-            self.ends.append(match.end())
+        # one comprehension over the matches: the word ends are found again only where asked
+        self._text = text
+        self.starts: list[int] = [match.start() for match in _WORD.finditer(text)]
 
     def index_at(self, offset: int) -> int:
         """Index of the word containing ``offset``, or of the last word before it."""
         return max(0, bisect_right(self.starts, offset) - 1)
+
+    def end_of(self, index: int) -> int:
+        match = _WORD.match(self._text, self.starts[index])
+        assert match is not None
+        return match.end()
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         first = max(0, first)
         last = min(len(self.starts) - 1, last)
         if last < first:
             return (0, 0)
-        return (self.starts[first], self.ends[last])
+        return (self.starts[first], self.end_of(last))
 
 
 def snippet(text: str, start: int, end: int, width: int = 60) -> str:
