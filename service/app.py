@@ -55,7 +55,6 @@ from service.typedefs import (
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
     FETCHGUARD,
-    HTTP,
     INGEST,
     KEYS,
     METRICS,
@@ -128,13 +127,6 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if server is not None:
         await asyncio.to_thread(server.stop)
         log.info("embedded Redis stopped")
-
-
-async def http_ctx(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=256, limit_per_host=8, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        app[HTTP] = session
-        yield
 
 
 async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -375,7 +367,6 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(http_ctx)
     if chosen & {"matcher", "api"}:
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:

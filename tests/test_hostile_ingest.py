@@ -459,3 +459,78 @@ async def test_150_distinct_summit_reports_on_one_wire_template_each_start_their
 
     joined = [r.article_id for r in results if r.story_id != r.article_id]
     assert joined == []  # each joined story would have raised no alert of its own
+
+
+# -- point 8: one sender suppresses another outlet's story -------------------------
+
+REPORT_BODY = (
+    "Leaders of the two countries met at the summit in Geneva on Tuesday and agreed to resume talks on "
+    "trade and border crossings, according to a joint statement issued after four hours of meetings."
+)
+
+
+@pytest.fixture
+async def push_api(make_settings: SettingsFactory) -> AsyncIterator[Any]:
+    app = create_app(make_settings(), roles=["api"])
+    async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
+
+        async def push(body: dict[str, Any]) -> dict[str, Any]:
+            async with client.post(f"{base}/v1/articles", json=body) as response:
+                assert response.status == 202
+                result: dict[str, Any] = (await response.json())["items"][0]
+                return result
+
+        yield push
+
+
+async def test_unrelated_text_pushed_by_another_sender_under_an_outlets_url_does_not_swallow_its_report(
+    push_api: Any,
+) -> None:
+    url = "https://outlet.example/world/summit-1/?utm_source=x"
+    await push_api({"source": "someone-else", "title": "Weather", "url": url})
+
+    real = await push_api(
+        {"source": "Outlet", "title": "Leaders meet at summit", "body": REPORT_BODY, "url": url}
+    )
+
+    assert real["status"] == "accepted", real
+
+
+async def test_a_feed_listing_another_outlets_link_with_other_text_does_not_swallow_its_report(
+    server: FeedServer, make_settings: SettingsFactory, push_api: Any
+) -> None:
+    link = "https://outlet.example/world/summit-2/"
+    item = {"title": "Weather today", "guid": link, "link": link, "description": "Sunny, 25 degrees."}
+    url = server.static("/agg.xml", rss([item]))
+    await poll_once(make_settings, FeedConfig(name="aggregator", url=url))
+
+    real = await push_api(
+        {"source": "Outlet", "title": "Leaders meet at summit", "body": REPORT_BODY, "url": link}
+    )
+
+    assert real["status"] == "accepted", real
+
+
+async def test_a_senders_guid_is_its_own_another_sender_with_the_same_guid_is_not_a_duplicate(
+    push_api: Any,
+) -> None:
+    await push_api({"source": "someone-else", "guid": "summit-1", "title": "Weather"})
+
+    real = await push_api({"source": "Outlet", "guid": "summit-1", "title": "Leaders meet at summit",
+                           "body": REPORT_BODY})  # fmt: skip
+
+    assert real["status"] == "accepted", real
+
+
+async def test_the_same_report_under_one_url_from_two_senders_is_still_one_article(push_api: Any) -> None:
+    url = "https://outlet.example/world/summit-3/"
+    first = await push_api(
+        {"source": "Outlet", "title": "Leaders meet at summit", "body": REPORT_BODY, "url": url}
+    )
+    # Another sender (an aggregator) with the headline as updated, and the same text.
+    again = await push_api({"source": "Aggregator", "title": "Leaders meet at Geneva summit",
+                            "body": REPORT_BODY, "url": url + "?utm_source=agg"})  # fmt: skip
+    same_title = await push_api({"source": "Reader", "title": "Leaders meet at summit", "url": url})
+
+    assert (again["status"], again.get("duplicate_of")) == ("duplicate", first["id"])
+    assert (same_title["status"], same_title.get("duplicate_by")) == ("duplicate", "url")

@@ -77,7 +77,7 @@ class PushItem(BaseModel):
     duplicate_of: str | None = Field(default=None, description="the article this one repeats")
     duplicate_by: Literal["id", "url", "content"] | None = Field(
         default=None,
-        description="what matched: id (same GUID, or same URL when there is no GUID), url (canonical) or content",
+        description="what matched: id (this sender's GUID, or its URL when there is no GUID), url (the canonical URL, with the same headline or similar text) or content",
     )
     story_id: str | None = None
     story_sources: int | None = Field(default=None, description="outlets that carried the story so far")

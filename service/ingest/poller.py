@@ -290,22 +290,18 @@ class Poller:
         )
         return RunResult(feed.name, outcome, delay=delay, reason=reason)
 
-    async def poll_all(self) -> list[RunResult]:
-        """Run every enabled feed once, now (with leases): a full cycle."""
-        feeds = [f for f in self.feeds.current if f.enabled]
-        return list(await asyncio.gather(*(self._job(f.name) for f in feeds)))
-
     async def _scheduled(self, name: str) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._active.add(task)
         try:
-            await self._job(name)
+            await self.job(name)
         finally:
             if task is not None:
                 self._active.discard(task)
 
-    async def _job(self, name: str) -> RunResult:
+    async def job(self, name: str) -> RunResult:
+        """One scheduled run of the feed named, within the limit of runs at once; errors are its result."""
         feed = self.feed(name)
         if feed is None or not feed.enabled:
             return RunResult(name, "removed")
