@@ -1,4 +1,4 @@
-"""Hostile input on the way in: feeds, pushed articles, links in feeds and redirects.
+"""Hostile input on the way in: feeds, pushed articles, links in feeds and redirects, and what reaches a terminal.
 
 One test per break found by attacking the service (issue 10: points 3, 5, 8,
 9, 10, 13 and 15), each with the reproduction it was found with.
@@ -10,6 +10,7 @@ import io
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -172,9 +173,9 @@ def test_an_overlong_link_is_not_stored() -> None:
 
 
 async def test_a_pushed_source_with_terminal_escapes_is_stored_without_them(
-    make_settings: SettingsFactory, redis: Redis, key_prefix: str
+    make_settings: SettingsFactory, small_rules: Path, redis: Redis, key_prefix: str
 ) -> None:
-    app = create_app(make_settings(), roles=["api"])
+    app = create_app(make_settings(rules_dir=small_rules), roles=["api"])
     body = {"source": ESCAPES, "title": "Leaders meet in Geneva", "url": "https://outlet.example/g"}
     async with (
         running(app, listen=True) as base,
@@ -354,13 +355,13 @@ def test_feed_urls_are_shown_without_userinfo_or_secret_parameters() -> None:
 
 
 async def test_get_feeds_and_the_logs_never_show_a_feed_urls_credentials(
-    make_settings: SettingsFactory, tmp_path: Any, caplog: pytest.LogCaptureFixture
+    make_settings: SettingsFactory, small_rules: Path, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from service.embedded_redis import free_port
 
     url = f"http://user:pa55word@127.0.0.1:{free_port()}/feed?api_key=K3Y-SECRET&lang=en"
     (tmp_path / "feeds.yaml").write_text(f"feeds:\n  - name: paid\n    url: {url}\n")
-    app = create_app(make_settings(), roles=["poller", "api"])
+    app = create_app(make_settings(rules_dir=small_rules), roles=["poller", "api"])
     caplog.set_level(logging.INFO)
     async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
         await app[POLLER].poll_feed(FeedConfig(name="paid", url=url))
@@ -470,8 +471,8 @@ REPORT_BODY = (
 
 
 @pytest.fixture
-async def push_api(make_settings: SettingsFactory) -> AsyncIterator[Any]:
-    app = create_app(make_settings(), roles=["api"])
+async def push_api(make_settings: SettingsFactory, small_rules: Path) -> AsyncIterator[Any]:
+    app = create_app(make_settings(rules_dir=small_rules), roles=["api"])
     async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
 
         async def push(body: dict[str, Any]) -> dict[str, Any]:
