@@ -48,6 +48,14 @@ def parse_durations(value: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+def parse_duration(value: str) -> float:
+    """One duration: ``"48h"``, ``"30m"``, ``"7d"`` or plain seconds."""
+    durations = parse_durations(value)
+    if len(durations) != 1:
+        raise ValueError(f"{value!r} is not one duration like 30m, 48h or 7d")
+    return durations[0]
+
+
 def default_consumer_name() -> str:
     # Unique per process: two processes on one host must never share a name,
     # or they would read each other's pending entries.
@@ -80,6 +88,14 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
 
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must confirm an ingested article, a raised alert or a queued delivery before it counts as done (WAIT); 0: the primary's word",
+    )
+    redis_wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long to wait for those replicas before retrying the work"
+    )
     key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
     stream_trim: Literal["maxlen", "minid", "none"] = Field(
         default="maxlen", description="how streams are trimmed: by length or by age"
@@ -118,7 +134,9 @@ class Settings(BaseSettings):
         description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
-    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_per_host: int = Field(
+        default=4, ge=1, description="concurrent requests to one host, over every poller process together"
+    )
     fetch_concurrency: int = Field(
         default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
     )
@@ -159,6 +177,16 @@ class Settings(BaseSettings):
         le=1,
         description="estimated text similarity (Jaccard) from which two articles are one story",
     )
+    alert_max_age: Annotated[float, NoDecode] = Field(
+        default=48 * 3600.0,
+        ge=0,
+        description="articles published longer ago than this when ingested are stored but raise no alert"
+        " (30m, 48h, 7d; 0: no limit); a feed's alert_max_age overrides it",
+    )
+    alert_first_poll: bool = Field(
+        default=False,
+        description="alert on what a feed's first poll finds; off, a new feed's backlog is stored without alerts",
+    )
     push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
     push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
@@ -186,7 +214,7 @@ class Settings(BaseSettings):
     delivery_per_endpoint: int = Field(
         default=8,
         ge=1,
-        description="attempts in flight to one webhook endpoint (or the SMTP server), per process",
+        description="attempts in flight to one webhook endpoint (or the SMTP server), over every dispatcher together",
     )
     delivery_lease_seconds: float = Field(
         default=60.0,
@@ -262,6 +290,11 @@ class Settings(BaseSettings):
                 "may not contain braces: they would change the hash tags that keep related keys together"
             )
         return value
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _max_age(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

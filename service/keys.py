@@ -131,6 +131,10 @@ class Keys:
         """Sorted set of one endpoint's delivery ids by the time their next attempt is due (a lease when in flight)."""
         return f"{self._deliveries}:lane:{endpoint}"
 
+    def delivery_flight(self, endpoint: str) -> str:
+        """Sorted set of one endpoint's deliveries in flight (id -> lease expiry), by every worker: the fleet-wide per-endpoint limit."""
+        return f"{self._deliveries}:flight:{endpoint}"
+
     def delivery(self, delivery_id: str) -> str:
         """Hash: one delivery of one alert (or digest) to one subscription: status, counts, last outcome."""
         return f"{self._deliveries}:delivery:{delivery_id}"

@@ -29,6 +29,7 @@ def test_the_keys_of_each_script_and_transaction_share_one_slot() -> None:
     assert len(slots(*ingest)) == 1
     assert len(slots(k.alerts, k.dead_letter(k.alerts), k.seen_alert("x"))) == 1
     delivery = [k.deliveries_due, k.delivery_lane("https://a"), k.delivery("d"), k.delivery_attempts("d")]
+    delivery += [k.delivery_flight("https://a"), k.deliveries_dead_now]
     delivery += [k.alert_payload("x"), k.subscription_deliveries("s"), k.throttle("s", "r:st")]
     delivery += [k.digest("s", 3600), k.digest_seen("s", "x"), k.digests_open, k.deliveries_dead]
     delivery += [k.subscriptions, k.subscriptions_version, k.subscriptions_disabled]

@@ -95,7 +95,6 @@ def _warnings(request: web.Request, sub: Subscription) -> list[str]:
 
 
 async def _find(request: web.Request) -> Subscription:
-    request.app[SUBSCRIPTIONS].refresh()  # the api role may run alone: pick up file edits here too
     sub = await request.app[SUBSCRIPTIONS].get(request.match_info["id"])
     if sub is None:
         raise ApiError(404, f"no subscription has the id {request.match_info['id']!r}")
@@ -124,7 +123,6 @@ def _writable(request: web.Request, sub: Subscription) -> None:
 async def create_subscription(request: web.Request) -> web.Response:
     given = await body_of(request, SubscriptionSpec, relocate=wire_location)
     _check(request, given)
-    request.app[SUBSCRIPTIONS].refresh()
     await _unique_name(request, given.name)
     sub = Subscription.model_validate(
         {**given.model_dump(context=REVEAL), "id": new_subscription_id(), "source": "api"}
@@ -146,7 +144,6 @@ async def create_subscription(request: web.Request) -> web.Response:
     responses={200: ("the subscriptions", SubscriptionList)},
 )
 async def list_subscriptions(request: web.Request) -> web.Response:
-    request.app[SUBSCRIPTIONS].refresh()
     subs = await request.app[SUBSCRIPTIONS].all()
     return json_of(SubscriptionList(items=[SubscriptionOut.of(s) for s in subs]))
 

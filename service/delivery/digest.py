@@ -23,8 +23,9 @@ from redis.asyncio import Redis
 
 from service.delivery.queue import throttle_scope
 from service.delivery.record import DeliveryRecord
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
-from service.lua import Script
+from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
 from service.subscriptions import DigestMode, Subscription
 
@@ -52,7 +53,9 @@ class Digests:
         lookup: Callable[[str], Awaitable[Subscription | None]],
         *,
         retention_seconds: int = 30 * 86400,
+        durability: Durability = NO_WAIT,
     ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.lookup = lookup
@@ -67,14 +70,14 @@ class Digests:
         start = period_start(sub.digest, now)
         period = sub.throttle.period if sub.throttle else 0
         scope = throttle_scope(sub, alert) if sub.throttle else "-"
-        reply = await self._gather(
-            keys=[
+        keys, args = (
+            [
                 self.keys.digest(sub.id, start),
                 self.keys.digests_open,
                 self.keys.throttle(sub.id, scope),
                 self.keys.digest_seen(sub.id, alert.id),
             ],
-            args=[
+            [
                 f"{now:.3f}",
                 str(period),
                 alert.id,
@@ -83,6 +86,15 @@ class Digests:
                 SEEN_TTL,
             ],
         )
+        if self.durability.waits:  # the alert is acknowledged only once replicas have it gathered
+            (reply,) = await run_pipeline(
+                self.redis,
+                lambda pipe: self._gather.queue(pipe, keys, args),
+                [self._gather],
+                durable=(self.durability, keys[0]),
+            )
+        else:
+            reply = await self._gather(keys, args)
         return int(reply)
 
     async def flush_due(self, *, now: float | None = None) -> int:
