@@ -37,6 +37,7 @@ from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.ingest import Ingest
 from service.ingest.poller import Poller, Timing
+from service.ingest.quiet import AlertPolicy
 from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedStore
 from service.ingest.stories import StoryIndex
@@ -259,6 +260,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             ),
             timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
             workers=workers,
+            alerts=AlertPolicy(max_age=settings.alert_max_age, first_poll=settings.alert_first_poll),
         )
         stage = Stage(settings)
         await ingest.feeds.sync()  # the feeds added over the API, as well as the file's
