@@ -37,6 +37,7 @@ from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.ingest import Ingest
 from service.ingest.poller import Poller, Timing
+from service.ingest.quiet import AlertPolicy
 from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedStore
 from service.ingest.stories import StoryIndex
@@ -55,7 +56,6 @@ from service.typedefs import (
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
     FETCHGUARD,
-    HTTP,
     INGEST,
     KEYS,
     METRICS,
@@ -130,17 +130,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded Redis stopped")
 
 
-async def http_ctx(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=256, limit_per_host=8, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        app[HTTP] = session
-        yield
-
-
 async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[RULES] = await asyncio.to_thread(RuleSource, app[SETTINGS].rules_dir)
-    log.info("loaded %d rules from %s", len(app[RULES].rules.rules), app[SETTINGS].rules_dir)
+    settings = app[SETTINGS]
+    source = app[RULES] = await asyncio.to_thread(RuleSource, settings.rules_dir)
+    log.info("loaded %d rules from %s", len(source.rules.rules), settings.rules_dir)
+    # One watcher for the matcher and the API alike; requests only read the last good rules.
+    stage = Stage(settings)
+    stage.spawn("rules-watch", lambda: watch_file(source.refresh, stage.stop, settings.reload_interval))
     yield
+    await stage.close()
 
 
 async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -158,7 +156,11 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
             ", ".join(str(n) for n in settings.webhook_allow_cidrs),
         )
+    # One watcher for the dispatcher and the API alike; requests read the last good file.
+    stage = Stage(settings)
+    stage.spawn("subscriptions-watch", lambda: watch_file(file.refresh, stage.stop, settings.reload_interval))
     yield
+    await stage.close()
 
 
 async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -176,12 +178,19 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         stories,
         durability=durability_of(settings),
     )
+    feeds_file = WatchedFile(settings.feeds_file, load_feeds_file)
     app[INGEST] = Ingest(
-        feeds=FeedDirectory(WatchedFile(settings.feeds_file, load_feeds_file), FeedRegistry(redis, keys)),
+        feeds=FeedDirectory(feeds_file, FeedRegistry(redis, keys)),
         store=FeedStore(redis, keys, owner=settings.consumer_name),
         sink=sink,
     )
+    # One watcher for the poller and the API alike; requests read the last good file.
+    stage = Stage(settings)
+    stage.spawn(
+        "feeds-file-watch", lambda: watch_file(feeds_file.refresh, stage.stop, settings.reload_interval)
+    )
     yield
+    await stage.close()
 
 
 async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -251,6 +260,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             ),
             timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
             workers=workers,
+            alerts=AlertPolicy(max_age=settings.alert_max_age, first_poll=settings.alert_first_poll),
         )
         stage = Stage(settings)
         await ingest.feeds.sync()  # the feeds added over the API, as well as the file's
@@ -328,9 +338,6 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     stage = Stage(settings)
     stage.spawn("dispatcher", lambda: consumer.run(stage.stop))
     stage.spawn("delivery", lambda: worker.run(stage.stop))
-    stage.spawn(
-        "subscriptions-watch", lambda: watch_file(directory.refresh, stage.stop, settings.reload_interval)
-    )
     scheduler = schedule_flushes(digests, worker.wake)
     yield
     scheduler.shutdown(wait=False)
@@ -362,7 +369,6 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(http_ctx)
     if chosen & {"matcher", "api"}:
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:

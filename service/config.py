@@ -48,6 +48,14 @@ def parse_durations(value: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+def parse_duration(value: str) -> float:
+    """One duration: ``"48h"``, ``"30m"``, ``"7d"`` or plain seconds."""
+    durations = parse_durations(value)
+    if len(durations) != 1:
+        raise ValueError(f"{value!r} is not one duration like 30m, 48h or 7d")
+    return durations[0]
+
+
 def default_consumer_name() -> str:
     # Unique per process: two processes on one host must never share a name,
     # or they would read each other's pending entries.
@@ -169,6 +177,16 @@ class Settings(BaseSettings):
         le=1,
         description="estimated text similarity (Jaccard) from which two articles are one story",
     )
+    alert_max_age: Annotated[float, NoDecode] = Field(
+        default=48 * 3600.0,
+        ge=0,
+        description="articles published longer ago than this when ingested are stored but raise no alert"
+        " (30m, 48h, 7d; 0: no limit); a feed's alert_max_age overrides it",
+    )
+    alert_first_poll: bool = Field(
+        default=False,
+        description="alert on what a feed's first poll finds; off, a new feed's backlog is stored without alerts",
+    )
     push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
     push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
@@ -272,6 +290,11 @@ class Settings(BaseSettings):
                 "may not contain braces: they would change the hash tags that keep related keys together"
             )
         return value
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _max_age(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

@@ -59,6 +59,10 @@ class Matcher:
             raise Unprocessable(
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
+        if article.quiet is not None:
+            # Stored for the record and backtests, but too old or part of a new feed's backlog.
+            log.debug("article %s: no alerts (%s)", article.id, article.quiet)
+            return
         self.metrics.articles_matched.inc()
         matches = self.rules.rules.match(article, on_error=self._rule_failed)
         log.debug("article %s: %d rules matched", article.id, len(matches))
@@ -103,12 +107,9 @@ class Matcher:
         )
 
     async def watch_rules(self, stop: asyncio.Event, interval: float) -> None:
-        """Pick up rule edits; a broken edit keeps the last good set and is reported."""
+        """Publish the state of the rules for API processes; the app's rules watcher reloads them."""
         while not stop.is_set():
             try:
-                # RuleSource.refresh logs the reload or each error, once per edit:
-                # logging them here too doubled every line.
-                self.rules.refresh()
                 await self.publish_rules_status()
             except TRANSIENT_ERRORS as exc:
                 log.debug("rules status not published: %s", exc)

@@ -8,13 +8,17 @@ speaks the service's API (tests/chatkit.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from notifiers.ssrf import AddressPolicy
+from service.app import create_app
 from tests.chatkit import ServiceReceiver
+from tests.conftest import ROOT, SettingsFactory
 from tests.deliverykit import Kit, make_alert
+from tests.helpers import running, wait_until
 
 Start = Callable[..., Any]
 
@@ -177,3 +181,41 @@ async def test_a_template_that_reaches_outside_its_sandbox_fails_for_good(
     record = await kit.delivery(delivery_id)
     assert record.status == "dead"
     assert "template failed" in record.last_error
+
+
+async def test_the_seed_alerts_reach_ntfy_and_mattermost_from_the_subscriptions_file(
+    make_settings: SettingsFactory, tmp_path: Path, service_receiver: Start
+) -> None:
+    ntfy = await service_receiver("ntfy")
+    mattermost = await service_receiver("mattermost")
+    (tmp_path / "feeds.yaml").write_text(
+        f"feeds:\n  - name: seed\n    url: {ROOT / 'seeds/feed.xml'}\n    interval: 3600\n"
+    )
+    (tmp_path / "subscriptions.yaml").write_text(
+        "subscriptions:\n"
+        "  - name: phones\n"
+        "    rules: [leader_summit, arms_deal]\n"
+        f"    apprise: {{urls: ['{url_of('ntfy', ntfy)}']}}\n"
+        "  - name: newsroom\n"
+        "    rules: [tag:diplomacy]\n"
+        f"    apprise: {{urls: ['{url_of('mattermost', mattermost)}']}}\n"
+    )
+    settings = make_settings(webhook_allow_cidrs="127.0.0.0/8")
+
+    async with running(create_app(settings, roles=["poller", "matcher", "dispatcher"])):
+        await wait_until(lambda: len(ntfy.received) >= 2 and len(mattermost.received) >= 1, timeout=30)
+
+    assert all("North Korean Leader" in r.json()["title"] for r in ntfy.received)
+    assert "leader_summit" not in mattermost.received[0].json()["text"]  # a title, not an id
+    assert "North Korean Leader" in mattermost.received[0].json()["text"]
+
+
+async def test_a_failure_is_logged_with_the_service_redacted(
+    kit: Kit, service_receiver: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = await service_receiver("gotify", 500)
+
+    await deliver_one(kit, url_of("gotify", receiver))
+
+    assert "gotify://127.0.0.1" in caplog.text
+    assert "AbCdEfGhIjKlMnO" not in caplog.text

@@ -122,3 +122,29 @@ def test_the_written_form_round_trips_through_the_model() -> None:
     assert written["webhook"] == {"url": "https://example.org/h", "secret": secret}
     assert "target" not in written
     assert Subscription.model_validate(written) == sub.model_copy(update={"id": "ops"})
+
+
+def test_a_record_stored_by_the_previous_model_still_reads() -> None:
+    # the old model kept every channel key, the unused ones as null
+    old = (
+        '{"id":"sub_1","name":"ops","rules":["*"],"min_severity":"info","enabled":true,"source":"api",'
+        '"console":null,"webhook":{"url":"https://example.org/h","secret":"whsec_' + "A" * 44 + '"},'
+        '"email":null,"throttle":null,"digest":"immediate","disabled_reason":null,'
+        '"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}'
+    )
+
+    sub = Subscription.model_validate_json(old)
+
+    assert sub.channel == "webhook"
+    assert sub.webhook is not None
+    assert sub.webhook.url == "https://example.org/h"
+    assert Subscription.model_validate_json(sub.stored()) == sub
+
+
+def test_the_json_schema_shows_the_written_form_with_one_key_per_channel() -> None:
+    schema = Subscription.model_json_schema()
+
+    assert "target" not in schema["properties"]
+    assert {"console", "webhook", "email", "apprise"} <= set(schema["properties"])
+    assert schema["oneOf"] == [{"required": [c]} for c in ("console", "webhook", "email", "apprise")]
+    assert "kind" not in str(schema["$defs"]["WebhookChannel"])

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from notifiers.apprise_target import redacted
 from notifiers.base import DeliveryError, Notification, Notifier, PermanentError, Receipt, RetryableError
 from service.delivery.policy import RetryPolicy
 from service.delivery.queue import DeliveryQueue, Outcome, Taken
@@ -267,6 +268,8 @@ class DeliveryWorker:
         if sub.email is not None:
             host = getattr(getattr(self.notifiers.get("email"), "config", None), "host", None)
             return f"smtp {host}" if host else "smtp (no GEOALERT_SMTP_HOST)"
+        if sub.apprise is not None:  # redacted: Apprise URLs hold tokens
+            return ", ".join(redacted(url) for url in sub.apprise.secrets())
         return sub.endpoint
 
     def _notification(self, record: DeliveryRecord, alert_json: str | None, attempt: int) -> Notification:

@@ -123,6 +123,8 @@ class ArticleSink:
                     a.source,
                     "1" if StoryIndex.trim(a.id) else "0",
                     a.story,
+                    2 if a.url else 0,  # which of its identities is the URL: checked, not trusted
+                    a.title,
                 ]
             )
         keys = [self.keys.articles, *seen_keys]

@@ -1,4 +1,10 @@
-"""Read a rules directory: every rule and list file, every error collected."""
+"""Read a rules directory: every rule and list file, every error collected.
+
+Only what lies inside the directory is read. A symbolic link that leads out
+of it (``ln -s /etc/shadow rules/x.yaml``) is an error naming the link and
+never its target, so that no file of the machine ends up quoted in an error
+message; links that stay inside are followed.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,22 @@ def rule_files(directory: Path) -> list[Path]:
     )
 
 
+def links_out(directory: Path) -> list[Path]:
+    """Symbolic links (to files or directories) under ``directory`` that lead out of it."""
+    root = directory.resolve()
+    out = []
+    for path in directory.rglob("*"):
+        if not path.is_symlink() or any(part.startswith(".") for part in path.relative_to(directory).parts):
+            continue
+        try:
+            inside = path.resolve(strict=True).is_relative_to(root)
+        except (OSError, RuntimeError):  # dangling, or a loop of links
+            inside = False
+        if not inside and (path.suffix in SUFFIXES or path.is_dir()):
+            out.append(path)
+    return sorted(out)
+
+
 def load_rules(directory: Path) -> RuleSet:
     """Load and compile every file under ``directory``; raise ``RuleLoadError`` listing every problem."""
     directory = Path(directory)
@@ -39,8 +61,18 @@ def load_rules(directory: Path) -> RuleSet:
     rules: list[tuple[RuleFile, MarkedDocument]] = []
     guards: list[tuple[GuardFile, MarkedDocument]] = []
     digest = hashlib.sha256()
+    outside = links_out(directory)
+    for link in outside:
+        message = "a symbolic link that leads outside the rules directory; rules are read from inside it only"
+        errors.append(FileProblem(str(link), 1, 1, message))
     for path in rule_files(directory):
-        raw = path.read_bytes()
+        if path in outside:
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            errors.append(FileProblem(str(path), 1, 1, f"cannot read file: {exc.strerror or exc}"))
+            continue
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
         try:
             doc = load_marked(raw, str(path))

@@ -61,21 +61,32 @@ class Throttle(BaseModel):
     )
 
 
+def _without_kind(schema: dict[str, Any]) -> None:
+    schema.get("properties", {}).pop("kind", None)
+
+
 # The union's members: each target with its channel's name as the tag. The tag is not part of the
-# written form (the key the target is written under says it), so it is never serialised.
+# written form (the key the target is written under says it), so it is neither serialised nor shown.
+_TAGGED = ConfigDict(json_schema_extra=_without_kind)
+
+
 class ConsoleChannel(ConsoleTarget):
+    model_config = _TAGGED
     kind: Literal["console"] = Field(default="console", exclude=True)
 
 
 class WebhookChannel(WebhookTarget):
+    model_config = _TAGGED
     kind: Literal["webhook"] = Field(default="webhook", exclude=True)
 
 
 class EmailChannel(EmailTarget):
+    model_config = _TAGGED
     kind: Literal["email"] = Field(default="email", exclude=True)
 
 
 class AppriseChannel(AppriseTarget):
+    model_config = _TAGGED
     kind: Literal["apprise"] = Field(default="apprise", exclude=True)
 
 
@@ -169,10 +180,9 @@ def _written_schema(schema: dict[str, Any]) -> None:
     if target is None:
         return
     schema["required"] = [r for r in schema.get("required", []) if r != "target"]
-    refs = {ref["$ref"].rsplit("/", 1)[-1]: ref for ref in target.get("oneOf", [])}
+    mapping = target.get("discriminator", {}).get("mapping", {})
     for channel in CHANNELS:
-        model = f"{channel.capitalize()}Channel"
-        props[channel] = refs.get(model, {"type": "object"})
+        props[channel] = {"$ref": mapping[channel]} if channel in mapping else {"type": "object"}
     schema["oneOf"] = [{"required": [c]} for c in CHANNELS]
 
 
