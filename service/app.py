@@ -21,6 +21,7 @@ from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
+from service import heartbeat
 from service.api.routes import setup_routes
 from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
@@ -37,6 +38,7 @@ from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.ingest import Ingest
 from service.ingest.poller import Poller, Timing
+from service.ingest.quiet import AlertPolicy
 from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedStore
 from service.ingest.stories import StoryIndex
@@ -55,7 +57,6 @@ from service.typedefs import (
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
     FETCHGUARD,
-    HTTP,
     INGEST,
     KEYS,
     METRICS,
@@ -128,13 +129,6 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if server is not None:
         await asyncio.to_thread(server.stop)
         log.info("embedded Redis stopped")
-
-
-async def http_ctx(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=256, limit_per_host=8, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        app[HTTP] = session
-        yield
 
 
 async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -267,6 +261,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             ),
             timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
             workers=workers,
+            alerts=AlertPolicy(max_age=settings.alert_max_age, first_poll=settings.alert_first_poll),
         )
         stage = Stage(settings)
         await ingest.feeds.sync()  # the feeds added over the API, as well as the file's
@@ -360,6 +355,16 @@ async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     await stage.close()
 
 
+async def heartbeat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Touch GEOALERT_HEARTBEAT_FILE while the loop runs (roles without a port have no other sign of life)."""
+    path = app[SETTINGS].heartbeat_file
+    stage = Stage(app[SETTINGS])
+    if path is not None:
+        stage.spawn("heartbeat", lambda: heartbeat.beat(path, stage.stop))
+    yield
+    await stage.close()
+
+
 def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Application:
     chosen = frozenset(roles)
     unknown = chosen - set(ALL_ROLES)
@@ -375,7 +380,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(http_ctx)
+    app.cleanup_ctx.append(heartbeat_ctx)
     if chosen & {"matcher", "api"}:
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:

@@ -48,6 +48,14 @@ def parse_durations(value: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+def parse_duration(value: str) -> float:
+    """One duration: ``"48h"``, ``"30m"``, ``"7d"`` or plain seconds."""
+    durations = parse_durations(value)
+    if len(durations) != 1:
+        raise ValueError(f"{value!r} is not one duration like 30m, 48h or 7d")
+    return durations[0]
+
+
 def default_consumer_name() -> str:
     # Unique per process: two processes on one host must never share a name,
     # or they would read each other's pending entries.
@@ -169,6 +177,16 @@ class Settings(BaseSettings):
         le=1,
         description="estimated text similarity (Jaccard) from which two articles are one story",
     )
+    alert_max_age: Annotated[float, NoDecode] = Field(
+        default=48 * 3600.0,
+        ge=0,
+        description="articles published longer ago than this when ingested are stored but raise no alert"
+        " (30m, 48h, 7d; 0: no limit); a feed's alert_max_age overrides it",
+    )
+    alert_first_poll: bool = Field(
+        default=False,
+        description="alert on what a feed's first poll finds; off, a new feed's backlog is stored without alerts",
+    )
     push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
     push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
@@ -273,6 +291,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "smtp_host", "smtp_port", "smtp_username", "smtp_ca_file", "heartbeat_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes ${GEOALERT_SMTP_HOST:-} as an empty string: that means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _max_age(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: object) -> object:
@@ -280,6 +311,10 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least severe log level shown (any case: debug, info, warning, error)"
+    )
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="file touched every 5 s while the process runs, for `geoalert healthcheck` in containers",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="text for people, json (one object per line) for log shippers"
@@ -349,7 +384,11 @@ def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: not UTF-8 text") from None
-        values[name] = text.rstrip("\r\n")
+        value = text.rstrip("\r\n")
+        # An empty secret file (compose makes one from an unset variable) means "not set";
+        # an empty token is still refused by its validator rather than left open.
+        if value or name == "api_token":
+            values[name] = value
     return values
 
 

@@ -59,6 +59,10 @@ class Matcher:
             raise Unprocessable(
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
+        if article.quiet is not None:
+            # Stored for the record and backtests, but too old or part of a new feed's backlog.
+            log.debug("article %s: no alerts (%s)", article.id, article.quiet)
+            return
         self.metrics.articles_matched.inc()
         matches = self.rules.rules.match(article, on_error=self._rule_failed)
         log.debug("article %s: %d rules matched", article.id, len(matches))

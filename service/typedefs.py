@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -22,7 +21,6 @@ ROLES = web.AppKey("roles", frozenset)
 KEYS = web.AppKey("keys", Keys)
 REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", Metrics)
-HTTP = web.AppKey("http_session", aiohttp.ClientSession)
 RULES = web.AppKey("rules", RuleSource)
 SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionDirectory)
 POLLER = web.AppKey("poller", Poller)

@@ -24,11 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-from service.api.framework import ApiError, ApiRoutes, invalid, parse_json, read_body, require_json
+from service.api.framework import ApiError, ApiRoutes, invalid, parse_json, query_of, read_body, require_json
+from service.config import parse_duration
 from service.ingest.minhash import signature
 from service.ingest.normalise import RawItem, canonical_url, normalise
+from service.ingest.quiet import TOO_OLD, AlertPolicy, with_reason
 from service.models import Article, utcnow
-from service.typedefs import INGEST, SETTINGS
+from service.typedefs import INGEST, METRICS, SETTINGS
 
 routes = ApiRoutes("articles")
 
@@ -59,6 +61,20 @@ class PushedArticle(BaseModel):
         if not (self.title.strip() or self.summary.strip() or self.body.strip()):
             raise ValueError("an article needs a title, a summary or a body")
         return self
+
+
+class PushQuery(BaseModel):
+    alert_max_age: float | None = Field(
+        default=None,
+        ge=0,
+        description="store articles published longer ago than this (30m, 48h, 7d) without alerts;"
+        " by default a pushed article may alert whatever its age",
+    )
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
 
 class PushBatch(BaseModel):
@@ -112,10 +128,13 @@ def _normalise(item: PushedArticle, now: datetime) -> tuple[Article | None, str 
     "/v1/articles",
     summary="Push one article or a batch; normalised and de-duplicated like polled ones",
     body=PushBody,
+    query=PushQuery,
     responses={202: ("accepted or reported as duplicates, in order", PushResult)},
 )
 async def push_articles(request: web.Request) -> web.Response:
     settings, ingest = request.app[SETTINGS], request.app[INGEST]
+    # Pushing is an explicit act (archives get pushed too): no age limit unless the sender sets one.
+    policy = AlertPolicy(max_age=query_of(request, PushQuery).alert_max_age or 0, first_poll=True)
     require_json(request)
     # its own limit: batches may be larger than other bodies
     doc = parse_json(await read_body(request, settings.push_max_bytes))
@@ -137,7 +156,12 @@ async def push_articles(request: web.Request) -> web.Response:
     ]
     if empty:
         raise ApiError(422, "invalid article" + ("s" if batch else ""), empty)
-    articles = [a for a, _ in normalised if a is not None]
+    now_ts = now.timestamp()
+    articles = [
+        with_reason(a, policy.reason(a.published.timestamp() if a.published else None, now_ts))
+        for a, _ in normalised
+        if a is not None
+    ]
     results = await ingest.sink.add_many(articles, [s for _, s in normalised])
     out = [
         PushItem(
@@ -151,6 +175,9 @@ async def push_articles(request: web.Request) -> web.Response:
         for r in results
     ]
     accepted = sum(1 for r in results if not r.duplicate)
+    quiet = sum(1 for a, r in zip(articles, results, strict=True) if a.quiet and not r.duplicate)
+    if quiet:
+        request.app[METRICS].articles_quiet.labels(TOO_OLD).inc(quiet)
     result = PushResult(accepted=accepted, duplicates=len(results) - accepted, items=out)
     return web.Response(
         status=202, text=result.model_dump_json(exclude_none=True), content_type="application/json"

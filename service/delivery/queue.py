@@ -199,23 +199,6 @@ class DeliveryQueue:
             taken.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
         return Batch(taken, None if not next_due else float(next_due), int(version))
 
-    async def take_due(
-        self,
-        limit: int,
-        lease: float,
-        *,
-        per_endpoint: int,
-        busy: Mapping[str, int],
-        now: float | None = None,
-    ) -> list[Taken]:
-        """``take``, for callers that want only the deliveries."""
-        return (await self.take(limit, lease, per_endpoint=per_endpoint, busy=busy, now=now)).items
-
-    async def next_due_in(self, *, now: float | None = None) -> float | None:
-        now = time.time() if now is None else now
-        first = await self.redis.zrange(self.keys.deliveries_due, 0, 0, withscores=True)
-        return max(0.0, float(first[0][1]) - now) if first else None
-
     async def count_active(self) -> int:
         """Deliveries due or in flight, over every endpoint."""
         return int(await self._count(keys=[self.keys.deliveries_due], args=[self.keys.delivery_lane("")]))

@@ -162,6 +162,11 @@ def html_to_text(markup: str) -> str:
         text = parsed_text(markup) if plain is None else plain
         # Entities the parser left (e.g. inside odd markup) are decoded here.
         text = html.unescape(text)
+    return plain_text(text)
+
+
+def plain_text(text: str) -> str:
+    """Text without markup made safe to store: control characters dropped, paragraphs kept, spaces folded."""
     paragraphs = (" ".join(p.split()) for p in text.translate(_CLEAN).split("\n"))
     return "\n\n".join(p for p in paragraphs if p)
 
