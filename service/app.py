@@ -21,6 +21,7 @@ from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
+from service import heartbeat
 from service.api.routes import setup_routes
 from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
@@ -354,6 +355,16 @@ async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     await stage.close()
 
 
+async def heartbeat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Touch GEOALERT_HEARTBEAT_FILE while the loop runs (roles without a port have no other sign of life)."""
+    path = app[SETTINGS].heartbeat_file
+    stage = Stage(app[SETTINGS])
+    if path is not None:
+        stage.spawn("heartbeat", lambda: heartbeat.beat(path, stage.stop))
+    yield
+    await stage.close()
+
+
 def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Application:
     chosen = frozenset(roles)
     unknown = chosen - set(ALL_ROLES)
@@ -369,6 +380,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(heartbeat_ctx)
     if chosen & {"matcher", "api"}:
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:

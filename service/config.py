@@ -291,6 +291,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "smtp_host", "smtp_port", "smtp_username", "smtp_ca_file", "heartbeat_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes ${GEOALERT_SMTP_HOST:-} as an empty string: that means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("alert_max_age", mode="before")
     @classmethod
     def _max_age(cls, value: object) -> object:
@@ -303,6 +311,10 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least severe log level shown (any case: debug, info, warning, error)"
+    )
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="file touched every 5 s while the process runs, for `geoalert healthcheck` in containers",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="text for people, json (one object per line) for log shippers"
@@ -372,7 +384,11 @@ def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: not UTF-8 text") from None
-        values[name] = text.rstrip("\r\n")
+        value = text.rstrip("\r\n")
+        # An empty secret file (compose makes one from an unset variable) means "not set";
+        # an empty token is still refused by its validator rather than left open.
+        if value or name == "api_token":
+            values[name] = value
     return values
 
 

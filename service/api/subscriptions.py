@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -20,12 +21,14 @@ from pydantic import ValidationError
 from notifiers.apprise_target import REVEAL, instantiate
 from notifiers.ssrf import check_host, check_url_offline
 from service.api.framework import ApiError, ApiRoutes, body_of, invalid, json_of
+from service.api.middlewares import authenticated
 from service.api.schemas import (
     ErrorBody,
     SubscriptionCreated,
     SubscriptionList,
     SubscriptionOut,
     SubscriptionPatch,
+    WebhookOut,
 )
 from service.subscriptions import Subscription, SubscriptionSpec, new_subscription_id
 from service.subscriptions.model import CHANNELS, wire_location
@@ -137,6 +140,20 @@ async def create_subscription(request: web.Request) -> web.Response:
     return json_of(out, status=201)
 
 
+def shown(request: web.Request, sub: Subscription) -> SubscriptionOut:
+    """A subscription as this caller may read it.
+
+    Slack, Teams and Discord put the credential in the webhook URL's path, so
+    when reads are open a caller without the token sees its origin only.
+    """
+    out = SubscriptionOut.of(sub)
+    if out.webhook is None or authenticated(request):
+        return out
+    parts = urlsplit(out.webhook.url)
+    origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/***"
+    return out.model_copy(update={"webhook": WebhookOut(url=origin)})
+
+
 @routes.route(
     "GET",
     "/v1/subscriptions",
@@ -145,7 +162,7 @@ async def create_subscription(request: web.Request) -> web.Response:
 )
 async def list_subscriptions(request: web.Request) -> web.Response:
     subs = await request.app[SUBSCRIPTIONS].all()
-    return json_of(SubscriptionList(items=[SubscriptionOut.of(s) for s in subs]))
+    return json_of(SubscriptionList(items=[shown(request, s) for s in subs]))
 
 
 @routes.route(
@@ -155,7 +172,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     responses={200: ("the subscription", SubscriptionOut), 404: NOT_FOUND[1]},
 )
 async def get_subscription(request: web.Request) -> web.Response:
-    return json_of(SubscriptionOut.of(await _find(request)))
+    return json_of(shown(request, await _find(request)))
 
 
 def _merged(sub: Subscription, changes: dict[str, Any]) -> dict[str, Any]:

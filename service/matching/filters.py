@@ -181,25 +181,11 @@ def _guards(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> li
     active = [guard for guard in part.guards if occurrences.of(guard.part)[0]]
     if not active:
         return hits
-    doc = occurrences.doc
-    verdicts = occurrences.guard_verdicts
     key = occurrences.key(part)
     kept: list[Hit] = []
     for hit in hits:
         for guard in active:
-            if guard.scope == "near":
-                low, high = doc.words_around(hit.start, hit.end, guard.words)
-            elif guard.scope == "clause":
-                low, high = doc.clause_span(hit.start)
-            else:
-                low, high = doc.sentence_span(hit.start)
-            # guarded parts share guards and sentences: each guard is judged once per window
-            window = (occurrences.key(guard.part), low, high)
-            if window in verdicts:
-                by = verdicts[window]
-            else:
-                inside = occurrences.inside(guard.part, low, high)
-                by = verdicts[window] = inside[0] if inside is not None else None
+            by = occurrences.guard_veto(guard, hit)
             if by is not None:
                 occurrences.vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, by))
                 break

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import NamedTuple
 
-from service.matching.compiled import CompiledPart, CompiledRules
+from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
 from service.matching.document import Document
 from service.matching.entities import CompiledEntity
 from service.matching.filters import Veto, apply_filters, title_skipped
@@ -44,8 +44,10 @@ class Occurrences:
         self._mentions: dict[str, list[Mention]] = {}
         self._homes: dict[tuple[str, int], set[str]] = {}
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
+        self._dealt: dict[int, list[Hit]] | None = None
         self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
-        self.guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}  # (guard, window) -> veto
+        self._guard_zones: dict[int, dict[int, Hit]] = {}
+        self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
 
     @staticmethod
     def key(part: CompiledPart) -> int:
@@ -77,25 +79,71 @@ class Occurrences:
             return None
         return inside
 
+    def guard_veto(self, guard: CompiledGuard, hit: Hit) -> Hit | None:
+        """The guard's occurrence that vetoes ``hit`` within the guard's scope, if any."""
+        doc = self.doc
+        if guard.scope != "near" and guard.part.required == 1:
+            # a guard holds in a sentence (clause) iff one of its occurrences lies inside it: mark
+            # those sentences once, then each guarded occurrence costs one look-up
+            zone_of = doc.clause_span if guard.scope == "clause" else doc.sentence_span
+            zones = self._guard_zones.get(self.key(guard.part) * 2 + (guard.scope == "clause"))
+            if zones is None:
+                zones = {}
+                for found in self.of(guard.part)[0]:
+                    low, high = zone_of(found.start)
+                    if found.end <= high:
+                        zones.setdefault(low, found)
+                self._guard_zones[self.key(guard.part) * 2 + (guard.scope == "clause")] = zones
+            return zones.get(zone_of(hit.start)[0])
+        if guard.scope == "near":
+            low, high = doc.words_around(hit.start, hit.end, guard.words)
+        else:
+            low, high = (doc.clause_span if guard.scope == "clause" else doc.sentence_span)(hit.start)
+        # guarded parts share guards and windows: each guard is judged once per window
+        window = (self.key(guard.part), low, high)
+        if window not in self._guard_verdicts:
+            inside = self.inside(guard.part, low, high)
+            self._guard_verdicts[window] = inside[0] if inside is not None else None
+        return self._guard_verdicts[window]
+
     # -- terms -----------------------------------------------------------------
 
     def _term_hits(self, part: CompiledPart) -> list[Hit]:
-        hits: list[Hit] = []
-        displays = self.compiled.literal_displays
-        found, index = self.literal, part.literal_index
-        # walk whichever is shorter: the terms found in the article or the terms of the part
-        if len(found) < len(index):
-            pairs = [(term_id, index[term_id]) for term_id in found if term_id in index]
-        else:
-            pairs = [(term_id, groups) for term_id, groups in index.items() if term_id in found]
-        for term_id, groups in pairs:
-            for start, end in found[term_id]:
-                for group in groups:
-                    hits.append(Hit(start, end, displays[term_id], None, group))
+        if self._dealt is None:
+            self._dealt = self._deal_terms()
+        hits = list(self._dealt.get(part.shared_id, ())) if part.shared_id >= 0 else self._own_term_hits(part)
         for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
             for start, end in self._spans_of_regex(regex_id):
                 hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))
         return hits
+
+    def _deal_terms(self) -> dict[int, list[Hit]]:
+        """The article's literal occurrences dealt to every term part at once: work in proportion
+        to the occurrences, not to the number of parts times the terms found."""
+        dealt: dict[int, list[Hit]] = {}
+        displays = self.compiled.literal_displays
+        term_parts = self.compiled.term_parts
+        for term_id, spans in self.literal.items():
+            uses = term_parts.get(term_id)
+            if uses is None:
+                continue
+            display = displays[term_id]
+            for shared_id, groups in uses:
+                bucket = dealt.setdefault(shared_id, [])
+                for start, end in spans:
+                    for group in groups:
+                        bucket.append(Hit(start, end, display, None, group))
+        return dealt
+
+    def _own_term_hits(self, part: CompiledPart) -> list[Hit]:
+        """A part compiled outside a rule set (no shared id): its terms looked up one by one."""
+        displays = self.compiled.literal_displays
+        return [
+            Hit(start, end, displays[term_id], None, group)
+            for term_id, groups in part.literal_index.items()
+            for start, end in self.literal.get(term_id, ())
+            for group in groups
+        ]
 
     def regex_ids(self) -> set[int]:
         if self._regexes_found is None:
