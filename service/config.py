@@ -202,7 +202,7 @@ class Settings(BaseSettings):
     # --- delivery ---
     webhook_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
-        description="comma-separated ranges webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
+        description="comma-separated ranges webhooks and Apprise services may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
     )
     fetch_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),

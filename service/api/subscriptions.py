@@ -32,6 +32,7 @@ from service.api.schemas import (
 )
 from service.subscriptions import Subscription, SubscriptionSpec, new_subscription_id
 from service.subscriptions.model import CHANNELS, wire_location
+from service.subscriptions.store import NameTaken
 from service.typedefs import DELIVERY_QUEUE, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = ApiRoutes("subscriptions")
@@ -132,7 +133,10 @@ async def create_subscription(request: web.Request) -> web.Response:
     )
     store = request.app[SUBSCRIPTIONS].store
     assert store is not None
-    sub = await store.create(sub)
+    try:
+        sub = await store.create(sub)
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from None
     secret = sub.webhook.secret if sub.webhook else None
     out = SubscriptionCreated(
         **SubscriptionOut.of(sub).model_dump(), secret=secret, warnings=_warnings(request, sub)
@@ -234,6 +238,8 @@ async def patch_subscription(request: web.Request) -> web.Response:
         updated = await store.update(sub.id, change)
     except ValidationError as exc:
         raise invalid(exc, relocate=wire_location) from None
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from None
     if updated is None:
         raise ApiError(404, f"no subscription has the id {sub.id!r}")
     before = sub.webhook.secret if sub.webhook else None

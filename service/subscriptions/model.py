@@ -119,8 +119,10 @@ def wire_location(loc: Sequence[int | str]) -> tuple[int | str, ...]:
 
 def lift_channel(data: Any) -> Any:
     """Written form -> model form: the one channel key becomes ``target``; exactly one is required."""
-    if not isinstance(data, dict) or "target" in data:
+    if not isinstance(data, dict):
         return data
+    if "target" in data:  # the model's own field, never a written key
+        raise ValueError(f"unknown key 'target' (write the channel as one of: {', '.join(CHANNELS)})")
     given = [c for c in CHANNELS if data.get(c) is not None]
     if len(given) != 1:
         raise ValueError(
