@@ -46,6 +46,7 @@ from service.ingest.workers import WorkerPool
 from service.keymigration import legacy_keys_present
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.lifecycle import Stage, measure_loop_lag, watch_file
+from service.links import pause_links
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
@@ -59,6 +60,7 @@ from service.typedefs import (
     FETCHGUARD,
     INGEST,
     KEYS,
+    LINKS,
     METRICS,
     NETGUARD,
     POLLER,
@@ -140,6 +142,11 @@ async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
     stage.spawn("rules-watch", lambda: watch_file(source.refresh, stage.stop, settings.reload_interval))
     yield
     await stage.close()
+
+
+async def links_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[LINKS] = await pause_links(app[REDIS], app[KEYS], app[SETTINGS])
+    yield
 
 
 async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -332,6 +339,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         policy=policy,
         concurrency=settings.delivery_concurrency,
         per_endpoint=settings.delivery_per_endpoint,
+        links=app[LINKS],
     )
     digests = Digests(
         redis,
@@ -392,6 +400,7 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     if chosen & {"dispatcher", "api"}:
         app.cleanup_ctx.append(subscriptions_ctx)
         app.cleanup_ctx.append(delivery_queue_ctx)
+        app.cleanup_ctx.append(links_ctx)
     if chosen & {"poller", "api"}:
         app.cleanup_ctx.append(ingest_ctx)
     if "poller" in chosen:

@@ -233,6 +233,16 @@ class Settings(BaseSettings):
     )
 
     # --- email ---
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the API's address as mail readers reach it (https://geoalert.example.org): emails then"
+        " carry a signed link and a List-Unsubscribe header that pause their subscription",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="key that signs the pause links of emails; unset: a random key kept in Redis",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
     smtp_port: int | None = Field(
         default=None, ge=1, le=65535, description="default: 587, 465 with tls, 25 with none"
