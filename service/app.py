@@ -52,7 +52,7 @@ from service.matching import RuleSource
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS, Trim
 from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
-from service.subscriptions.model import email_without_smtp
+from service.subscriptions.model import email_without_smtp, unknown_patterns
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
@@ -159,6 +159,12 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
         subs = list(file.current)  # Redis comes later; the file's are known now
     if (warning := email_without_smtp(subs, settings.smtp_host)) is not None:
         log.warning("%s", warning)
+    if RULES in app:  # the api role loads the rules: say which file subscriptions can never match
+        for sub in file.current:
+            for field, message in unknown_patterns(sub, app[RULES].rules.rules):
+                log.warning(
+                    "%s: subscription %r %s: %s", settings.subscriptions_file, sub.name, field, message
+                )
     if settings.webhook_allow_cidrs:
         log.warning(
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
