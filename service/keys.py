@@ -208,6 +208,11 @@ class Keys:
         return f"{self._deliveries}:dead"
 
     @property
+    def link_secret(self) -> str:
+        """The key that signs email pause links when GEOALERT_LINK_SECRET is not set (made once)."""
+        return f"{self.prefix}link-secret"
+
+    @property
     def deliveries_dead_now(self) -> str:
         """Sorted set of the deliveries that are dead letters now (id -> when): a redelivery that
         succeeds takes its delivery out, while the dead-letter stream keeps the history."""
