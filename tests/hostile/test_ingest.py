@@ -200,7 +200,7 @@ def test_the_console_prints_no_control_character_from_an_alert() -> None:
     text = format_alert(alert)
     assert not has_control(text.replace("\n", ""))
     lines = text.split("\n")
-    assert len(lines) == 2  # the alert line and one evidence line: nothing forged
+    assert len(lines) == 3  # the alert line, the words matched and the passage: nothing forged
     assert not any(line.startswith("ALERT CRITICAL") for line in lines)
 
 
