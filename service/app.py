@@ -21,6 +21,7 @@ from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
+from service import heartbeat
 from service.api.routes import setup_routes
 from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
@@ -45,12 +46,13 @@ from service.ingest.workers import WorkerPool
 from service.keymigration import legacy_keys_present
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.lifecycle import Stage, measure_loop_lag, watch_file
+from service.links import pause_links
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS, Trim
 from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
-from service.subscriptions.model import email_without_smtp
+from service.subscriptions.model import email_without_smtp, unknown_patterns
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
@@ -58,6 +60,7 @@ from service.typedefs import (
     FETCHGUARD,
     INGEST,
     KEYS,
+    LINKS,
     METRICS,
     NETGUARD,
     POLLER,
@@ -141,6 +144,11 @@ async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
     await stage.close()
 
 
+async def links_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[LINKS] = await pause_links(app[REDIS], app[KEYS], app[SETTINGS])
+    yield
+
+
 async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     file = WatchedFile(settings.subscriptions_file, load_subscriptions_file)
@@ -151,6 +159,12 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
         subs = list(file.current)  # Redis comes later; the file's are known now
     if (warning := email_without_smtp(subs, settings.smtp_host)) is not None:
         log.warning("%s", warning)
+    if RULES in app:  # the api role loads the rules: say which file subscriptions can never match
+        for sub in file.current:
+            for field, message in unknown_patterns(sub, app[RULES].rules.rules):
+                log.warning(
+                    "%s: subscription %r %s: %s", settings.subscriptions_file, sub.name, field, message
+                )
     if settings.webhook_allow_cidrs:
         log.warning(
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
@@ -325,6 +339,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         policy=policy,
         concurrency=settings.delivery_concurrency,
         per_endpoint=settings.delivery_per_endpoint,
+        links=app[LINKS],
     )
     digests = Digests(
         redis,
@@ -354,6 +369,16 @@ async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     await stage.close()
 
 
+async def heartbeat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Touch GEOALERT_HEARTBEAT_FILE while the loop runs (roles without a port have no other sign of life)."""
+    path = app[SETTINGS].heartbeat_file
+    stage = Stage(app[SETTINGS])
+    if path is not None:
+        stage.spawn("heartbeat", lambda: heartbeat.beat(path, stage.stop))
+    yield
+    await stage.close()
+
+
 def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Application:
     chosen = frozenset(roles)
     unknown = chosen - set(ALL_ROLES)
@@ -369,11 +394,13 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(heartbeat_ctx)
     if chosen & {"matcher", "api"}:
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:
         app.cleanup_ctx.append(subscriptions_ctx)
         app.cleanup_ctx.append(delivery_queue_ctx)
+        app.cleanup_ctx.append(links_ctx)
     if chosen & {"poller", "api"}:
         app.cleanup_ctx.append(ingest_ctx)
     if "poller" in chosen:

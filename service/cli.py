@@ -11,7 +11,8 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from service.config import ALL_ROLES
+from service import heartbeat
+from service.config import ALL_ROLES, load_settings
 from service.errors import ConfigFileError, SettingsError
 from service.ingest import feeds_cli
 from service.matching import cli as matching_cli
@@ -42,6 +43,12 @@ def _migrate_keys(args: argparse.Namespace) -> int:
     return serving.migrate_keys(dry_run=args.dry_run)
 
 
+def _healthcheck(args: argparse.Namespace) -> int:
+    healthy, why = heartbeat.check(load_settings(), max_age=args.max_age)
+    print(("ok: " if healthy else "unhealthy: ") + why, file=sys.stdout if healthy else sys.stderr)
+    return 0 if healthy else 1
+
+
 def package_version() -> str:
     try:
         return version("geoalert")
@@ -69,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this part; repeat for several (default: all of them in one process)",
     )
     run.set_defaults(func=_run)
+    health = sub.add_parser(
+        "healthcheck",
+        help="exit 0 if the service in this container is alive (for Docker health checks)",
+        description="Exit 0 if the service is alive: its GEOALERT_HEARTBEAT_FILE was touched recently,"
+        " or, without one, the api answers /livez on 127.0.0.1:GEOALERT_HTTP_PORT.",
+    )
+    health.add_argument(
+        "--max-age",
+        type=float,
+        default=heartbeat.STALE_AFTER,
+        metavar="SECONDS",
+        help=f"oldest heartbeat that still counts (default: {heartbeat.STALE_AFTER:.0f})",
+    )
+    health.set_defaults(func=_healthcheck)
     migrate = sub.add_parser(
         "migrate-keys",
         help="move a Redis's data from the key layout of geoalert 0.1 to today's (stop the service first)",

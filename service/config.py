@@ -202,7 +202,7 @@ class Settings(BaseSettings):
     # --- delivery ---
     webhook_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
-        description="comma-separated ranges webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
+        description="comma-separated ranges webhooks and Apprise services may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
     )
     fetch_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
@@ -233,6 +233,16 @@ class Settings(BaseSettings):
     )
 
     # --- email ---
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the API's address as mail readers reach it (https://geoalert.example.org): emails then"
+        " carry a signed link and a List-Unsubscribe header that pause their subscription",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="key that signs the pause links of emails; unset: a random key kept in Redis",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
     smtp_port: int | None = Field(
         default=None, ge=1, le=65535, description="default: 587, 465 with tls, 25 with none"
@@ -291,6 +301,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "smtp_host", "smtp_port", "smtp_username", "smtp_ca_file", "heartbeat_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes ${GEOALERT_SMTP_HOST:-} as an empty string: that means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("alert_max_age", mode="before")
     @classmethod
     def _max_age(cls, value: object) -> object:
@@ -303,6 +321,10 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least severe log level shown (any case: debug, info, warning, error)"
+    )
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="file touched every 5 s while the process runs, for `geoalert healthcheck` in containers",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="text for people, json (one object per line) for log shippers"
@@ -372,7 +394,11 @@ def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: not UTF-8 text") from None
-        values[name] = text.rstrip("\r\n")
+        value = text.rstrip("\r\n")
+        # An empty secret file (compose makes one from an unset variable) means "not set";
+        # an empty token is still refused by its validator rather than left open.
+        if value or name == "api_token":
+            values[name] = value
     return values
 
 

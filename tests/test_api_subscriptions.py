@@ -329,3 +329,17 @@ async def test_an_apprise_url_that_is_unknown_or_private_on_its_face_is_refused(
     assert problem["field"] in ("apprise.urls", "apprise.urls[0]")
     assert says in problem["message"]
     assert url.split("://")[1] not in problem["message"]  # a URL may hold a token: never echoed
+
+
+async def test_a_file_subscription_with_an_unknown_tag_is_named_at_start_up(
+    start_api: ApiFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "subscriptions.yaml").write_text(
+        "subscriptions:\n  - name: desk\n    rules: ['tag:defense']\n    console: {}\n"
+    )
+
+    await start_api()
+
+    assert (
+        "subscription 'desk' rules[0]: no rule has the tag 'defense', did you mean 'defence'?" in caplog.text
+    )

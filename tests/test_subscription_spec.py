@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from service.cli import main
 from service.errors import ConfigFileError
 from service.models import RuleRef
 from service.subscriptions import Subscription, load_subscriptions_file
+from service.subscriptions.store import NameTaken
+from tests.deliverykit import Kit
 
 SUMMIT = RuleRef(id="leader_summit", title="Leaders' summit", severity="high", tags=["diplomacy"])
 ARMS = RuleRef(id="arms_deal", title="Arms deal", severity="high", tags=["defence", "arms"])
@@ -148,3 +151,21 @@ def test_the_json_schema_shows_the_written_form_with_one_key_per_channel() -> No
     assert {"console", "webhook", "email", "apprise"} <= set(schema["properties"])
     assert schema["oneOf"] == [{"required": [c]} for c in ("console", "webhook", "email", "apprise")]
     assert "kind" not in str(schema["$defs"]["WebhookChannel"])
+
+
+async def test_two_writers_creating_one_name_at_once_store_one_subscription(kit: Kit) -> None:
+    subs = [Subscription(id=f"sub_{n}", name="race", email={"to": ["a@example.org"]}) for n in range(4)]
+
+    results = await asyncio.gather(*[kit.store.create(s) for s in subs], return_exceptions=True)
+
+    assert sum(isinstance(r, Subscription) for r in results) == 1
+    assert all(isinstance(r, NameTaken) for r in results if not isinstance(r, Subscription))
+    assert [s.name for s in (await kit.store.snapshot()).subscriptions] == ["race"]
+
+
+async def test_a_rename_onto_a_taken_name_is_refused_by_the_store(kit: Kit) -> None:
+    await kit.subscribe(name="desk", email={"to": ["a@example.org"]})
+    other = await kit.subscribe(name="ops", email={"to": ["a@example.org"]})
+
+    with pytest.raises(NameTaken, match="already called 'desk'"):
+        await kit.store.update(other.id, lambda s: s.model_copy(update={"name": "desk"}))

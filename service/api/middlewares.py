@@ -26,6 +26,7 @@ from service.typedefs import SETTINGS
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/openapi.json"})
+PUBLIC_PREFIX = "/v1/links/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_TOKEN = "no GEOALERT_API_TOKEN is set, so the API serves loopback clients only"
 
@@ -108,7 +109,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIX):
+        # Health probes, the API description, and signed links (their signature is the authority).
         return await handler(request)
     token = settings.api_token
     if token is None:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.api import alerts, articles, deliveries, feeds, health, metrics, openapi, rules, subscriptions
+from service.api import (
+    alerts,
+    articles,
+    deliveries,
+    digests,
+    feeds,
+    health,
+    links,
+    metrics,
+    openapi,
+    rules,
+    subscriptions,
+)
 from service.api.framework import ApiRoutes
 from service.api.middlewares import setup_middlewares
 from service.api.schemas import HealthBody
@@ -13,6 +25,8 @@ TABLES = [
     articles.routes,
     feeds.routes,
     subscriptions.routes,
+    links.routes,
+    digests.routes,
     deliveries.routes,
     rules.routes,
     alerts.routes,

@@ -10,8 +10,6 @@ address is checked again when connecting.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +29,8 @@ from service.api.schemas import (
     WebhookOut,
 )
 from service.subscriptions import Subscription, SubscriptionSpec, new_subscription_id
-from service.subscriptions.model import CHANNELS, wire_location
+from service.subscriptions.model import CHANNELS, unknown_patterns, wire_location
+from service.subscriptions.store import NameTaken
 from service.typedefs import DELIVERY_QUEUE, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = ApiRoutes("subscriptions")
@@ -41,28 +40,11 @@ INVALID = (422, ("invalid: see error.fields", ErrorBody))
 NAME_TAKEN = (409, ("another subscription has this name", ErrorBody))
 
 
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f", did you mean '{close[0]}'?" if close else ""
-
-
 def _check(request: web.Request, sub: SubscriptionSpec) -> None:
     """What the model cannot check alone: rules and tags that exist, hosts that are not private."""
     problems: list[tuple[str, str]] = []
     if RULES in request.app:
-        rules = request.app[RULES].rules.rules
-        ids = {r.id for r in rules}
-        tags = {t for r in rules for t in r.tags}
-        for field in ("rules", "muted_rules"):
-            for i, pattern in enumerate(getattr(sub, field)):
-                if pattern.startswith("tag:") and pattern[4:] not in tags:
-                    problems.append(
-                        (f"{field}[{i}]", f"no rule has the tag {pattern[4:]!r}{_suggest(pattern[4:], tags)}")
-                    )
-                elif pattern != "*" and not pattern.startswith("tag:") and pattern not in ids:
-                    problems.append(
-                        (f"{field}[{i}]", f"no rule has the id {pattern!r}{_suggest(pattern, ids)}")
-                    )
+        problems += unknown_patterns(sub, request.app[RULES].rules.rules)
     policy = request.app[NETGUARD]
     if sub.webhook is not None:
         try:
@@ -132,7 +114,10 @@ async def create_subscription(request: web.Request) -> web.Response:
     )
     store = request.app[SUBSCRIPTIONS].store
     assert store is not None
-    sub = await store.create(sub)
+    try:
+        sub = await store.create(sub)
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from None
     secret = sub.webhook.secret if sub.webhook else None
     out = SubscriptionCreated(
         **SubscriptionOut.of(sub).model_dump(), secret=secret, warnings=_warnings(request, sub)
@@ -234,6 +219,8 @@ async def patch_subscription(request: web.Request) -> web.Response:
         updated = await store.update(sub.id, change)
     except ValidationError as exc:
         raise invalid(exc, relocate=wire_location) from None
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from None
     if updated is None:
         raise ApiError(404, f"no subscription has the id {sub.id!r}")
     before = sub.webhook.secret if sub.webhook else None

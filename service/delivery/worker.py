@@ -9,6 +9,7 @@ work of endpoints with room, so the others are never held up behind it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -24,6 +25,7 @@ from service.delivery.policy import RetryPolicy
 from service.delivery.queue import DeliveryQueue, Outcome, Taken
 from service.delivery.record import Attempt, DeliveryRecord, Settled
 from service.delivery.record import Outcome as AttemptOutcome
+from service.links import PauseLinks
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS
 from service.subscriptions import Subscription
@@ -49,7 +51,9 @@ class DeliveryWorker:
         per_endpoint: int = 8,
         idle_poll: float = 0.5,
         clock: Callable[[], float] = time.time,
+        links: PauseLinks | None = None,
     ) -> None:
+        self.links = links  # signs the pause link of each email
         self.queue = queue
         self.directory = directory
         self.notifiers = notifiers
@@ -187,6 +191,8 @@ class DeliveryWorker:
             )
             return
         notification = self._notification(record, taken.alert, attempts)
+        if sub.email is not None and self.links is not None:
+            notification = dataclasses.replace(notification, pause_url=self.links.url(sub.id))
         started = time.monotonic()
         try:
             receipt: Receipt = await asyncio.wait_for(

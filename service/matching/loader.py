@@ -8,10 +8,13 @@ message; links that stay inside are followed.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from service.errors import ConfigFileError, FileProblem
 from service.matching.compiler import Compiler
@@ -86,6 +89,12 @@ def load_rules(directory: Path) -> RuleSet:
             continue
         model_type = _model_for(doc.data)
         model = _validate(model_type, doc, errors)
+        if model is None:
+            # Still compile what can be saved of it, so that its other errors (unknown lists,
+            # bad expressions, conditions) show in this run, not after the first are fixed.
+            salvaged = _salvage(model_type, doc)
+            if salvaged is not None:
+                model, doc = salvaged
         if isinstance(model, RuleFile):
             rules.append((model, doc))
         elif isinstance(model, TermListFile):
@@ -98,7 +107,8 @@ def load_rules(directory: Path) -> RuleSet:
     compiled = compiler.compile(term_lists, entity_lists, rules, guards)
     errors.extend(compiler.errors)
     if errors:
-        raise RuleLoadError(sorted(errors, key=lambda e: (e.path, e.line, e.col)))
+        unique = list(dict.fromkeys(errors))  # a salvaged file may repeat a problem
+        raise RuleLoadError(sorted(unique, key=lambda e: (e.path, e.line, e.col)))
     return RuleSet(compiled, version=digest.hexdigest()[:16])
 
 
@@ -116,3 +126,54 @@ def _validate(
     except ConfigFileError as exc:
         errors.extend(exc.problems)
         return None
+
+
+# A part that matches nothing stands in for a part with errors, so that the
+# condition naming it still compiles (and says nothing false about it).
+PLACEHOLDER_PART = {"any": ["\u2063geoalert placeholder\u2063"]}
+SALVAGE_ROUNDS = 8
+
+
+def _salvage(model_type: type[BaseModel], doc: MarkedDocument) -> tuple[BaseModel, MarkedDocument] | None:
+    """The document with every invalid value taken out (a rule's invalid part made a placeholder).
+
+    Only for finding more errors: a salvaged file never runs, the load fails anyway.
+    """
+    data = copy.deepcopy(doc.data)
+    for _ in range(SALVAGE_ROUNDS):
+        try:
+            return model_type.model_validate(data), dataclasses.replace(doc, data=data)
+        except ValidationError as exc:
+            if not all(_take_out(data, tuple(e["loc"]), e["type"]) for e in exc.errors()):
+                return None
+    return None
+
+
+def _take_out(data: Any, loc: tuple[int | str, ...], kind: str) -> bool:
+    """Remove or replace what ``loc`` points at; False when nothing sensible can be done."""
+    if (
+        len(loc) >= 2
+        and loc[0] == "parts"
+        and isinstance(data.get("parts"), dict)
+        and loc[1] in data["parts"]
+    ):
+        data["parts"][loc[1]] = dict(PLACEHOLDER_PART)
+        return True
+    if kind == "missing":
+        if loc == ("title",):
+            data["title"] = "untitled"
+            return True
+        return False
+    parent: Any = data
+    for key in loc[:-1]:
+        try:
+            parent = parent[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not loc:
+        return False
+    try:
+        del parent[loc[-1]]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True

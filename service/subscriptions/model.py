@@ -11,8 +11,9 @@ apprise), while the written form keeps one key per channel
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -119,8 +120,10 @@ def wire_location(loc: Sequence[int | str]) -> tuple[int | str, ...]:
 
 def lift_channel(data: Any) -> Any:
     """Written form -> model form: the one channel key becomes ``target``; exactly one is required."""
-    if not isinstance(data, dict) or "target" in data:
+    if not isinstance(data, dict):
         return data
+    if "target" in data:  # the model's own field, never a written key
+        raise ValueError(f"unknown key 'target' (write the channel as one of: {', '.join(CHANNELS)})")
     given = [c for c in CHANNELS if data.get(c) is not None]
     if len(given) != 1:
         raise ValueError(
@@ -299,6 +302,28 @@ class Subscription(SubscriptionSpec):
             context=REVEAL,
             exclude={"id", "source", "disabled_reason", "created_at", "updated_at"},
         )
+
+
+def unknown_patterns(sub: SubscriptionFields, rules: Iterable[Any]) -> list[tuple[str, str]]:
+    """(field, message) for each rule id or tag of ``sub`` that no rule has, with a did-you-mean."""
+    rules = list(rules)
+    ids = {r.id for r in rules}
+    tags = {t for r in rules for t in r.tags}
+    problems = []
+    for field in ("rules", "muted_rules"):
+        for i, pattern in enumerate(getattr(sub, field)):
+            if pattern.startswith("tag:") and pattern[4:] not in tags:
+                problems.append(
+                    (f"{field}[{i}]", f"no rule has the tag {pattern[4:]!r}{_suggest(pattern[4:], tags)}")
+                )
+            elif pattern != "*" and not pattern.startswith("tag:") and pattern not in ids:
+                problems.append((f"{field}[{i}]", f"no rule has the id {pattern!r}{_suggest(pattern, ids)}"))
+    return problems
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f", did you mean '{close[0]}'?" if close else ""
 
 
 def matching(subscriptions: list[Subscription], rule: RuleRef) -> list[Subscription]:
