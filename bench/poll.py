@@ -135,7 +135,7 @@ async def poll_all(poller: Poller) -> list[RunResult]:
 
 
 async def drop_leases(redis: Redis, prefix: str) -> None:
-    leases = [k async for k in redis.scan_iter(match=f"{prefix}{{feed:*}}:lease", count=1000)]
+    leases = [k async for k in redis.scan_iter(match=f"{prefix}{{{prefix}feed:*}}:lease", count=1000)]
     if leases:
         await redis.unlink(*leases)
 

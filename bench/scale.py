@@ -182,6 +182,7 @@ async def main() -> None:
     p.add_argument("--alerts", type=int, default=10_000)
     p.add_argument("--processes", default="1,2,4")
     p.add_argument("--forms", default="single,cluster")
+    p.add_argument("--roles", default="matcher,dispatcher")
     args = p.parse_args()
     articles = 2000 if args.quick else args.articles
     alerts = 2000 if args.quick else args.alerts
@@ -209,11 +210,15 @@ async def main() -> None:
                     "subscriptions:\n  - name: bench\n    rules: ['*']\n"
                     f"    webhook: {{url: 'http://127.0.0.1:{port}/hook', secret: '{new_secret()}'}}\n"
                 )
-                rows = [
-                    await run_once(topology, tmp, "matcher", n, article_entries, matched, {}) for n in counts
-                ]
-                report(form, "matcher", rows)
-                results[f"{form}/matcher"] = rows
+                if "matcher" in args.roles:
+                    rows = [
+                        await run_once(topology, tmp, "matcher", n, article_entries, matched, {})
+                        for n in counts
+                    ]
+                    report(form, "matcher", rows)
+                    results[f"{form}/matcher"] = rows
+                if "dispatcher" not in args.roles:
+                    continue
 
                 drows = []
                 for n in counts:

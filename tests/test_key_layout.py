@@ -40,6 +40,12 @@ def test_the_keys_of_each_script_and_transaction_share_one_slot() -> None:
     assert len(slots(k.articles, k.alerts, k.deliveries_due)) == 3
 
 
+def test_two_deployments_sharing_a_cluster_keep_their_streams_in_different_slots() -> None:
+    europe, asia = Keys("geoalert-eu:"), Keys("geoalert-asia:")
+    assert key_slot(europe.articles.encode()) != key_slot(asia.articles.encode())
+    assert europe.articles.startswith("geoalert-eu:")  # every key still starts with its prefix
+
+
 def test_a_key_prefix_with_a_brace_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="braces"):
         Settings(key_prefix="geo{alert}:")

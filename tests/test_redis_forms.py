@@ -15,6 +15,7 @@ from service.keys import Keys
 from service.metrics import Metrics
 from service.models import Article
 from service.streams import Trim
+from service.subscriptions import Subscription, SubscriptionStore
 from tests.topologies import Cluster, SentinelSetup
 
 
@@ -66,4 +67,21 @@ async def test_wait_for_a_replica_that_is_not_there_fails_as_a_transient_error(
         assert (await sink(redis, keys, Durability()).add(article(3))).duplicate
     finally:
         await redis.delete(*[k async for k in redis.scan_iter(match=f"{keys.prefix}*")])
+        await redis.aclose()
+
+
+async def test_subscription_transactions_run_on_a_cluster(redis_cluster: Cluster, keys: Keys) -> None:
+    """MULTI and WATCH on a cluster: every key of the transaction shares the {deliveries} slot."""
+    redis = redis_client(redis_cluster.url)
+    store = SubscriptionStore(redis, keys)
+    try:
+        created = await store.create(Subscription(id="sub_c", name="ops", rules=["*"], console={}))
+        version = await store.version()
+        updated = await store.update(created.id, lambda s: s.model_copy(update={"name": "ops-2"}))
+        assert updated is not None
+        assert updated.name == "ops-2"
+        assert await store.version() == version + 1
+        assert [s.name for s in (await store.snapshot()).subscriptions] == ["ops-2"]
+        assert await store.delete(created.id)
+    finally:
         await redis.aclose()
