@@ -147,7 +147,7 @@ BENCHMARKS = [
         "generated term list of 20,000 or 50,000 entries, the most a list may hold) is reloaded: in a thread, "
         "as the service's watcher does, beside the naive reload on the loop that the service did before "
         "(then a 600,000-term list stalled /livez for 14.6 s). The stall left in the thread is time spent "
-        "in compiled code that holds the interpreter lock (building the term automaton). Target: no stall "
+        "in compiled code that holds the interpreter lock while it builds the matcher. Target: no stall "
         "near the length of the reload.",
         quick=("--quick", "--terms", "20000"),
     ),

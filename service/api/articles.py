@@ -15,6 +15,7 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,12 +41,24 @@ class PushedArticle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(min_length=1, max_length=200, description="the outlet or system the article is from")
+    source: str = Field(
+        default="push",
+        min_length=1,
+        max_length=200,
+        description="the outlet or system the article is from (ids are unique per source)",
+    )
     title: str = Field(default="", max_length=1_000)
     summary: str = Field(default="", max_length=100_000)
     body: str = Field(default="", max_length=1_000_000)
     url: str | None = Field(default=None, max_length=4_000, description="absolute http(s) URL of the article")
-    guid: str | None = Field(default=None, max_length=1_000, description="the sender's id of the article")
+    # "id" as everywhere else (rules/test, geoalert match, the eval sets); "guid" as in feeds.
+    guid: str | None = Field(
+        default=None,
+        max_length=1_000,
+        validation_alias=AliasChoices("id", "guid"),
+        serialization_alias="id",
+        description='the sender\'s id of the article ("guid" is accepted for it, as in feeds)',
+    )
     published: datetime | None = None
     language: str | None = Field(default=None, max_length=35)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 
 from service.matching.errors import RuleLoadError
 from service.matching.evaluation import (
@@ -298,11 +298,17 @@ def schema_command(args: argparse.Namespace) -> int:
 
 
 class _InputArticle(Article):
-    """One line of ``geoalert match`` input: an article whose id, title and body are required
-    (read straight from the JSON text, in one pass)."""
+    """One line of ``geoalert match`` input: an article as every entry point takes it (README,
+    "Articles"): an id ("guid" is accepted for it) and some text; other keys (an eval set's
+    labels, say) are ignored. Read straight from the JSON text, in one pass."""
 
-    title: str
-    body: str
+    id: str = Field(validation_alias=AliasChoices("id", "guid"))
+
+    @model_validator(mode="after")
+    def _has_text(self) -> _InputArticle:
+        if not (self.title.strip() or self.summary.strip() or self.body.strip()):
+            raise ValueError("an article needs a title, a summary or a body")
+        return self
 
 
 def match_command(args: argparse.Namespace) -> int:

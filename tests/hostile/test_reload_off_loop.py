@@ -21,6 +21,7 @@ import pytest
 from service.app import create_app
 from service.matching import RuleLoadError, load_rules
 from service.typedefs import RULES
+from tests.apikit import ApiFactory
 from tests.conftest import SettingsFactory
 from tests.helpers import running, wait_until
 from tests.hostile.conftest import RULE
@@ -135,3 +136,22 @@ def test_a_term_list_longer_than_the_bound_is_a_located_error(tmp_path: Path) ->
     [error] = raised.value.errors
     assert error.path == str(tmp_path / "huge.yaml")
     assert "50000" in error.message
+
+
+async def test_requests_answer_from_the_last_good_state_and_never_reload_themselves(
+    start_api: ApiFactory, small_rules: Path, tmp_path: Path
+) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - name: first\n    url: seeds/feed.xml\n")
+    # the watchers would not look again within the test: whatever changes, requests alone must not reload
+    api = await start_api(rules_dir=small_rules, feeds_file=feeds, reload_interval=3600)
+    feeds.write_text("feeds:\n  - name: second\n    url: seeds/feed.xml\n")
+    (small_rules / "marker.yaml").write_text(RULE.replace("watchword", "marker"))
+
+    _, listed_feeds = await api.call("GET", "/v1/feeds")
+    _, listed_rules = await api.call("GET", "/v1/rules")
+    _, health = await api.call("GET", "/healthz")
+
+    assert [f["name"] for f in listed_feeds["feeds"]] == ["first"]
+    assert [r["id"] for r in listed_rules["items"]] == ["watchword"]
+    assert health["rules"]["rules"] == 1

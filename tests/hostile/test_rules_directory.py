@@ -82,7 +82,9 @@ async def test_public_healthz_names_the_broken_files_and_counts_errors_but_never
     subs.write_text("subscriptions: []\n")
     api = await start_api(rules_dir=small_rules, feeds_file=feeds, subscriptions_file=subs)
     (small_rules / "x.yaml").symlink_to(outside / "shadow")
-    (small_rules / "typo.yaml").write_text(RULE.replace("title:", "SECRET-MARKER: 1\ntitle:"))
+    (small_rules / "typo.yaml").write_text(
+        RULE.replace("watchword", "typo").replace("title:", "SECRET-MARKER: 1\ntitle:")
+    )
     feeds.write_text("feeds: []\nSECRET-MARKER-FEEDS: 1\n")
     subs.write_text("subscriptions: []\nSECRET-MARKER-SUBS: 1\n")
 

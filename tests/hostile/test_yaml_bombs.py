@@ -134,7 +134,7 @@ def test_a_file_larger_than_the_limit_is_refused_before_parsing(tmp_path: Path) 
 
 
 def test_a_value_yaml_cannot_build_is_an_error_at_its_line() -> None:
-    # found by tests/test_fuzz_rules.py: a 13th month raised ValueError from the YAML library
+    # found by tests/hostile/test_fuzz_rules.py: a 13th month raised ValueError from the YAML library
     with pytest.raises(ConfigFileError) as raised:
         load_marked("feeds:\n  - since: 2026-13-45\n", "feeds.yaml")
     [problem] = raised.value.problems
