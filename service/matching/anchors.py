@@ -90,3 +90,19 @@ class _AnchorChooser:
 def _weight(text: str) -> int:
     # a Chinese character or a Korean syllable says about as much as a short Latin word
     return sum(3 if ord(char) >= 0x2E80 else 1 for char in text)
+
+
+def route_needs(node: Node, part_index: Mapping[str, int]) -> tuple[tuple[int, ...], ...]:
+    """Groups of parts of which the route needs at least one each to have a term in an article:
+    every part an and, sentence() or near() requires is a group of one, an or (or 'N of') a group
+    of every part its alternatives need. A necessary condition, checked before any window."""
+    if isinstance(node, Ref):
+        return ((part_index[node.name],),)
+    if isinstance(node, Not):
+        return ()
+    children = [route_needs(operand, part_index) for operand in node.operands]
+    if isinstance(node, (And, Sentence, Near)):
+        return tuple(dict.fromkeys(group for child in children for group in child))
+    if any(not child for child in children):
+        return ()  # an alternative that needs nothing
+    return (tuple(sorted({index for child in children for group in child for index in group})),)

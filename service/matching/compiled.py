@@ -80,6 +80,8 @@ class CompiledRule:
     examples: tuple[RuleExample, ...]
     # named alternatives in order; a rule written with one 'condition' has one route named None
     routes: tuple[tuple[str | None, Node], ...] = ()
+    # per route: groups of part indexes it needs one of each to have a term (anchors.route_needs)
+    route_needs: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
 
 @dataclass(frozen=True)

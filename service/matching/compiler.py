@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from service.errors import FileProblem
-from service.matching.anchors import candidate_index
+from service.matching.anchors import candidate_index, route_needs
 from service.matching.compiled import (
     CompiledGuard,
     CompiledPart,
@@ -276,7 +276,8 @@ class Compiler:
             path=doc.path,
         )
         parts = tuple(self._share(part) for part in parts)
-        return CompiledRule(info, parts, part_index, condition, _examples(model, doc), routes)
+        needs = tuple(route_needs(node, part_index) for _, node in routes)
+        return CompiledRule(info, parts, part_index, condition, _examples(model, doc), routes, needs)
 
     def _share(self, part: CompiledPart) -> CompiledPart:
         signature = (

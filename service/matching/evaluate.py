@@ -73,36 +73,33 @@ class ArticleMatcher:
     def evaluate(self, rule: CompiledRule) -> Decision | None:
         """The first route of the rule that holds, with its evidence; None if none does."""
         end = len(self.doc.text)
-        for route, condition in rule.routes or ((None, rule.condition),):
-            if not self._possible(condition, rule):
+        for (route, condition), needs in zip(rule.routes, rule.route_needs, strict=True):
+            if not self._can_hold(rule, needs):
                 continue
             proof = self._holds(condition, rule, 0, end)
             if proof is not None:
                 return Decision(route, self._evidence(proof, route))
         return None
 
-    def _possible(self, node: Node, rule: CompiledRule) -> bool:
-        """Whether every part the condition needs has a term in the article: the condition read
-        as if each part held wherever one of its terms occurs. Far cheaper than windows and
-        filters, and false for most rules an anchor term brought to an article that is about
-        something else."""
-        if isinstance(node, Ref):
-            part = rule.parts[rule.part_index[node.name]]
-            key = self.occurrences.key(part)
-            present = self._present.get(key)
-            if present is None:
-                present = not part.term_ids.isdisjoint(self._found) or (
-                    bool(part.regex_ids) and not self.occurrences.regex_ids().isdisjoint(part.regex_ids)
-                )
-                self._present[key] = present
-            return present
-        if isinstance(node, Not):
-            return True
-        if isinstance(node, Or):
-            return any(self._possible(operand, rule) for operand in node.operands)
-        if isinstance(node, AtLeast):
-            return sum(self._possible(operand, rule) for operand in node.operands) >= node.count
-        return all(self._possible(operand, rule) for operand in node.operands)
+    def _can_hold(self, rule: CompiledRule, needs: tuple[tuple[int, ...], ...]) -> bool:
+        """Whether, for each group of parts a route needs one of, one has a term in the article
+        (see ``anchors.route_needs``). Far cheaper than windows and filters, and false for most
+        routes an anchor term brought to an article that is about something else."""
+        present = self._present
+        for group in needs:
+            for index in group:
+                part = rule.parts[index]
+                found = present.get(part.shared_id)
+                if found is None:
+                    found = not part.term_ids.isdisjoint(self._found) or (
+                        bool(part.regex_ids) and not self.occurrences.regex_ids().isdisjoint(part.regex_ids)
+                    )
+                    present[part.shared_id] = found
+                if found:
+                    break
+            else:
+                return False
+        return True
 
     def holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[tuple[str, Hit]] | None:
         """Whether ``node`` holds within ``[start, end)`` of the joined text, and on which hits."""
@@ -202,7 +199,7 @@ class ArticleMatcher:
         # search starts from the operand with the fewest occurrences (near() from its first).
         first = operands[0]
         anchors: list[Hit] | None = None
-        for operand in sorted(operands, key=_cheap_first):
+        for operand in node.search_order:
             if isinstance(operand, Not):
                 break
             positions: list[Hit] | None
@@ -292,8 +289,3 @@ class ArticleMatcher:
                 )
             )
         return evidence
-
-
-def _cheap_first(node: Node) -> int:
-    """Parts are looked up at once; conditions over several parts cost more; negations come last."""
-    return 0 if isinstance(node, Ref) else 2 if isinstance(node, Not) else 1
