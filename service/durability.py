@@ -41,14 +41,26 @@ class Durability:
         return self.replicas > 0
 
     def queue_wait(self, redis: Any, pipe: Any, key: str) -> None:
-        """Queue ``WAIT`` on ``pipe`` after the writes to ``key``'s node (no-op when not waiting)."""
+        """Queue a mark and ``WAIT`` on ``pipe`` after the writes to ``key``'s node (no-op when not waiting).
+
+        WAIT only covers writes made on its own connection. A retry after a
+        shortfall may find its writes done already (a duplicate writes nothing)
+        and run on another pooled connection; the mark, a write in the key's
+        slot, comes after every earlier write to that node in its replication
+        stream, so a replica that confirms it has those writes too.
+        """
         if not self.waits:
             return
+        mark = f"{key}:replicated"
         if is_cluster(redis):
             node = redis.get_node_from_key(key)
+            pipe.set(mark, "1", px=60_000)
             pipe.execute_command("WAIT", self.replicas, self.timeout_ms, target_nodes=node)
         else:
+            pipe.set(mark, "1", px=60_000)
             pipe.execute_command("WAIT", self.replicas, self.timeout_ms)
+
+    QUEUED = 2  # replies queue_wait adds to a pipeline's (the mark's, then WAIT's)
 
     def check(self, replicas_confirmed: Any, what: str) -> None:
         if int(replicas_confirmed) < self.replicas:

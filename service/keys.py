@@ -21,6 +21,9 @@ so that on Redis Cluster they live in one slot:
   spread over the cluster);
 - ``{limit:NAME}``: one fleet-wide limit's slots (one per host or endpoint).
 
+With GEOALERT_REDIS_WAIT_REPLICAS, a ``...:replicated`` mark beside the
+written key (same slot) is what WAIT confirms (service/durability.py).
+
 The three streams sit in different slots, so on a cluster the articles, the
 alerts and the deliveries can each live on a different primary.
 """

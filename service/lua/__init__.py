@@ -93,7 +93,8 @@ async def run_pipeline(
                     raise
             else:
                 if durable is not None and waits:
-                    durable[0].check(replies.pop(), f"writes to {durable[1]}")
+                    durable[0].check(replies[-1], f"writes to {durable[1]}")
+                    del replies[-durable[0].QUEUED :]
                 return replies
         for script in scripts:
             await script.load()
