@@ -355,6 +355,6 @@ def _reason(exc: ValidationError) -> str:
     if first["type"] == "json_invalid":
         return f"invalid JSON: {first['msg'].removeprefix('Invalid JSON: ')}"
     where = ".".join(str(p) for p in first["loc"]) or "line"
-    return f"{where}: {first['msg']}" + (
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}" + (
         f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     )
