@@ -8,9 +8,14 @@ polled articles do. Printed:
 - rewrites: for each article, --rewrites copies as other outlets would run them
   (tests/storygen.py); recall = copies that joined their original's story,
   wrong joins = copies that joined another story;
-- estimated similarity of rewrites to their originals vs. between unrelated articles.
+- estimated similarity of rewrites to their originals vs. between unrelated articles;
+- wire copy: --wire distinct summit reports written on one agency template
+  (tests/storygen.py), then a rewrite of each: wrong joins = distinct reports
+  put in another report's story (an alert lost), missed = rewrites that did
+  not join their report (a second alert); beside the true Jaccard similarity
+  of the reports and what the signatures estimate.
 
-    .venv/bin/python bench/stories.py [--dev eval/dev/articles.yaml] [--rewrites 5]
+    .venv/bin/python bench/stories.py [--dev eval/dev/articles.yaml] [--rewrites 5] [--wire 150]
 """
 
 from __future__ import annotations
@@ -36,14 +41,14 @@ from redis.asyncio import Redis  # noqa: E402
 
 from bench.common import parser, write_json  # noqa: E402
 from service.embedded_redis import RedisServer, free_port  # noqa: E402
-from service.ingest.minhash import signature, similarity  # noqa: E402
+from service.ingest.minhash import _words, signature, similarity  # noqa: E402
 from service.ingest.sink import ArticleSink  # noqa: E402
 from service.ingest.stories import StoryIndex  # noqa: E402
 from service.keys import Keys  # noqa: E402
 from service.metrics import Metrics  # noqa: E402
 from service.models import Article, stable_id  # noqa: E402
 from service.streams import Trim  # noqa: E402
-from tests.storygen import rewrite  # noqa: E402
+from tests.storygen import rewrite, wire_template_reports  # noqa: E402
 
 # Our reading of the dev set: one event told by outlets in two languages...
 SAME_EVENT = [("d007", "d051"), ("d011", "d052"), ("d004", "d056")]
@@ -134,6 +139,65 @@ async def run(docs: list[dict[str, Any]], redis: Redis, rewrites: int) -> dict[s
     }
 
 
+def _shingles(title: str, body: str) -> set[tuple[bytes, ...]]:
+    words = _words(title, body)
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+async def wire(redis: Redis, reports: int, seeds: int = 3) -> dict[str, Any]:
+    """Distinct events on one template must stay apart; rewrites of them must join."""
+    wrong = missed = total = 0
+    true_max = estimated_max = 0.0
+    for seed in range(seeds):
+        keys = Keys(f"bench:{uuid.uuid4().hex[:8]}:")
+        sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys))
+        texts = wire_template_reports(reports, seed=seed)
+        shingles = [_shingles(t, b) for t, b in texts]
+        sigs = [signature(t, b) or "" for t, b in texts]
+        pairs = list(itertools.combinations(range(reports), 2))
+        true_max = max(
+            true_max, *(len(shingles[i] & shingles[j]) / len(shingles[i] | shingles[j]) for i, j in pairs)
+        )
+        estimated_max = max(estimated_max, *(similarity(sigs[i], sigs[j]) for i, j in pairs))
+        ids = []
+        for n, (title, body) in enumerate(texts):
+            article = Article(
+                id=stable_id("wire", str(seed), str(n)), title=title, body=body, source=f"wire{n}"
+            )
+            result = await sink.add(article)
+            wrong += result.story_id != article.id
+            ids.append(article.id)
+        for n, (title, body) in enumerate(texts):
+            title, body = rewrite(title, body, seed * 1000 + n)
+            copy = Article(
+                id=stable_id("wire-copy", str(seed), str(n)), title=title, body=body, source="outlet"
+            )
+            result = await sink.add(copy)
+            missed += result.story_id != ids[n]
+        total += reports
+        await _cleanup(redis, keys)
+    print(
+        f"wire copy: {total} distinct reports on one template ({seeds} sets of {reports}): "
+        f"wrong joins {wrong} ({wrong / total:.1%}); their rewrites: missed {missed} ({missed / total:.1%})"
+    )
+    print(
+        f"  pairs of distinct reports: true similarity max {true_max:.2f}, estimated max {estimated_max:.2f}"
+    )
+    return {
+        "wire_reports": total,
+        "wire_wrong_joins": wrong,
+        "wire_rewrites_missed": missed,
+        "wire_true_similarity_max": true_max,
+        "wire_estimated_similarity_max": estimated_max,
+    }
+
+
+async def _cleanup(redis: Redis, keys: Keys) -> None:
+    found = [k async for k in redis.scan_iter(match=f"{keys.prefix}*", count=1000)]
+    for start in range(0, len(found), 1000):
+        await redis.unlink(*found[start : start + 1000])
+
+
 async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
     url = os.environ.get("GEOALERT_REDIS_URL")
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,7 +208,9 @@ async def main(args: argparse.Namespace, docs: list[dict[str, Any]]) -> None:
             url = server.url
         redis = Redis.from_url(url, decode_responses=True)
         try:
-            write_json(args.json, "stories", await run(docs, redis, args.rewrites))
+            results = await run(docs, redis, args.rewrites)
+            results |= await wire(redis, args.wire, seeds=1 if args.quick else 3)
+            write_json(args.json, "stories", results)
         finally:
             await redis.aclose()
             if server is not None:
@@ -155,6 +221,7 @@ if __name__ == "__main__":
     p = parser(__doc__ or "")
     p.add_argument("--dev", default=str(ROOT / "eval/dev/articles.yaml"))
     p.add_argument("--rewrites", type=int, default=5)
+    p.add_argument("--wire", type=int, default=150, help="distinct reports on one wire template, per set")
     arguments = p.parse_args()
     if arguments.quick:
         arguments.rewrites = 1

@@ -11,7 +11,7 @@ quote a URL.
 from __future__ import annotations
 
 import warnings
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +64,7 @@ def instantiate(url: str) -> Any | None:
     return apprise_module().Apprise.instantiate(url, asset=asset())
 
 
+@lru_cache(maxsize=4096)
 def redacted(url: str) -> str:
     """The URL as it may be shown: Apprise's privacy form (tokens elided), without its query."""
     service = instantiate(url)
@@ -130,3 +131,12 @@ class AppriseTarget(BaseModel):
 
     def secrets(self) -> list[str]:
         return [u.get_secret_value() for u in self.urls]
+
+
+@lru_cache(maxsize=4096)
+def service_key(url: str) -> str:
+    """``scheme:host:port`` of the service a URL reaches (the host part may be a token: never show it)."""
+    service = instantiate(url)
+    if service is None:
+        return urlsplit(url).scheme
+    return f"{service.secure_protocol}:{getattr(service, 'host', '')}:{getattr(service, 'port', '')}"

@@ -50,6 +50,7 @@ class Notification:
     attempt: int = 1
     alerts: Sequence[Mapping[str, Any]] = ()  # a digest's alerts, oldest first; empty for one alert
     period: str = ""  # a digest's period, e.g. "hourly 2026-01-31T09:00Z"
+    pause_url: str | None = None  # a signed link that pauses the subscription (emails only)
 
 
 @dataclass(frozen=True)

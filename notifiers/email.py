@@ -97,7 +97,12 @@ def subject_of(notification: Notification) -> str:
 
 def build_message(notification: Notification, target: EmailTarget, config: SmtpConfig) -> EmailMessage:
     alerts = list(notification.alerts) or [notification.alert]
-    context = {"alerts": alerts, "period": notification.period, "digest": bool(notification.alerts)}
+    context = {
+        "alerts": alerts,
+        "period": notification.period,
+        "digest": bool(notification.alerts),
+        "pause_url": notification.pause_url,
+    }
     name = "digest" if notification.alerts else "alert"
     message = EmailMessage(policy=SMTP_POLICY)
     message["Subject"] = subject_of(notification)
@@ -108,6 +113,10 @@ def build_message(notification: Notification, target: EmailTarget, config: SmtpC
     message["Message-ID"] = f"<{notification.delivery_id}@{config.domain}>"
     message["X-Geoalert-Delivery"] = notification.delivery_id
     message["Auto-Submitted"] = "auto-generated"
+    if notification.pause_url:
+        # RFC 2369 and RFC 8058: mail clients offer "unsubscribe", and one click POSTs to it.
+        message["List-Unsubscribe"] = f"<{notification.pause_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_templates.get_template(f"{name}.txt.j2").render(context))
     message.add_alternative(_templates.get_template(f"{name}.html.j2").render(context), subtype="html")
     return message

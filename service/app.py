@@ -15,25 +15,30 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from notifiers.apprise import AppriseNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
 from notifiers.ssrf import AddressPolicy
 from notifiers.webhook import WebhookNotifier, webhook_session
+from service import heartbeat
 from service.api.routes import setup_routes
-from service.config import Settings
+from service.config import ALL_ROLES, Settings
 from service.connections import redis_client
 from service.consumer import ConsumerOptions, GroupConsumer, Handler
 from service.delivery import DeliveryQueue, DeliveryWorker, RetryPolicy
 from service.delivery.digest import Digests, schedule_flushes
 from service.dispatcher import Dispatcher
+from service.durability import Durability
 from service.embedded_redis import start_embedded
 from service.errors import SettingsError
+from service.fleetlimit import FleetLimit
 from service.ingest.feed_directory import FeedDirectory, FeedRegistry
 from service.ingest.feeds import load_feeds_file
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.ingest import Ingest
 from service.ingest.poller import Poller, Timing
+from service.ingest.quiet import AlertPolicy
 from service.ingest.sink import ArticleSink
 from service.ingest.state import Backoff, FeedStore
 from service.ingest.stories import StoryIndex
@@ -41,20 +46,21 @@ from service.ingest.workers import WorkerPool
 from service.keymigration import legacy_keys_present
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
 from service.lifecycle import Stage, measure_loop_lag, watch_file
+from service.links import pause_links
 from service.matcher import Matcher
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS, Trim
 from service.subscriptions import SubscriptionDirectory, SubscriptionStore, load_subscriptions_file
-from service.subscriptions.model import email_without_smtp
+from service.subscriptions.model import email_without_smtp, unknown_patterns
 from service.typedefs import (
     CONSUMERS,
     DELIVERY_QUEUE,
     DELIVERY_WORKER,
     FETCHGUARD,
-    HTTP,
     INGEST,
     KEYS,
+    LINKS,
     METRICS,
     NETGUARD,
     POLLER,
@@ -67,8 +73,6 @@ from service.typedefs import (
 from service.watched import WatchedFile
 
 log = logging.getLogger(__name__)
-
-ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
 
 
 def trim_of(settings: Settings) -> Trim:
@@ -129,16 +133,19 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded Redis stopped")
 
 
-async def http_ctx(app: web.Application) -> AsyncIterator[None]:
-    connector = aiohttp.TCPConnector(limit=256, limit_per_host=8, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        app[HTTP] = session
-        yield
-
-
 async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[RULES] = await asyncio.to_thread(RuleSource, app[SETTINGS].rules_dir)
-    log.info("loaded %d rules from %s", len(app[RULES].rules.rules), app[SETTINGS].rules_dir)
+    settings = app[SETTINGS]
+    source = app[RULES] = await asyncio.to_thread(RuleSource, settings.rules_dir)
+    log.info("loaded %d rules from %s", len(source.rules.rules), settings.rules_dir)
+    # One watcher for the matcher and the API alike; requests only read the last good rules.
+    stage = Stage(settings)
+    stage.spawn("rules-watch", lambda: watch_file(source.refresh, stage.stop, settings.reload_interval))
+    yield
+    await stage.close()
+
+
+async def links_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[LINKS] = await pause_links(app[REDIS], app[KEYS], app[SETTINGS])
     yield
 
 
@@ -152,12 +159,22 @@ async def subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
         subs = list(file.current)  # Redis comes later; the file's are known now
     if (warning := email_without_smtp(subs, settings.smtp_host)) is not None:
         log.warning("%s", warning)
+    if RULES in app:  # the api role loads the rules: say which file subscriptions can never match
+        for sub in file.current:
+            for field, message in unknown_patterns(sub, app[RULES].rules.rules):
+                log.warning(
+                    "%s: subscription %r %s: %s", settings.subscriptions_file, sub.name, field, message
+                )
     if settings.webhook_allow_cidrs:
         log.warning(
             "GEOALERT_WEBHOOK_ALLOW_CIDRS opens %s to webhooks despite the SSRF guard; for local use and tests only",
             ", ".join(str(n) for n in settings.webhook_allow_cidrs),
         )
+    # One watcher for the dispatcher and the API alike; requests read the last good file.
+    stage = Stage(settings)
+    stage.spawn("subscriptions-watch", lambda: watch_file(file.refresh, stage.stop, settings.reload_interval))
     yield
+    await stage.close()
 
 
 async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -166,19 +183,37 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     stories = StoryIndex(
         redis, keys, window=settings.story_window_seconds, threshold=settings.story_threshold
     )
-    sink = ArticleSink(redis, keys, trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS], stories)
+    sink = ArticleSink(
+        redis,
+        keys,
+        trim_of(settings),
+        settings.dedupe_ttl_seconds,
+        app[METRICS],
+        stories,
+        durability=durability_of(settings),
+    )
+    feeds_file = WatchedFile(settings.feeds_file, load_feeds_file)
     app[INGEST] = Ingest(
-        feeds=FeedDirectory(WatchedFile(settings.feeds_file, load_feeds_file), FeedRegistry(redis, keys)),
+        feeds=FeedDirectory(feeds_file, FeedRegistry(redis, keys)),
         store=FeedStore(redis, keys, owner=settings.consumer_name),
         sink=sink,
     )
+    # One watcher for the poller and the API alike; requests read the last good file.
+    stage = Stage(settings)
+    stage.spawn(
+        "feeds-file-watch", lambda: watch_file(feeds_file.refresh, stage.stop, settings.reload_interval)
+    )
     yield
+    await stage.close()
 
 
 async def delivery_queue_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DELIVERY_QUEUE] = DeliveryQueue(
-        app[REDIS], app[KEYS], retention_seconds=settings.delivery_retention_seconds
+        app[REDIS],
+        app[KEYS],
+        retention_seconds=settings.delivery_retention_seconds,
+        durability=durability_of(settings),
     )
     yield
 
@@ -195,6 +230,10 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         timeout=settings.smtp_timeout,
         domain=settings.email_domain,
     )
+
+
+def durability_of(settings: Settings) -> Durability:
+    return Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -219,7 +258,9 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             "GEOALERT_FETCH_ALLOW_CIDRS opens %s to links in feeds and redirects despite the address guard",
             ", ".join(str(n) for n in settings.fetch_allow_cidrs),
         )
-    async with Fetcher.open(limits, app[FETCHGUARD]) as fetcher:
+    # Per-host limits hold fleet-wide; a slot's lease outlives the longest fetch.
+    fleet = FleetLimit(app[REDIS], app[KEYS], "host", lease_seconds=settings.fetch_timeout + 10)
+    async with Fetcher.open(limits, app[FETCHGUARD], fleet) as fetcher:
         poller = app[POLLER] = Poller(
             ingest.feeds,
             ingest.sink,
@@ -233,6 +274,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
             ),
             timing=Timing(jitter=settings.poll_jitter, startup_spread=settings.poll_startup_spread),
             workers=workers,
+            alerts=AlertPolicy(max_age=settings.alert_max_age, first_poll=settings.alert_first_poll),
         )
         stage = Stage(settings)
         await ingest.feeds.sync()  # the feeds added over the API, as well as the file's
@@ -253,7 +295,15 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def matcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, keys, redis = app[SETTINGS], app[KEYS], app[REDIS]
-    matcher = Matcher(redis, keys, app[RULES], trim_of(settings), settings.dedupe_ttl_seconds, app[METRICS])
+    matcher = Matcher(
+        redis,
+        keys,
+        app[RULES],
+        trim_of(settings),
+        settings.dedupe_ttl_seconds,
+        app[METRICS],
+        durability=durability_of(settings),
+    )
     consumer = stage_consumer(app, "matcher", keys.articles, ARTICLES_GROUP, matcher.handle)
     stage = Stage(settings)
     stage.spawn("matcher", lambda: consumer.run(stage.stop))
@@ -269,10 +319,12 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(
         total=settings.webhook_timeout, sock_connect=settings.webhook_connect_timeout
     )
+    chat = AppriseNotifier(app[NETGUARD])
     notifiers: dict[str, Notifier[Any]] = {
         "console": ConsoleNotifier(),
         "webhook": WebhookNotifier(session, app[NETGUARD], timeout=timeout),
         "email": EmailNotifier(smtp_config(settings)),
+        "apprise": chat,
     }
     policy = RetryPolicy(
         schedule=settings.retry_schedule,
@@ -287,27 +339,42 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         policy=policy,
         concurrency=settings.delivery_concurrency,
         per_endpoint=settings.delivery_per_endpoint,
+        links=app[LINKS],
     )
-    digests = Digests(redis, keys, directory.get, retention_seconds=settings.delivery_retention_seconds)
+    digests = Digests(
+        redis,
+        keys,
+        directory.get,
+        retention_seconds=settings.delivery_retention_seconds,
+        durability=durability_of(settings),
+    )
     dispatcher = Dispatcher(queue, directory.all, worker.wake, app[METRICS], digests)
     consumer = stage_consumer(app, "dispatcher", keys.alerts, ALERTS_GROUP, dispatcher.handle)
     stage = Stage(settings)
     stage.spawn("dispatcher", lambda: consumer.run(stage.stop))
     stage.spawn("delivery", lambda: worker.run(stage.stop))
-    stage.spawn(
-        "subscriptions-watch", lambda: watch_file(directory.refresh, stage.stop, settings.reload_interval)
-    )
     scheduler = schedule_flushes(digests, worker.wake)
     yield
     scheduler.shutdown(wait=False)
     await stage.close()
     await session.close()
+    chat.close()
 
 
 async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     """Measure how late the event loop wakes up: the best single sign of an overloaded process."""
     stage = Stage(app[SETTINGS])
     stage.spawn("loop-lag", lambda: measure_loop_lag(app[METRICS], stage.stop))
+    yield
+    await stage.close()
+
+
+async def heartbeat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Touch GEOALERT_HEARTBEAT_FILE while the loop runs (roles without a port have no other sign of life)."""
+    path = app[SETTINGS].heartbeat_file
+    stage = Stage(app[SETTINGS])
+    if path is not None:
+        stage.spawn("heartbeat", lambda: heartbeat.beat(path, stage.stop))
     yield
     await stage.close()
 
@@ -327,12 +394,13 @@ def create_app(settings: Settings, roles: Iterable[str] = ALL_ROLES) -> web.Appl
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(loop_lag_ctx)
     app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(http_ctx)
+    app.cleanup_ctx.append(heartbeat_ctx)
     if chosen & {"matcher", "api"}:
         app.cleanup_ctx.append(rules_ctx)
     if chosen & {"dispatcher", "api"}:
         app.cleanup_ctx.append(subscriptions_ctx)
         app.cleanup_ctx.append(delivery_queue_ctx)
+        app.cleanup_ctx.append(links_ctx)
     if chosen & {"poller", "api"}:
         app.cleanup_ctx.append(ingest_ctx)
     if "poller" in chosen:

@@ -7,6 +7,7 @@ CLI turns ``SettingsError`` into that line instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -16,7 +17,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from notifiers.ssrf import IPNetwork, parse_cidrs
 from service.errors import SettingsError
 
 ENV_PREFIX = "GEOALERT_"
@@ -48,10 +48,26 @@ def parse_durations(value: str) -> tuple[float, ...]:
     return tuple(out)
 
 
+def parse_duration(value: str) -> float:
+    """One duration: ``"48h"``, ``"30m"``, ``"7d"`` or plain seconds."""
+    durations = parse_durations(value)
+    if len(durations) != 1:
+        raise ValueError(f"{value!r} is not one duration like 30m, 48h or 7d")
+    return durations[0]
+
+
 def default_consumer_name() -> str:
     # Unique per process: two processes on one host must never share a name,
     # or they would read each other's pending entries.
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+# notifiers.ssrf's type, spelled out: importing that module brings in aiohttp, which the
+# command-line tools (geoalert match, rules ...) never need and would pay for at every start
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The parts of the service one process can run (geoalert run --role ...)
+ALL_ROLES = ("poller", "matcher", "dispatcher", "api")
 
 
 class Settings(BaseSettings):
@@ -72,6 +88,14 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="address the api role listens on")
     http_port: int = Field(default=8080, ge=0, le=65535, description="port the api role listens on")
 
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="replicas that must confirm an ingested article, a raised alert or a queued delivery before it counts as done (WAIT); 0: the primary's word",
+    )
+    redis_wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long to wait for those replicas before retrying the work"
+    )
     key_prefix: str = Field(default="geoalert:", description="prefix of every Redis key")
     stream_trim: Literal["maxlen", "minid", "none"] = Field(
         default="maxlen", description="how streams are trimmed: by length or by age"
@@ -110,7 +134,9 @@ class Settings(BaseSettings):
         description="most bytes of articles one feed document may add to Redis; items past it wait for the next poll",
     )
     fetch_max_redirects: int = Field(default=5, ge=0, description="redirects followed per fetch")
-    fetch_per_host: int = Field(default=4, ge=1, description="concurrent requests to one host")
+    fetch_per_host: int = Field(
+        default=4, ge=1, description="concurrent requests to one host, over every poller process together"
+    )
     fetch_concurrency: int = Field(
         default=32, ge=1, le=90, description="feeds polled (and requests made) at once, in all"
     )
@@ -151,6 +177,16 @@ class Settings(BaseSettings):
         le=1,
         description="estimated text similarity (Jaccard) from which two articles are one story",
     )
+    alert_max_age: Annotated[float, NoDecode] = Field(
+        default=48 * 3600.0,
+        ge=0,
+        description="articles published longer ago than this when ingested are stored but raise no alert"
+        " (30m, 48h, 7d; 0: no limit); a feed's alert_max_age overrides it",
+    )
+    alert_first_poll: bool = Field(
+        default=False,
+        description="alert on what a feed's first poll finds; off, a new feed's backlog is stored without alerts",
+    )
     push_max_bytes: int = Field(default=1024 * 1024, gt=0, description="largest POST /v1/articles body")
     push_max_items: int = Field(default=500, ge=1, description="most articles in one POST /v1/articles")
     shutdown_timeout: float = Field(default=10.0, gt=0, description="seconds to finish in-flight work")
@@ -166,7 +202,7 @@ class Settings(BaseSettings):
     # --- delivery ---
     webhook_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
-        description="comma-separated ranges webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
+        description="comma-separated ranges webhooks and Apprise services may reach despite the SSRF guard (e.g. 127.0.0.0/8 for local tests)",
     )
     fetch_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
@@ -178,7 +214,7 @@ class Settings(BaseSettings):
     delivery_per_endpoint: int = Field(
         default=8,
         ge=1,
-        description="attempts in flight to one webhook endpoint (or the SMTP server), per process",
+        description="attempts in flight to one webhook endpoint (or the SMTP server), over every dispatcher together",
     )
     delivery_lease_seconds: float = Field(
         default=60.0,
@@ -197,6 +233,16 @@ class Settings(BaseSettings):
     )
 
     # --- email ---
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the API's address as mail readers reach it (https://geoalert.example.org): emails then"
+        " carry a signed link and a List-Unsubscribe header that pause their subscription",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="key that signs the pause links of emails; unset: a random key kept in Redis",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
     smtp_port: int | None = Field(
         default=None, ge=1, le=65535, description="default: 587, 465 with tls, 25 with none"
@@ -242,6 +288,8 @@ class Settings(BaseSettings):
     @field_validator("webhook_allow_cidrs", "fetch_allow_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
+        from notifiers.ssrf import parse_cidrs
+
         return parse_cidrs(value) if isinstance(value, str) else value
 
     @field_validator("key_prefix")
@@ -253,6 +301,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "smtp_host", "smtp_port", "smtp_username", "smtp_ca_file", "heartbeat_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose passes ${GEOALERT_SMTP_HOST:-} as an empty string: that means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _max_age(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: object) -> object:
@@ -260,6 +321,10 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least severe log level shown (any case: debug, info, warning, error)"
+    )
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="file touched every 5 s while the process runs, for `geoalert healthcheck` in containers",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="text for people, json (one object per line) for log shippers"
@@ -329,7 +394,11 @@ def _secrets_from_files(environ: Mapping[str, str]) -> dict[str, str]:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise SettingsError(f"invalid setting {variable}{FILE_SUFFIX}={path!r}: not UTF-8 text") from None
-        values[name] = text.rstrip("\r\n")
+        value = text.rstrip("\r\n")
+        # An empty secret file (compose makes one from an unset variable) means "not set";
+        # an empty token is still refused by its validator rather than left open.
+        if value or name == "api_token":
+            values[name] = value
     return values
 
 

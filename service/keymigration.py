@@ -1,7 +1,7 @@
 """Moving a single Redis's data from the key layout before hash tags to today's (``geoalert migrate-keys``).
 
 Before 0.2 keys had no hash tags (``geoalert:articles``, ``geoalert:delivery:ID``);
-now keys that are used together share one (``geoalert:{articles}``, see keys.py).
+now keys that are used together share one (``geoalert:{geoalert:articles}``, see keys.py).
 The old names are renamed in place: RENAME keeps a key's value, its time to
 live, and a stream's consumer groups and pending entries, so work in flight
 resumes where it stopped. Run it once, with the service stopped; running it

@@ -4,7 +4,8 @@ All keys start with the configured prefix so that several deployments (or
 test runs) can share one Redis without seeing each other.
 
 Keys that one script or one transaction touches together share a hash tag
-(the part in braces), so that on Redis Cluster they live in one slot:
+(the part in braces, which holds the prefix too: ``geoalert:{geoalert:articles}``),
+so that on Redis Cluster they live in one slot:
 
 - ``{articles}``: the articles stream, its dead letters, the "seen" marks of
   articles and the story index (the ingest script checks, indexes and
@@ -19,6 +20,9 @@ Keys that one script or one transaction touches together share a hash tag
 - ``{feed:NAME}``: one feed's state and lease (one slot per feed, so feeds
   spread over the cluster);
 - ``{limit:NAME}``: one fleet-wide limit's slots (one per host or endpoint).
+
+With GEOALERT_REDIS_WAIT_REPLICAS, a ``...:replicated`` mark beside the
+written key (same slot) is what WAIT confirms (service/durability.py).
 
 The three streams sit in different slots, so on a cluster the articles, the
 alerts and the deliveries can each live on a different primary.
@@ -38,17 +42,25 @@ class Keys:
             # A brace would become (or break) the hash tag that keeps related keys in one slot.
             raise ValueError(f"a key prefix may not contain braces: {self.prefix!r}")
 
+    def _tagged(self, group: str) -> str:
+        """The start of a group's keys: the prefix, then the group in a hash tag that holds the prefix too.
+
+        With the prefix inside the tag, two deployments sharing a cluster (two
+        prefixes, e.g. one per region) put their streams in different slots.
+        """
+        return f"{self.prefix}{{{self.prefix}{group}}}"
+
     @property
     def _articles(self) -> str:
-        return f"{self.prefix}{{articles}}"
+        return self._tagged("articles")
 
     @property
     def _alerts(self) -> str:
-        return f"{self.prefix}{{alerts}}"
+        return self._tagged("alerts")
 
     @property
     def _deliveries(self) -> str:
-        return f"{self.prefix}{{deliveries}}"
+        return self._tagged("deliveries")
 
     @property
     def articles(self) -> str:
@@ -103,15 +115,15 @@ class Keys:
 
     def feed_state(self, feed: str) -> str:
         """Hash: one feed's polling state (validators, status, errors, next run), shared by every poller."""
-        return f"{self.prefix}{{feed:{feed}}}"
+        return self._tagged(f"feed:{feed}")
 
     def feed_lease(self, feed: str) -> str:
         """Held by the poller that fetched a feed, until the feed is due again: one fetch per interval fleet-wide."""
-        return f"{self.prefix}{{feed:{feed}}}:lease"
+        return f"{self._tagged(f'feed:{feed}')}:lease"
 
     def limit(self, kind: str, name: str) -> str:
         """Sorted set of the slots held in one fleet-wide limit (holder -> lease expiry), e.g. fetches to a host."""
-        return f"{self.prefix}{{limit:{kind}:{name}}}"
+        return self._tagged(f"limit:{kind}:{name}")
 
     @property
     def rules_status(self) -> str:
@@ -130,6 +142,10 @@ class Keys:
     def delivery_lane(self, endpoint: str) -> str:
         """Sorted set of one endpoint's delivery ids by the time their next attempt is due (a lease when in flight)."""
         return f"{self._deliveries}:lane:{endpoint}"
+
+    def delivery_flight(self, endpoint: str) -> str:
+        """Sorted set of one endpoint's deliveries in flight (id -> lease expiry), by every worker: the fleet-wide per-endpoint limit."""
+        return f"{self._deliveries}:flight:{endpoint}"
 
     def delivery(self, delivery_id: str) -> str:
         """Hash: one delivery of one alert (or digest) to one subscription: status, counts, last outcome."""
@@ -194,17 +210,22 @@ class Keys:
     @property
     def feeds(self) -> str:
         """Hash of the feeds added through the HTTP API: name -> JSON (the feeds file's are not here)."""
-        return f"{self.prefix}{{feeds}}"
+        return self._tagged("feeds")
 
     @property
     def feeds_version(self) -> str:
         """Counter bumped with every API feed change, so pollers re-read the feeds only when it moves."""
-        return f"{self.prefix}{{feeds}}:version"
+        return f"{self._tagged('feeds')}:version"
 
     @property
     def deliveries_dead(self) -> str:
         """Stream of deliveries that exhausted their attempts or failed for good."""
         return f"{self._deliveries}:dead"
+
+    @property
+    def link_secret(self) -> str:
+        """The key that signs email pause links when GEOALERT_LINK_SECRET is not set (made once)."""
+        return f"{self.prefix}link-secret"
 
     @property
     def deliveries_dead_now(self) -> str:

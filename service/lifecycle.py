@@ -60,6 +60,11 @@ async def measure_loop_lag(metrics: Metrics, stop: asyncio.Event, interval: floa
 
 
 async def watch_file(refresh: Callable[[], bool], stop: asyncio.Event, interval: float) -> None:
-    """Call ``refresh`` (a config file's change check) every ``interval`` seconds until stopped."""
+    """Call ``refresh`` (a config file's change check) every ``interval`` seconds until stopped.
+
+    In a thread: a large edit takes seconds to parse and compile, and on the
+    event loop that would freeze every request and stage for as long. The
+    objects ``refresh`` swaps in are read by the loop as they are, whole.
+    """
     while not await sleep_or_stop(stop, interval):
-        refresh()
+        await asyncio.to_thread(refresh)

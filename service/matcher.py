@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from service.activity import count_alerts
 from service.aio import sleep_or_stop
 from service.consumer import Entry, Unprocessable
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
 from service.lua import Script, run_pipeline
 from service.matching import RuleSource
@@ -31,8 +32,16 @@ log = logging.getLogger(__name__)
 
 class Matcher:
     def __init__(
-        self, redis: Redis, keys: Keys, rules: RuleSource, trim: Trim, dedupe_ttl: int, metrics: Metrics
+        self,
+        redis: Redis,
+        keys: Keys,
+        rules: RuleSource,
+        trim: Trim,
+        dedupe_ttl: int,
+        metrics: Metrics,
+        durability: Durability = NO_WAIT,
     ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.rules = rules
@@ -51,6 +60,10 @@ class Matcher:
             raise Unprocessable(
                 f"not an article: {exc.error_count()} errors, first: {exc.errors()[0]['msg']}"
             ) from exc
+        if article.quiet is not None:
+            # Stored for the record and backtests, but too old or part of a new feed's backlog.
+            log.debug("article %s: no alerts (%s)", article.id, article.quiet)
+            return
         self.metrics.articles_matched.inc()
         matches = self.rules.rules.match(article, on_error=self._rule_failed)
         log.debug("article %s: %d rules matched", article.id, len(matches))
@@ -74,7 +87,10 @@ class Matcher:
             for keys, args in calls:
                 self._publish.queue(pipe, keys, args)
 
-        replies = await run_pipeline(self.redis, build, [self._publish])
+        # With WAIT on, the article is acknowledged only once replicas have its alerts.
+        replies = await run_pipeline(
+            self.redis, build, [self._publish], durable=(self.durability, self.keys.alerts)
+        )
         raised = [
             alert
             for alert, reply in zip(alerts, replies, strict=True)
@@ -99,12 +115,9 @@ class Matcher:
         )
 
     async def watch_rules(self, stop: asyncio.Event, interval: float) -> None:
-        """Pick up rule edits; a broken edit keeps the last good set and is reported."""
+        """Publish the state of the rules for API processes; the app's rules watcher reloads them."""
         while not stop.is_set():
             try:
-                # RuleSource.refresh logs the reload or each error, once per edit:
-                # logging them here too doubled every line.
-                self.rules.refresh()
                 await self.publish_rules_status()
             except TRANSIENT_ERRORS as exc:
                 log.debug("rules status not published: %s", exc)

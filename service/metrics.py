@@ -32,6 +32,12 @@ class Metrics:
             ["feed"],
             registry=self.registry,
         )
+        self.articles_quiet = Counter(
+            "geoalert_articles_quiet_total",
+            "New articles stored without raising alerts: too_old (GEOALERT_ALERT_MAX_AGE) or first_poll",
+            ["reason"],
+            registry=self.registry,
+        )
         self.story_copies = Counter(
             "geoalert_story_copies_total",
             "New articles that joined an earlier story (another outlet's copy)",

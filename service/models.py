@@ -44,6 +44,10 @@ class Article(BaseModel):
     language: str | None = None
     story_id: str | None = None
     ingested_at: datetime = Field(default_factory=utcnow)
+    quiet: str | None = Field(
+        default=None,
+        description="why this article raises no alert (too_old, first_poll); it is stored all the same",
+    )
 
     def text(self, field: ArticleField) -> str:
         return str(getattr(self, field))

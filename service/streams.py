@@ -112,23 +112,6 @@ async def publish_unique(
     return published_from_reply(reply, dedupe_keys)
 
 
-async def publish_once(
-    redis: Redis,
-    stream: str,
-    fields: Mapping[str, str],
-    trim: Trim,
-    *,
-    dedupe_key: str,
-    ttl_seconds: int,
-    marker: str = "1",
-) -> str | None:
-    """Append unless ``dedupe_key`` is already set; returns the new id, or None for a duplicate."""
-    published = await publish_unique(
-        redis, stream, fields, trim, dedupe_keys=[dedupe_key], ttl_seconds=ttl_seconds, marker=marker
-    )
-    return published.entry_id
-
-
 async def group_status(redis: Redis, stream: str, group: str) -> dict[str, Any]:
     """Pending and lag of one group, for the health endpoint and metrics."""
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -13,6 +12,7 @@ from service.delivery import DeliveryQueue, DeliveryWorker
 from service.ingest.ingest import Ingest
 from service.ingest.poller import Poller
 from service.keys import Keys
+from service.links import PauseLinks
 from service.matching import RuleSource
 from service.metrics import Metrics
 from service.subscriptions import SubscriptionDirectory
@@ -22,7 +22,6 @@ ROLES = web.AppKey("roles", frozenset)
 KEYS = web.AppKey("keys", Keys)
 REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", Metrics)
-HTTP = web.AppKey("http_session", aiohttp.ClientSession)
 RULES = web.AppKey("rules", RuleSource)
 SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionDirectory)
 POLLER = web.AppKey("poller", Poller)
@@ -33,3 +32,4 @@ DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 NETGUARD = web.AppKey("netguard", AddressPolicy)  # which addresses webhooks may reach
 # Which addresses feeds added over the API, redirects and links in feeds may reach.
 FETCHGUARD = web.AppKey("fetchguard", AddressPolicy)
+LINKS = web.AppKey("links", PauseLinks)  # signs and checks the pause links of emails

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = [
     "tests.deliverykit",
     "tests.smtpkit",
+    "tests.chatkit",
     "tests.apikit",
     "tests.feedserver",
     "tests.topologies",
@@ -89,6 +90,10 @@ def make_settings(redis_server_url: str, key_prefix: str, tmp_path: Path) -> Set
             # worker processes would cost more than they save. Tests of the
             # processes make their own pool.
             "parse_processes": 0,
+            # Test feeds are new and their items often old: every article may alert, unless a
+            # test (tests/test_alert_age.py) is about the age limit and the first-poll rule.
+            "alert_max_age": 0,
+            "alert_first_poll": True,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

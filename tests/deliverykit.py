@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from notifiers.apprise import AppriseNotifier
 from notifiers.base import Notifier
 from notifiers.console import ConsoleNotifier
 from notifiers.email import EmailNotifier, SmtpConfig
@@ -85,11 +86,17 @@ class Kit:
         default_factory=lambda: aiohttp.ClientTimeout(total=5, sock_connect=2)
     )
 
+    address_policy: AddressPolicy = LOOPBACK
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
     def notifiers(self) -> dict[str, Notifier[Any]]:
+        chat = AppriseNotifier(self.address_policy)
+        self.closers.append(chat.close)
         return {
             "console": ConsoleNotifier(),
             "webhook": WebhookNotifier(self.session, LOOPBACK, timeout=self.timeout, clock=self.clock),
             "email": EmailNotifier(self.smtp),
+            "apprise": chat,
         }
 
     def worker(self, **options: Any) -> DeliveryWorker:
@@ -130,7 +137,10 @@ async def kit(redis: Redis, key_prefix: str, tmp_path: Path) -> AsyncIterator[Ki
         WatchedFile(tmp_path / "subscriptions.yaml", load_subscriptions_file), store
     )
     session = webhook_session(LOOPBACK)
-    yield Kit(redis, keys, Clock(), DeliveryQueue(redis, keys), store, directory, session, Metrics())
+    kit = Kit(redis, keys, Clock(), DeliveryQueue(redis, keys), store, directory, session, Metrics())
+    yield kit
+    for close in kit.closers:
+        close()
     await session.close()
 
 

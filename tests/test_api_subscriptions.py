@@ -285,3 +285,61 @@ async def test_a_console_subscription_cannot_be_made_over_the_api(api: Api) -> N
 
     assert status == 422
     assert error["error"]["fields"][0]["field"] == "console"
+
+
+SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general"
+TELEGRAM = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-100123456"
+
+
+async def test_an_apprise_subscription_keeps_its_urls_secret_in_every_read(api: Api) -> None:
+    body = {"name": "chat", "rules": ["tag:diplomacy"], "apprise": {"urls": [SLACK, TELEGRAM]}}
+
+    status, created = await api.call("POST", "/v1/subscriptions", body)
+
+    assert status == 201, created
+    assert created["channel"] == "apprise"
+    _, listed = await api.call("GET", "/v1/subscriptions")
+    _, shown = await api.call("GET", f"/v1/subscriptions/{created['id']}")
+    for text in (str(created), str(listed), str(shown)):
+        assert "TIiajkdnlazkcOXrIdevi7FQ" not in text
+        assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in text
+    assert [u.split("://")[0] for u in shown["apprise"]["urls"]] == ["slack", "tgram"]
+
+    status, changed = await api.call("PATCH", f"/v1/subscriptions/{created['id']}", {"min_severity": "high"})
+    assert status == 200
+    assert changed["apprise"] == shown["apprise"]  # a change elsewhere keeps the URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("nope://x", "is not an Apprise URL"),
+        ("ntfy://localhost/topic", "localhost resolves to 127.0.0.1 is loopback"),
+        ("json://10.0.0.7:8080/hook", "10.0.0.7 is private"),
+    ],
+)
+async def test_an_apprise_url_that_is_unknown_or_private_on_its_face_is_refused(
+    start_api: ApiFactory, url: str, says: str
+) -> None:
+    api = await start_api(webhook_allow_cidrs="")
+    status, error = await api.call("POST", "/v1/subscriptions", {"name": "chat", "apprise": {"urls": [url]}})
+
+    assert status == 422
+    (problem,) = error["error"]["fields"]
+    assert problem["field"] in ("apprise.urls", "apprise.urls[0]")
+    assert says in problem["message"]
+    assert url.split("://")[1] not in problem["message"]  # a URL may hold a token: never echoed
+
+
+async def test_a_file_subscription_with_an_unknown_tag_is_named_at_start_up(
+    start_api: ApiFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "subscriptions.yaml").write_text(
+        "subscriptions:\n  - name: desk\n    rules: ['tag:defense']\n    console: {}\n"
+    )
+
+    await start_api()
+
+    assert (
+        "subscription 'desk' rules[0]: no rule has the tag 'defense', did you mean 'defence'?" in caplog.text
+    )

@@ -101,13 +101,13 @@ def test_a_feeds_or_subscriptions_file_named_but_missing_is_an_error(
 def test_secrets_are_read_from_the_files_named_by_their_file_variables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    (tmp_path / "token").write_text("s3cret-token\n")
+    (tmp_path / "token").write_text("s3cret-token-0123456789abcdef\n")
     (tmp_path / "smtp").write_text("mail-pass")
     monkeypatch.setenv("GEOALERT_API_TOKEN_FILE", str(tmp_path / "token"))
     monkeypatch.setenv("GEOALERT_SMTP_PASSWORD_FILE", str(tmp_path / "smtp"))
     settings = load_settings()
     assert settings.api_token is not None
-    assert settings.api_token.get_secret_value() == "s3cret-token"
+    assert settings.api_token.get_secret_value() == "s3cret-token-0123456789abcdef"
     assert settings.smtp_password is not None
     assert settings.smtp_password.get_secret_value() == "mail-pass"
 

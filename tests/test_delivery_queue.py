@@ -112,7 +112,7 @@ async def test_a_worker_that_dies_mid_attempt_leaves_the_delivery_to_another_aft
     sub = await kit.subscribe(webhook={"url": receiver.url})
     delivery_id = await kit.queue.enqueue(make_alert(), sub, now=kit.clock())
     # The first worker takes the delivery and is killed before recording anything.
-    (taken,) = await kit.queue.take_due(10, 60, per_endpoint=8, busy={}, now=kit.clock())
+    (taken,) = (await kit.queue.take(10, 60, per_endpoint=8, busy={}, now=kit.clock())).items
     assert taken.id == delivery_id
     survivor = kit.worker()
 
@@ -130,7 +130,7 @@ async def test_a_late_outcome_from_a_worker_that_lost_its_lease_changes_nothing(
     sub = await kit.subscribe(webhook={"url": receiver.url})
     delivery_id = await kit.queue.enqueue(make_alert(), sub, now=kit.clock())
     assert delivery_id is not None
-    (slow,) = await kit.queue.take_due(10, 60, per_endpoint=8, busy={}, now=kit.clock())
+    (slow,) = (await kit.queue.take(10, 60, per_endpoint=8, busy={}, now=kit.clock())).items
     kit.clock.advance(61)
     await kit.worker().process_due()  # the lease ran out; another worker delivered it
 
@@ -145,7 +145,7 @@ async def test_a_late_outcome_from_a_worker_that_lost_its_lease_changes_nothing(
 
     record = await kit.delivery(delivery_id)
     assert record.status == "delivered"
-    assert await kit.queue.next_due_in(now=kit.clock()) is None
+    assert await kit.redis.zcard(kit.keys.deliveries_due) == 0  # nothing left to retry
 
 
 async def test_a_slow_endpoint_fills_only_its_own_share_and_never_delays_the_others(kit: Kit) -> None:

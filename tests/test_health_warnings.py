@@ -39,6 +39,11 @@ async def test_broken_feeds_and_subscriptions_files_are_warnings_while_status_st
 
     feeds.write_text("feeds:\n  - name: seed\n    url: seeds/feed.xml\n    interval: soon\n")
     subs.write_text("subscriptions:\n  - name: terminal\n    console: {}\n    min_severty: high\n")
+
+    async def both_reported() -> bool:  # the watchers reload within GEOALERT_RELOAD_INTERVAL
+        return len(_file_warnings(await _health(api))) == 2
+
+    await wait_until(both_reported)
     body = await _health(api)
 
     assert body["status"] == "ok"

@@ -8,7 +8,16 @@ import zlib
 
 import pytest
 
-from service.ingest.minhash import BINS, EMPTY, MAX_CHARS, MIN_SHINGLES, SHINGLE, signature, signatures
+from service.ingest.minhash import (
+    BINS,
+    EMPTY,
+    MAX_CHARS,
+    MIN_SHINGLES,
+    SHINGLE,
+    VERIFY_BINS,
+    signature,
+    signatures,
+)
 from tests.storygen import load_stories, rewrite
 
 MASK = 0xFFFFFFFF
@@ -29,7 +38,16 @@ def definition(title: str, body: str) -> str | None:
     minima = [MASK] * BINS
     for h in shingles:
         minima[h % BINS] = min(minima[h % BINS], h // BINS)
-    return "".join(EMPTY if v == MASK else f"{v & 0xFFFF:04x}" for v in minima)
+    verify = [MASK] * VERIFY_BINS  # the same, over a second hash of each shingle
+    for h in map(remix, shingles):
+        verify[h % VERIFY_BINS] = min(verify[h % VERIFY_BINS], h // VERIFY_BINS)
+    return "".join(EMPTY if v == MASK else f"{v & 0xFFFF:04x}" for v in minima + verify)
+
+
+def remix(h: int) -> int:
+    for _ in range(2):
+        h = ((h ^ (h >> 16)) * 0x45D9F3B) & MASK
+    return h ^ (h >> 16)
 
 
 def texts() -> list[tuple[str, str]]:
@@ -92,5 +110,8 @@ def test_signatures_follow_the_definition_one_at_a_time_and_in_a_batch() -> None
 )
 def test_signatures_never_change_so_stored_ones_stay_comparable(title: str, body: str, stored: str) -> None:
     # Signatures live in Redis for the story window; a new hashing would keep
-    # the articles after an upgrade from joining the stories before it.
-    assert signature(title, body) == stored
+    # the articles after an upgrade from joining the stories before it. The
+    # bins lookup bands over never change; the verification bins that follow
+    # them came later, and a stored signature without them is judged on the
+    # bins it has (ingest_batch.lua).
+    assert (signature(title, body) or "")[: 4 * BINS] == stored

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from service.ingest.language import detect_language
-from service.ingest.normalise import RawItem, canonical_url, html_to_text, normalise, parsed_text, utc_time
+from service.ingest.normalise import (
+    RawItem,
+    canonical_url,
+    html_to_text,
+    identity_keys,
+    normalise,
+    parsed_text,
+    utc_time,
+)
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -107,7 +115,10 @@ def test_an_item_without_text_gives_no_article() -> None:
     assert normalise(RawItem(link="https://example.com/a"), feed="f", source=None, now=NOW) is None
 
 
-def test_guids_that_are_not_urls_are_scoped_to_their_feed() -> None:
+def test_every_guid_is_scoped_to_its_feed_and_url_guids_still_share_a_url_identity() -> None:
+    # A GUID is the feed's own name for an item: another feed using it names another
+    # item (issue 10, point 8). Whether two are the same article is the URL's and the
+    # text's to tell, checked in the sink.
     a = normalise(RawItem(title="One", guid="1"), feed="a", source=None, now=NOW)
     b = normalise(RawItem(title="One", guid="1"), feed="b", source=None, now=NOW)
     c = normalise(
@@ -119,4 +130,6 @@ def test_guids_that_are_not_urls_are_scoped_to_their_feed() -> None:
     assert c is not None
     assert d is not None
     assert a.id != b.id
-    assert c.id == d.id
+    assert c.id != d.id
+    assert c.url == d.url == "https://example.com/1"
+    assert identity_keys(c)["url"] == identity_keys(d)["url"]

@@ -207,3 +207,21 @@ async def test_boilerplate_shared_with_many_articles_neither_joins_them_nor_hide
 
     assert len({r.story_id for r in joined}) == len(others)
     assert copy.story_id == original.story_id
+
+
+async def test_a_signature_stored_before_the_verification_bins_still_takes_its_rewrites(
+    redis: Redis, key_prefix: str
+) -> None:
+    from service.ingest.minhash import BINS
+
+    sink = sink_for(redis, key_prefix)
+    story = load_stories()[0]
+    original = article(story, "wire")
+    full = signature(original.title, original.body)
+    assert full is not None
+    # As written by the version whose signatures had the lookup bins only.
+    first = await sink.add(original, full[: 4 * BINS])
+
+    copy = await sink.add(article(story, "outlet", seed=1))
+
+    assert copy.story_id == first.story_id == original.id

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import pytest
+import redis as sync_redis
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
+from service.app import create_app
+from service.cli import main
 from service.config import Settings
 from service.connections import RedisUrlError, parse_redis_url
+from service.errors import SettingsError
 from service.keymigration import legacy_keys_present, migrate, new_name
 from service.keys import Keys
+from tests.conftest import SettingsFactory
+from tests.helpers import running
 
 
 def slots(*names: str) -> set[int]:
@@ -29,6 +35,7 @@ def test_the_keys_of_each_script_and_transaction_share_one_slot() -> None:
     assert len(slots(*ingest)) == 1
     assert len(slots(k.alerts, k.dead_letter(k.alerts), k.seen_alert("x"))) == 1
     delivery = [k.deliveries_due, k.delivery_lane("https://a"), k.delivery("d"), k.delivery_attempts("d")]
+    delivery += [k.delivery_flight("https://a"), k.deliveries_dead_now]
     delivery += [k.alert_payload("x"), k.subscription_deliveries("s"), k.throttle("s", "r:st")]
     delivery += [k.digest("s", 3600), k.digest_seen("s", "x"), k.digests_open, k.deliveries_dead]
     delivery += [k.subscriptions, k.subscriptions_version, k.subscriptions_disabled]
@@ -37,6 +44,12 @@ def test_the_keys_of_each_script_and_transaction_share_one_slot() -> None:
     assert len(slots(k.feeds, k.feeds_version)) == 1
     # The three streams are free to live on three different primaries.
     assert len(slots(k.articles, k.alerts, k.deliveries_due)) == 3
+
+
+def test_two_deployments_sharing_a_cluster_keep_their_streams_in_different_slots() -> None:
+    europe, asia = Keys("geoalert-eu:"), Keys("geoalert-asia:")
+    assert key_slot(europe.articles.encode()) != key_slot(asia.articles.encode())
+    assert europe.articles.startswith("geoalert-eu:")  # every key still starts with its prefix
 
 
 def test_a_key_prefix_with_a_brace_is_refused_by_name() -> None:
@@ -109,3 +122,33 @@ async def test_migrating_keeps_a_streams_groups_pending_entries_and_ttls(
     assert await redis.get(keys.delivery("d2")) == "new"  # never overwritten
     assert not await legacy_keys_present(redis, keys)
     assert await migrate(redis, keys) == {"renamed": 0, "skipped": 1}
+
+
+async def test_a_service_on_a_redis_still_in_the_old_layout_refuses_to_start_naming_the_fix(
+    redis: Redis, key_prefix: str, make_settings: SettingsFactory
+) -> None:
+    await redis.xadd(f"{key_prefix}articles", {"data": "left by 0.1"})
+    with pytest.raises(SettingsError, match="geoalert migrate-keys"):
+        async with running(create_app(make_settings(), roles=["matcher"])):
+            pass
+
+
+def test_migrate_keys_from_the_command_line_counts_first_then_moves(
+    redis_server_url: str,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = sync_redis.Redis.from_url(redis_server_url)
+    client.set(f"{key_prefix}seen:article:a1", "a1", ex=600)
+    monkeypatch.setenv("GEOALERT_REDIS_URL", redis_server_url)
+    monkeypatch.setenv("GEOALERT_KEY_PREFIX", key_prefix)
+    try:
+        assert main(["migrate-keys", "--dry-run"]) == 0
+        assert "would rename 1 keys" in capsys.readouterr().out
+        assert main(["migrate-keys"]) == 0
+        assert "renamed 1 keys" in capsys.readouterr().out
+        assert client.get(Keys(key_prefix).seen_article("a1")) == b"a1"
+    finally:
+        client.delete(Keys(key_prefix).seen_article("a1"), f"{key_prefix}seen:article:a1")
+        client.close()

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from service.consumer import ConsumerOptions, Entry, GroupConsumer, Unprocessable
 from service.embedded_redis import RedisServer
-from service.streams import Trim, publish, publish_once
+from service.streams import Trim, publish, publish_unique
 from tests.helpers import wait_until
 
 TRIM = Trim("maxlen", 10_000)
@@ -35,15 +35,15 @@ def consumer(
     )
 
 
-async def test_publish_once_appends_a_key_only_once(redis: Redis, key_prefix: str) -> None:
-    first = await publish_once(
-        redis, f"{key_prefix}s", {"data": "x"}, TRIM, dedupe_key=f"{key_prefix}k", ttl_seconds=60
+async def test_publish_unique_appends_a_key_only_once(redis: Redis, key_prefix: str) -> None:
+    first = await publish_unique(
+        redis, f"{key_prefix}s", {"data": "x"}, TRIM, dedupe_keys=[f"{key_prefix}k"], ttl_seconds=60
     )
-    second = await publish_once(
-        redis, f"{key_prefix}s", {"data": "x"}, TRIM, dedupe_key=f"{key_prefix}k", ttl_seconds=60
+    second = await publish_unique(
+        redis, f"{key_prefix}s", {"data": "x"}, TRIM, dedupe_keys=[f"{key_prefix}k"], ttl_seconds=60
     )
-    assert first is not None
-    assert second is None
+    assert first.entry_id is not None
+    assert second.entry_id is None
     assert await redis.xlen(f"{key_prefix}s") == 1
 
 

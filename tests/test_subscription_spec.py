@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from service.cli import main
 from service.errors import ConfigFileError
 from service.models import RuleRef
 from service.subscriptions import Subscription, load_subscriptions_file
+from service.subscriptions.store import NameTaken
+from tests.deliverykit import Kit
 
 SUMMIT = RuleRef(id="leader_summit", title="Leaders' summit", severity="high", tags=["diplomacy"])
 ARMS = RuleRef(id="arms_deal", title="Arms deal", severity="high", tags=["defence", "arms"])
@@ -122,3 +125,47 @@ def test_the_written_form_round_trips_through_the_model() -> None:
     assert written["webhook"] == {"url": "https://example.org/h", "secret": secret}
     assert "target" not in written
     assert Subscription.model_validate(written) == sub.model_copy(update={"id": "ops"})
+
+
+def test_a_record_stored_by_the_previous_model_still_reads() -> None:
+    # the old model kept every channel key, the unused ones as null
+    old = (
+        '{"id":"sub_1","name":"ops","rules":["*"],"min_severity":"info","enabled":true,"source":"api",'
+        '"console":null,"webhook":{"url":"https://example.org/h","secret":"whsec_' + "A" * 44 + '"},'
+        '"email":null,"throttle":null,"digest":"immediate","disabled_reason":null,'
+        '"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}'
+    )
+
+    sub = Subscription.model_validate_json(old)
+
+    assert sub.channel == "webhook"
+    assert sub.webhook is not None
+    assert sub.webhook.url == "https://example.org/h"
+    assert Subscription.model_validate_json(sub.stored()) == sub
+
+
+def test_the_json_schema_shows_the_written_form_with_one_key_per_channel() -> None:
+    schema = Subscription.model_json_schema()
+
+    assert "target" not in schema["properties"]
+    assert {"console", "webhook", "email", "apprise"} <= set(schema["properties"])
+    assert schema["oneOf"] == [{"required": [c]} for c in ("console", "webhook", "email", "apprise")]
+    assert "kind" not in str(schema["$defs"]["WebhookChannel"])
+
+
+async def test_two_writers_creating_one_name_at_once_store_one_subscription(kit: Kit) -> None:
+    subs = [Subscription(id=f"sub_{n}", name="race", email={"to": ["a@example.org"]}) for n in range(4)]
+
+    results = await asyncio.gather(*[kit.store.create(s) for s in subs], return_exceptions=True)
+
+    assert sum(isinstance(r, Subscription) for r in results) == 1
+    assert all(isinstance(r, NameTaken) for r in results if not isinstance(r, Subscription))
+    assert [s.name for s in (await kit.store.snapshot()).subscriptions] == ["race"]
+
+
+async def test_a_rename_onto_a_taken_name_is_refused_by_the_store(kit: Kit) -> None:
+    await kit.subscribe(name="desk", email={"to": ["a@example.org"]})
+    other = await kit.subscribe(name="ops", email={"to": ["a@example.org"]})
+
+    with pytest.raises(NameTaken, match="already called 'desk'"):
+        await kit.store.update(other.id, lambda s: s.model_copy(update={"name": "desk"}))

@@ -15,6 +15,7 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,11 +25,13 @@ from pydantic import (
     model_validator,
 )
 
-from service.api.framework import ApiError, ApiRoutes, invalid, parse_json, read_body, require_json
+from service.api.framework import ApiError, ApiRoutes, invalid, parse_json, query_of, read_body, require_json
+from service.config import parse_duration
 from service.ingest.minhash import signature
 from service.ingest.normalise import RawItem, canonical_url, normalise
+from service.ingest.quiet import TOO_OLD, AlertPolicy, with_reason
 from service.models import Article, utcnow
-from service.typedefs import INGEST, SETTINGS
+from service.typedefs import INGEST, METRICS, SETTINGS
 
 routes = ApiRoutes("articles")
 
@@ -38,12 +41,24 @@ class PushedArticle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(min_length=1, max_length=200, description="the outlet or system the article is from")
+    source: str = Field(
+        default="push",
+        min_length=1,
+        max_length=200,
+        description="the outlet or system the article is from (ids are unique per source)",
+    )
     title: str = Field(default="", max_length=1_000)
     summary: str = Field(default="", max_length=100_000)
     body: str = Field(default="", max_length=1_000_000)
     url: str | None = Field(default=None, max_length=4_000, description="absolute http(s) URL of the article")
-    guid: str | None = Field(default=None, max_length=1_000, description="the sender's id of the article")
+    # "id" as everywhere else (rules/test, geoalert match, the eval sets); "guid" as in feeds.
+    guid: str | None = Field(
+        default=None,
+        max_length=1_000,
+        validation_alias=AliasChoices("id", "guid"),
+        serialization_alias="id",
+        description='the sender\'s id of the article ("guid" is accepted for it, as in feeds)',
+    )
     published: datetime | None = None
     language: str | None = Field(default=None, max_length=35)
 
@@ -59,6 +74,20 @@ class PushedArticle(BaseModel):
         if not (self.title.strip() or self.summary.strip() or self.body.strip()):
             raise ValueError("an article needs a title, a summary or a body")
         return self
+
+
+class PushQuery(BaseModel):
+    alert_max_age: float | None = Field(
+        default=None,
+        ge=0,
+        description="store articles published longer ago than this (30m, 48h, 7d) without alerts;"
+        " by default a pushed article may alert whatever its age",
+    )
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
 
 class PushBatch(BaseModel):
@@ -77,7 +106,7 @@ class PushItem(BaseModel):
     duplicate_of: str | None = Field(default=None, description="the article this one repeats")
     duplicate_by: Literal["id", "url", "content"] | None = Field(
         default=None,
-        description="what matched: id (same GUID, or same URL when there is no GUID), url (canonical) or content",
+        description="what matched: id (this sender's GUID, or its URL when there is no GUID), url (the canonical URL, with the same headline or similar text) or content",
     )
     story_id: str | None = None
     story_sources: int | None = Field(default=None, description="outlets that carried the story so far")
@@ -112,10 +141,13 @@ def _normalise(item: PushedArticle, now: datetime) -> tuple[Article | None, str 
     "/v1/articles",
     summary="Push one article or a batch; normalised and de-duplicated like polled ones",
     body=PushBody,
+    query=PushQuery,
     responses={202: ("accepted or reported as duplicates, in order", PushResult)},
 )
 async def push_articles(request: web.Request) -> web.Response:
     settings, ingest = request.app[SETTINGS], request.app[INGEST]
+    # Pushing is an explicit act (archives get pushed too): no age limit unless the sender sets one.
+    policy = AlertPolicy(max_age=query_of(request, PushQuery).alert_max_age or 0, first_poll=True)
     require_json(request)
     # its own limit: batches may be larger than other bodies
     doc = parse_json(await read_body(request, settings.push_max_bytes))
@@ -137,7 +169,12 @@ async def push_articles(request: web.Request) -> web.Response:
     ]
     if empty:
         raise ApiError(422, "invalid article" + ("s" if batch else ""), empty)
-    articles = [a for a, _ in normalised if a is not None]
+    now_ts = now.timestamp()
+    articles = [
+        with_reason(a, policy.reason(a.published.timestamp() if a.published else None, now_ts))
+        for a, _ in normalised
+        if a is not None
+    ]
     results = await ingest.sink.add_many(articles, [s for _, s in normalised])
     out = [
         PushItem(
@@ -151,6 +188,9 @@ async def push_articles(request: web.Request) -> web.Response:
         for r in results
     ]
     accepted = sum(1 for r in results if not r.duplicate)
+    quiet = sum(1 for a, r in zip(articles, results, strict=True) if a.quiet and not r.duplicate)
+    if quiet:
+        request.app[METRICS].articles_quiet.labels(TOO_OLD).inc(quiet)
     result = PushResult(accepted=accepted, duplicates=len(results) - accepted, items=out)
     return web.Response(
         status=202, text=result.model_dump_json(exclude_none=True), content_type="application/json"

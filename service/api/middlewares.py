@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/openapi.json"})
 STATIC_PREFIX = "/static/"  # the console's scripts, styles and icon: public files of the package
 LOGIN_PATHS = frozenset({"/login"})  # checks the token itself, from a form
+PUBLIC_PREFIX = "/v1/links/"  # signed links (their signature is the authority)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NO_TOKEN = "no GEOALERT_API_TOKEN is set, so the API serves loopback clients only"
 
@@ -115,7 +116,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    if request.path in PUBLIC_PATHS or request.path.startswith(STATIC_PREFIX):
+    if request.path in PUBLIC_PATHS or request.path.startswith((STATIC_PREFIX, PUBLIC_PREFIX)):
+        # Health probes, the API description, static files and signed links.
         return await handler(request)
     unsafe = request.method not in SAFE_METHODS
     if unsafe and cross_site(request):

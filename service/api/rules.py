@@ -16,7 +16,6 @@ routes = ApiRoutes("rules")
 @routes.route("GET", "/v1/rules", summary="Every rule in use", responses={200: ("the rules", RuleList)})
 async def list_rules(request: web.Request) -> web.Response:
     source = request.app[RULES]
-    source.refresh()
     return json_of(
         RuleList(items=[RuleOut.of(r) for r in source.rules.rules], errors=[str(e) for e in source.errors])
     )
@@ -30,7 +29,6 @@ async def list_rules(request: web.Request) -> web.Response:
 )
 async def get_rule(request: web.Request) -> web.Response:
     source = request.app[RULES]
-    source.refresh()
     info = source.rules.get(request.match_info["id"])
     if info is None:
         raise ApiError(404, f"no rule has the id {request.match_info['id']!r}")
@@ -47,7 +45,6 @@ async def get_rule(request: web.Request) -> web.Response:
 async def test_rules(request: web.Request) -> web.Response:
     given = await body_of(request, ArticleIn)
     source = request.app[RULES]
-    source.refresh()
     matches = source.rules.match(Article.model_validate(given.model_dump()))
     return json_of(RuleTestResult(matches=matches))
 
@@ -72,7 +69,6 @@ async def test_rules(request: web.Request) -> web.Response:
 async def explain_rules(request: web.Request) -> web.Response:
     given = await body_of(request, ExplainIn)
     source = request.app[RULES]
-    source.refresh()
     rules = source.rules
     for rule in given.rules or []:
         if rules.get(rule) is None:

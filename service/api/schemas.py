@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
 
 from notifiers.console import ConsoleTarget
 from notifiers.email import EmailTarget
@@ -156,7 +156,12 @@ class RuleList(BaseModel):
 class ArticleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(default="test", max_length=200)
+    id: str = Field(
+        default="test",
+        max_length=200,
+        validation_alias=AliasChoices("id", "guid"),
+        description='the article\'s id ("guid" is accepted for it, as in feeds and pushes)',
+    )
     title: str = Field(default="", max_length=2000)
     summary: str = Field(default="", max_length=20000)
     body: str = Field(default="", max_length=60000)

@@ -10,9 +10,8 @@ address is checked again when connecting.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -20,15 +19,18 @@ from pydantic import ValidationError
 from notifiers.apprise_target import REVEAL, instantiate
 from notifiers.ssrf import check_host, check_url_offline
 from service.api.framework import ApiError, ApiRoutes, body_of, invalid, json_of
+from service.api.middlewares import authenticated
 from service.api.schemas import (
     ErrorBody,
     SubscriptionCreated,
     SubscriptionList,
     SubscriptionOut,
     SubscriptionPatch,
+    WebhookOut,
 )
 from service.subscriptions import Subscription, SubscriptionSpec, new_subscription_id
-from service.subscriptions.model import CHANNELS, wire_location
+from service.subscriptions.model import CHANNELS, unknown_patterns, wire_location
+from service.subscriptions.store import NameTaken
 from service.typedefs import DELIVERY_QUEUE, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = ApiRoutes("subscriptions")
@@ -38,28 +40,11 @@ INVALID = (422, ("invalid: see error.fields", ErrorBody))
 NAME_TAKEN = (409, ("another subscription has this name", ErrorBody))
 
 
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f", did you mean '{close[0]}'?" if close else ""
-
-
 def _check(request: web.Request, sub: SubscriptionSpec) -> None:
     """What the model cannot check alone: rules and tags that exist, hosts that are not private."""
     problems: list[tuple[str, str]] = []
     if RULES in request.app:
-        rules = request.app[RULES].rules.rules
-        ids = {r.id for r in rules}
-        tags = {t for r in rules for t in r.tags}
-        for field in ("rules", "muted_rules"):
-            for i, pattern in enumerate(getattr(sub, field)):
-                if pattern.startswith("tag:") and pattern[4:] not in tags:
-                    problems.append(
-                        (f"{field}[{i}]", f"no rule has the tag {pattern[4:]!r}{_suggest(pattern[4:], tags)}")
-                    )
-                elif pattern != "*" and not pattern.startswith("tag:") and pattern not in ids:
-                    problems.append(
-                        (f"{field}[{i}]", f"no rule has the id {pattern!r}{_suggest(pattern, ids)}")
-                    )
+        problems += unknown_patterns(sub, request.app[RULES].rules.rules)
     policy = request.app[NETGUARD]
     if sub.webhook is not None:
         try:
@@ -95,7 +80,6 @@ def _warnings(request: web.Request, sub: Subscription) -> list[str]:
 
 
 async def _find(request: web.Request) -> Subscription:
-    request.app[SUBSCRIPTIONS].refresh()  # the api role may run alone: pick up file edits here too
     sub = await request.app[SUBSCRIPTIONS].get(request.match_info["id"])
     if sub is None:
         raise ApiError(404, f"no subscription has the id {request.match_info['id']!r}")
@@ -124,19 +108,35 @@ def _writable(request: web.Request, sub: Subscription) -> None:
 async def create_subscription(request: web.Request) -> web.Response:
     given = await body_of(request, SubscriptionSpec, relocate=wire_location)
     _check(request, given)
-    request.app[SUBSCRIPTIONS].refresh()
     await _unique_name(request, given.name)
     sub = Subscription.model_validate(
         {**given.model_dump(context=REVEAL), "id": new_subscription_id(), "source": "api"}
     )
     store = request.app[SUBSCRIPTIONS].store
     assert store is not None
-    sub = await store.create(sub)
+    try:
+        sub = await store.create(sub)
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from None
     secret = sub.webhook.secret if sub.webhook else None
     out = SubscriptionCreated(
         **SubscriptionOut.of(sub).model_dump(), secret=secret, warnings=_warnings(request, sub)
     )
     return json_of(out, status=201)
+
+
+def shown(request: web.Request, sub: Subscription) -> SubscriptionOut:
+    """A subscription as this caller may read it.
+
+    Slack, Teams and Discord put the credential in the webhook URL's path, so
+    when reads are open a caller without the token sees its origin only.
+    """
+    out = SubscriptionOut.of(sub)
+    if out.webhook is None or authenticated(request):
+        return out
+    parts = urlsplit(out.webhook.url)
+    origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/***"
+    return out.model_copy(update={"webhook": WebhookOut(url=origin)})
 
 
 @routes.route(
@@ -146,9 +146,8 @@ async def create_subscription(request: web.Request) -> web.Response:
     responses={200: ("the subscriptions", SubscriptionList)},
 )
 async def list_subscriptions(request: web.Request) -> web.Response:
-    request.app[SUBSCRIPTIONS].refresh()
     subs = await request.app[SUBSCRIPTIONS].all()
-    return json_of(SubscriptionList(items=[SubscriptionOut.of(s) for s in subs]))
+    return json_of(SubscriptionList(items=[shown(request, s) for s in subs]))
 
 
 @routes.route(
@@ -158,7 +157,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     responses={200: ("the subscription", SubscriptionOut), 404: NOT_FOUND[1]},
 )
 async def get_subscription(request: web.Request) -> web.Response:
-    return json_of(SubscriptionOut.of(await _find(request)))
+    return json_of(shown(request, await _find(request)))
 
 
 def _merged(sub: Subscription, changes: dict[str, Any]) -> dict[str, Any]:
@@ -220,6 +219,8 @@ async def patch_subscription(request: web.Request) -> web.Response:
         updated = await store.update(sub.id, change)
     except ValidationError as exc:
         raise invalid(exc, relocate=wire_location) from None
+    except NameTaken as exc:
+        raise ApiError(409, str(exc)) from None
     if updated is None:
         raise ApiError(404, f"no subscription has the id {sub.id!r}")
     before = sub.webhook.secret if sub.webhook else None

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -23,8 +24,9 @@ from redis.asyncio import Redis
 
 from service.delivery.queue import throttle_scope
 from service.delivery.record import DeliveryRecord
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
-from service.lua import Script
+from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
 from service.subscriptions import DigestMode, Subscription
 
@@ -52,7 +54,9 @@ class Digests:
         lookup: Callable[[str], Awaitable[Subscription | None]],
         *,
         retention_seconds: int = 30 * 86400,
+        durability: Durability = NO_WAIT,
     ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.lookup = lookup
@@ -67,14 +71,14 @@ class Digests:
         start = period_start(sub.digest, now)
         period = sub.throttle.period if sub.throttle else 0
         scope = throttle_scope(sub, alert) if sub.throttle else "-"
-        reply = await self._gather(
-            keys=[
+        keys, args = (
+            [
                 self.keys.digest(sub.id, start),
                 self.keys.digests_open,
                 self.keys.throttle(sub.id, scope),
                 self.keys.digest_seen(sub.id, alert.id),
             ],
-            args=[
+            [
                 f"{now:.3f}",
                 str(period),
                 alert.id,
@@ -83,6 +87,15 @@ class Digests:
                 SEEN_TTL,
             ],
         )
+        if self.durability.waits:  # the alert is acknowledged only once replicas have it gathered
+            (reply,) = await run_pipeline(
+                self.redis,
+                lambda pipe: self._gather.queue(pipe, keys, args),
+                [self._gather],
+                durable=(self.durability, keys[0]),
+            )
+        else:
+            reply = await self._gather(keys, args)
         return int(reply)
 
     async def flush_due(self, *, now: float | None = None) -> int:
@@ -98,7 +111,39 @@ class Digests:
                 made += 1
         return made
 
-    async def _flush_one(self, member: str, sub_id: str, mode: str, start: int, now: float) -> bool:
+    async def _open(self, sub_id: str) -> list[tuple[str, str, int]]:
+        """The subscription's buffers not yet sent: (open-set member, mode, period start), oldest first."""
+        out = []
+        for member in sorted(await self.redis.smembers(self.keys.digests_open)):
+            owner, mode, start_text = str(member).rsplit("|", 2)
+            if owner == sub_id:
+                out.append((str(member), mode, int(start_text)))
+        return out
+
+    async def pending(self, sub_id: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """What the subscription's next digests hold so far: (period, alerts oldest first) per buffer."""
+        out = []
+        for _, mode, start in await self._open(sub_id):
+            raw = await self.redis.hgetall(self.keys.digest(sub_id, start))
+            alerts = sorted((json.loads(v) for v in raw.values()), key=lambda a: str(a.get("created_at", "")))
+            out.append((describe_period(mode, start), alerts))
+        return out
+
+    async def flush_now(self, sub_id: str, *, now: float | None = None) -> int:
+        """Send the subscription's open digests now, before their periods end; how many were queued.
+
+        The rest of the period starts a new buffer, sent when the period ends as usual.
+        """
+        now = time.time() if now is None else now
+        made = 0
+        for member, mode, start in await self._open(sub_id):
+            if await self._flush_one(member, sub_id, mode, start, now, early=True):
+                made += 1
+        return made
+
+    async def _flush_one(
+        self, member: str, sub_id: str, mode: str, start: int, now: float, *, early: bool = False
+    ) -> bool:
         buffer = self.keys.digest(sub_id, start)
         raw = await self.redis.hgetall(buffer)
         sub = await self.lookup(sub_id)
@@ -109,6 +154,8 @@ class Digests:
             return False
         alerts = sorted((json.loads(v) for v in raw.values()), key=lambda a: str(a.get("created_at", "")))
         delivery_id = stable_id("digest", sub_id, mode, str(start))
+        if early:  # another flush of this period may follow: it must make a delivery of its own
+            delivery_id = stable_id("digest", sub_id, mode, str(start), "early", f"{now:.6f}")
         record = DeliveryRecord(
             id=delivery_id,
             subscription=sub.id,

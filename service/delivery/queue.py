@@ -17,6 +17,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 
 from service.delivery.record import FINAL_STATUSES, Attempt, DeliveryRecord, DeliveryStatus, Settled
+from service.durability import NO_WAIT, Durability
 from service.keys import Keys
 from service.lua import Script, run_pipeline
 from service.models import Alert, stable_id
@@ -67,7 +68,15 @@ class Outcome:
 
 
 class DeliveryQueue:
-    def __init__(self, redis: Redis, keys: Keys, *, retention_seconds: int = 30 * 86400) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        retention_seconds: int = 30 * 86400,
+        durability: Durability = NO_WAIT,
+    ) -> None:
+        self.durability = durability
         self.redis = redis
         self.keys = keys
         self.retention = retention_seconds
@@ -139,7 +148,10 @@ class DeliveryQueue:
                 for keys, args in calls:
                     self._enqueue.queue(pipe, keys, args)
 
-            replies = await run_pipeline(self.redis, build, [self._enqueue])
+            # With WAIT on, the alert is acknowledged only once replicas have its deliveries.
+            replies = await run_pipeline(
+                self.redis, build, [self._enqueue], durable=(self.durability, self.keys.deliveries_due)
+            )
             results += [int(r) for r in (replies[1:] if start == 0 else replies)]
             if on_chunk is not None and 1 in results[start:]:
                 on_chunk()
@@ -159,7 +171,11 @@ class DeliveryQueue:
         busy: Mapping[str, int],
         now: float | None = None,
     ) -> Batch:
-        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint."""
+        """Lease up to ``limit`` due deliveries, at most ``per_endpoint`` minus ``busy[endpoint]`` per endpoint.
+
+        ``per_endpoint`` holds over every worker of the deployment: attempts in
+        flight anywhere count against it (``busy`` is this worker's own share).
+        """
         now = time.time() if now is None else now
         until = f"{now + lease:.3f}"
         quota = [x for ep, n in busy.items() for x in (ep, str(max(per_endpoint - n, 0)))]
@@ -173,6 +189,7 @@ class DeliveryQueue:
                 self.keys.delivery_lane(""),
                 self.keys.delivery(""),
                 self.keys.alert_payload(""),
+                self.keys.delivery_flight(""),
                 *quota,
             ],
         )
@@ -181,23 +198,6 @@ class DeliveryQueue:
             record = DeliveryRecord.from_hash({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)})
             taken.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
         return Batch(taken, None if not next_due else float(next_due), int(version))
-
-    async def take_due(
-        self,
-        limit: int,
-        lease: float,
-        *,
-        per_endpoint: int,
-        busy: Mapping[str, int],
-        now: float | None = None,
-    ) -> list[Taken]:
-        """``take``, for callers that want only the deliveries."""
-        return (await self.take(limit, lease, per_endpoint=per_endpoint, busy=busy, now=now)).items
-
-    async def next_due_in(self, *, now: float | None = None) -> float | None:
-        now = time.time() if now is None else now
-        first = await self.redis.zrange(self.keys.deliveries_due, 0, 0, withscores=True)
-        return max(0.0, float(first[0][1]) - now) if first else None
 
     async def count_active(self) -> int:
         """Deliveries due or in flight, over every endpoint."""
@@ -227,6 +227,7 @@ class DeliveryQueue:
                 self.keys.delivery_attempts(delivery_id),
                 self.keys.deliveries_dead,
                 self.keys.deliveries_dead_now,
+                self.keys.delivery_flight(endpoint),
             ],
             args=[
                 delivery_id,

@@ -9,6 +9,7 @@ work of endpoints with room, so the others are never held up behind it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -18,11 +19,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from notifiers.apprise_target import redacted
 from notifiers.base import DeliveryError, Notification, Notifier, PermanentError, Receipt, RetryableError
 from service.delivery.policy import RetryPolicy
 from service.delivery.queue import DeliveryQueue, Outcome, Taken
 from service.delivery.record import Attempt, DeliveryRecord, Settled
 from service.delivery.record import Outcome as AttemptOutcome
+from service.links import PauseLinks
 from service.metrics import Metrics
 from service.streams import TRANSIENT_ERRORS
 from service.subscriptions import Subscription
@@ -48,7 +51,9 @@ class DeliveryWorker:
         per_endpoint: int = 8,
         idle_poll: float = 0.5,
         clock: Callable[[], float] = time.time,
+        links: PauseLinks | None = None,
     ) -> None:
+        self.links = links  # signs the pause link of each email
         self.queue = queue
         self.directory = directory
         self.notifiers = notifiers
@@ -186,6 +191,8 @@ class DeliveryWorker:
             )
             return
         notification = self._notification(record, taken.alert, attempts)
+        if sub.email is not None and self.links is not None:
+            notification = dataclasses.replace(notification, pause_url=self.links.url(sub.id))
         started = time.monotonic()
         try:
             receipt: Receipt = await asyncio.wait_for(
@@ -267,6 +274,8 @@ class DeliveryWorker:
         if sub.email is not None:
             host = getattr(getattr(self.notifiers.get("email"), "config", None), "host", None)
             return f"smtp {host}" if host else "smtp (no GEOALERT_SMTP_HOST)"
+        if sub.apprise is not None:  # redacted: Apprise URLs hold tokens
+            return ", ".join(redacted(url) for url in sub.apprise.secrets())
         return sub.endpoint
 
     def _notification(self, record: DeliveryRecord, alert_json: str | None, attempt: int) -> Notification:

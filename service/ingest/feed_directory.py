@@ -138,9 +138,14 @@ class FeedDirectory:
         return changed
 
     async def sync(self) -> bool:
-        """Re-read the file and, when its counter moved, the registry; True when the list changed."""
+        """Take in the file's last good version and, when its counter moved, the registry.
+
+        True when the list changed. The file itself is reloaded by its watcher,
+        in a thread: never here, where an API request or the poller waits.
+        """
         before = self.current
-        self.refresh()
+        if self.file.current is not self._file_seen:
+            self._rebuild()
         if self.registry is not None:
             version = await self.registry.version()
             if version != self._api_version:

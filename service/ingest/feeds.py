@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.config import parse_duration
 from service.yamlfile import load_model
 
 TAG = re.compile(r"^[\w.\-]+$")
@@ -27,6 +28,20 @@ class FeedConfig(BaseModel):
     )
     region: str | None = Field(default=None, max_length=40, description="e.g. africa, europe, global")
     tags: list[str] = Field(default_factory=list, max_length=20, description="free labels for grouping")
+    alert_max_age: float | None = Field(
+        default=None,
+        ge=0,
+        description="older articles raise no alert (30m, 48h, 7d or seconds; 0: no limit;"
+        " default: GEOALERT_ALERT_MAX_AGE)",
+    )
+    alert_first_poll: bool | None = Field(
+        default=None, description="alert on what the first poll finds (default: GEOALERT_ALERT_FIRST_POLL)"
+    )
+
+    @field_validator("alert_max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("tags")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from notifiers.printable import printable
 from service.config import load_settings
 from service.errors import ConfigFileError
 from service.ingest.feeds import FeedConfig, load_feeds_file
@@ -59,7 +60,7 @@ def _import(args: argparse.Namespace) -> int:
     elif fresh:
         append_entries(path, text)
     for what, why in skipped:
-        print(f"skipped {what}: {why}", file=sys.stderr)
+        print(printable(f"skipped {what}: {why}"), file=sys.stderr)  # an OPML file is someone else's text
     where = "printed" if args.print else f"added to {path}"
     print(f"{len(fresh)} feeds {where}, {len(skipped)} skipped", file=sys.stderr)
     return 0

@@ -4,7 +4,8 @@ Every limit holds against a hostile server: connect and total timeouts, a
 redirect limit, a cap on the body *after* decompression (we decompress
 ourselves, a chunk at a time, never producing more than the cap), and a limit
 on concurrent requests per host that is taken before the clock starts, so a
-queue of feeds on one host never times out waiting for a slot.
+queue of feeds on one host never times out waiting for a slot. Given a
+``FleetLimit``, the per-host limit holds across every poller process.
 
 Where a request may go depends on who chose the address. A feed URL is the
 operator's: it may name a private address (a local RSSHub is normal), and
@@ -33,6 +34,7 @@ import aiohttp
 from yarl import URL
 
 from notifiers.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedResolver, UnsafeAddress
+from service.fleetlimit import FleetLimit
 from service.redact import redact_url
 
 USER_AGENT = "geoalert/0.1 (+https://github.com/geoalert/geoalert; feed poller)"
@@ -159,11 +161,13 @@ class Fetcher:
         guarded: aiohttp.ClientSession,
         limits: FetchLimits,
         policy: AddressPolicy,
+        fleet: FleetLimit | None = None,
     ) -> None:
         self.session = session  # first requests to feed URLs as the operator wrote them
         self.guarded = guarded  # redirects and links from content: private addresses refused
         self.limits = limits
         self.policy = policy
+        self.fleet = fleet  # with it, per_host holds across every process of the deployment
         self._all = asyncio.Semaphore(limits.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(limits.per_host)
@@ -171,13 +175,15 @@ class Fetcher:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, limits: FetchLimits, policy: AddressPolicy | None = None) -> AsyncIterator[Fetcher]:
+    async def open(
+        cls, limits: FetchLimits, policy: AddressPolicy | None = None, fleet: FleetLimit | None = None
+    ) -> AsyncIterator[Fetcher]:
         policy = policy or AddressPolicy()
         async with (
             cls.new_session(limits) as session,
             cls.new_session(limits, GuardedResolver(policy)) as guarded,
         ):
-            yield cls(session, guarded, limits, policy)
+            yield cls(session, guarded, limits, policy, fleet)
 
     @staticmethod
     def new_session(limits: FetchLimits, resolver: GuardedResolver | None = None) -> aiohttp.ClientSession:
@@ -192,8 +198,13 @@ class Fetcher:
     @contextlib.asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
         host = (urlsplit(url).hostname or "").lower()
-        async with self._hosts[host], self._all:
-            yield
+        async with self._hosts[host]:
+            if self.fleet is None:
+                async with self._all:
+                    yield
+            else:
+                async with self.fleet.slot(host, self.limits.per_host), self._all:
+                    yield
 
     async def fetch_feed(
         self,

@@ -15,6 +15,7 @@ import trafilatura
 
 from service.ingest.fetch import Fetcher, FetchError
 from service.ingest.language import detect_language
+from service.ingest.normalise import MAX_TEXT_CHARS, plain_text
 from service.ingest.workers import WorkerDied, WorkerPool
 from service.models import Article
 
@@ -54,6 +55,8 @@ class FullText:
         except WorkerDied as exc:
             log.warning("full text of %s not extracted: %s", article.url, exc)
             return article
+        # Page text is feed content too: the same cleaning and cap as any body (normalise.py).
+        text = plain_text(text)[:MAX_TEXT_CHARS] if text else None
         if not text or len(text) <= len(article.body):
             return article
         summary = article.summary or (article.body if article.body != article.title else "")

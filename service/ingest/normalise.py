@@ -162,6 +162,11 @@ def html_to_text(markup: str) -> str:
         text = parsed_text(markup) if plain is None else plain
         # Entities the parser left (e.g. inside odd markup) are decoded here.
         text = html.unescape(text)
+    return plain_text(text)
+
+
+def plain_text(text: str) -> str:
+    """Text without markup made safe to store: control characters dropped, paragraphs kept, spaces folded."""
     paragraphs = (" ".join(p.split()) for p in text.translate(_CLEAN).split("\n"))
     return "\n\n".join(p for p in paragraphs if p)
 
@@ -221,10 +226,10 @@ def content_digest(title: str, body: str) -> str | None:
     return digest(folded) if len(folded) >= MIN_HASHED_TEXT else None
 
 
-def guid_scope(guid: str, feed: str) -> str:
-    """GUIDs that are URLs are global; others ("1", "item-2") mean something only within their feed."""
-    canonical = canonical_url(guid)
-    return f"url:{canonical}" if canonical else f"guid:{feed}:{guid.strip()}"
+def title_key(title: str) -> str:
+    """A short hash of a headline as a reader sees it: what a URL identity is checked against (sink.py)."""
+    folded = " ".join(title.casefold().split())
+    return digest(folded)[:16] if folded else ""
 
 
 IdentityKind = Literal["id", "url", "content"]
@@ -260,10 +265,14 @@ def normalise(
     if url is not None and len(url) > MAX_URL_CHARS:
         url = None
     guid = item.guid.strip()[:MAX_GUID_CHARS] if item.guid and item.guid.strip() else None
+    # The id is the feed's (or the sender's) own name for the item: a GUID, a
+    # link or the text, always within the feed. Another feed or sender using
+    # the same GUID or link names another item; whether it is the same article
+    # is for the URL and content identities to tell (identity_keys, sink.py).
     if guid and guid == item.link and url:
-        identity = f"url:{url}"  # a permalink GUID: the same identity, without canonicalising it twice
+        identity = f"url:{url}"  # a permalink GUID: the link, canonical
     elif guid:
-        identity = guid_scope(guid, feed)
+        identity = f"guid:{guid}"
     elif url:
         identity = f"url:{url}"
     else:
@@ -272,7 +281,7 @@ def normalise(
         primary_subtag(item.language) or primary_subtag(feed_language) or detect_language(f"{title}\n{body}")
     )
     return Article(
-        id=stable_id("article", identity),
+        id=stable_id("article", feed, identity),
         title=title,
         summary=summary if summary != body else "",
         body=body,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,8 @@ from service.ingest.fetch import Fetcher, FetchError
 from service.ingest.fulltext import FullText
 from service.ingest.parse import ParseError, PreparedFeed, prepare_feed
 from service.ingest.prepared import Prepared, prepare, within_budget
-from service.ingest.sink import ArticleSink
+from service.ingest.quiet import REASON_TEXT, AlertPolicy, quieten
+from service.ingest.sink import ArticleSink, Ingested
 from service.ingest.state import Backoff, FeedState, FeedStore, now
 from service.ingest.workers import WorkerDied, WorkerPool
 from service.metrics import Metrics
@@ -71,8 +73,11 @@ class Poller:
         backoff: Backoff | None = None,
         timing: Timing | None = None,
         workers: WorkerPool | None = None,
+        alerts: AlertPolicy | None = None,
     ) -> None:
         self.feeds, self.sink, self.fetcher, self.store = feeds, sink, fetcher, store
+        # Without a policy every new article may alert (the service passes the settings' one).
+        self.alerts = alerts or AlertPolicy(max_age=0, first_poll=True)
         self.metrics = metrics
         self.backoff = backoff or Backoff()
         self.timing = timing or Timing()
@@ -164,8 +169,10 @@ class Poller:
         if feed.full_text and articles:
             articles = await self._with_full_text(articles)
         articles, warning = await self._within_budget(feed, articles, parsed.warning)
+        articles, quiet = quieten(articles, self._policy(feed), first_poll=state.last_success is None)
         ingested = await self.sink.add_prepared(articles)
         new = sum(1 for i in ingested if not i.duplicate)
+        self._count_quiet(feed, ingested, quiet)
         self.metrics.feed_polls.labels(feed.name, "ok").inc()
         self.metrics.feed_failing.labels(feed.name).set(0)
         delay = self.backoff.delay(feed.interval, 0)
@@ -191,6 +198,28 @@ class Poller:
         if new:
             log.info("feed %s: %d new of %d items", feed.name, new, parsed.items)
         return RunResult(feed.name, "ok", items=parsed.items, new=new, delay=delay)
+
+    def _policy(self, feed: FeedConfig) -> AlertPolicy:
+        if feed.alert_max_age is None and feed.alert_first_poll is None:
+            return self.alerts
+        return AlertPolicy(
+            max_age=self.alerts.max_age if feed.alert_max_age is None else feed.alert_max_age,
+            first_poll=self.alerts.first_poll if feed.alert_first_poll is None else feed.alert_first_poll,
+        )
+
+    def _count_quiet(self, feed: FeedConfig, ingested: list[Ingested], quiet: dict[str, str]) -> None:
+        if not quiet:
+            return
+        counted = Counter(quiet[i.article_id] for i in ingested if not i.duplicate and i.article_id in quiet)
+        for reason, count in counted.items():
+            self.metrics.articles_quiet.labels(reason).inc(count)
+        if counted:
+            log.info(
+                "feed %s: %s stored without alerts (%s)",
+                feed.name,
+                sum(counted.values()),
+                ", ".join(f"{n} {REASON_TEXT[r]}" for r, n in counted.items()),
+            )
 
     async def _within_budget(
         self, feed: FeedConfig, articles: list[Prepared], warning: str | None
@@ -290,22 +319,18 @@ class Poller:
         )
         return RunResult(feed.name, outcome, delay=delay, reason=reason)
 
-    async def poll_all(self) -> list[RunResult]:
-        """Run every enabled feed once, now (with leases): a full cycle."""
-        feeds = [f for f in self.feeds.current if f.enabled]
-        return list(await asyncio.gather(*(self._job(f.name) for f in feeds)))
-
     async def _scheduled(self, name: str) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._active.add(task)
         try:
-            await self._job(name)
+            await self.job(name)
         finally:
             if task is not None:
                 self._active.discard(task)
 
-    async def _job(self, name: str) -> RunResult:
+    async def job(self, name: str) -> RunResult:
+        """One scheduled run of the feed named, within the limit of runs at once; errors are its result."""
         feed = self.feed(name)
         if feed is None or not feed.enabled:
             return RunResult(name, "removed")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from service.ingest.minhash import signatures as sign
-from service.ingest.normalise import IdentityKind, identity_keys
+from service.ingest.normalise import IdentityKind, identity_keys, title_key
 from service.models import Article
 
 # Where the sink writes the story it assigns, in the entry's JSON. In JSON every
@@ -34,6 +34,7 @@ class Prepared(NamedTuple):
     source: str  # whose the story is, for the story's count of sources
     story: str  # the article's own story_id, kept when the sink assigns none; "" normally
     origin: str  # for metrics: the feed, or "push"
+    title: str = ""  # title_key (normalise.py): a URL identity held by another headline is checked
 
     @property
     def identities(self) -> list[IdentityKind]:
@@ -70,6 +71,7 @@ def prepare(articles: Sequence[Article], signatures: Sequence[str | None] | None
                 source=article.source or article.feed or "unknown",
                 story=story or "",
                 origin=article.feed or "push",
+                title=title_key(article.title),
             )
         )
     return out

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from service.durability import NO_WAIT, Durability
 from service.ingest.normalise import IdentityKind
 from service.ingest.prepared import STORY_SLOT, Prepared, prepare
 from service.ingest.stories import StoryIndex
 from service.keys import Keys
-from service.lua import Script
+from service.lua import Script, run_pipeline
 from service.metrics import Metrics
 from service.models import Article
 from service.streams import Trim
@@ -63,6 +64,7 @@ class ArticleSink:
         dedupe_ttl: int,
         metrics: Metrics,
         stories: StoryIndex | None = None,
+        durability: Durability = NO_WAIT,
     ) -> None:
         self.redis, self.keys, self.trim, self.dedupe_ttl = redis, keys, trim, dedupe_ttl
         self.metrics = metrics
@@ -72,6 +74,7 @@ class ArticleSink:
             settings.update(stories.settings())
         self._settings = json.dumps(settings, separators=(",", ":"))
         self._script = Script("ingest_batch", redis)
+        self.durability = durability
 
     async def unseen(self, articles: Sequence[Article | Prepared]) -> list[bool]:
         """For each article, whether its id is not yet ingested (a cheap look before costly work)."""
@@ -120,18 +123,28 @@ class ArticleSink:
                     a.source,
                     "1" if StoryIndex.trim(a.id) else "0",
                     a.story,
+                    2 if a.url else 0,  # which of its identities is the URL: checked, not trusted
+                    a.title,
                 ]
             )
-        replies = await self._script(
-            keys=[self.keys.articles, *seen_keys],
-            args=[
-                self._settings,
-                json.dumps(batch, ensure_ascii=False, separators=(",", ":")),
-                f"{now:.3f}",
-                str(self.dedupe_ttl),
-                *self.trim.xadd_args(),
-            ],
-        )
+        keys = [self.keys.articles, *seen_keys]
+        args = [
+            self._settings,
+            json.dumps(batch, ensure_ascii=False, separators=(",", ":")),
+            f"{now:.3f}",
+            str(self.dedupe_ttl),
+            *self.trim.xadd_args(),
+        ]
+        if self.durability.waits:
+            # Acknowledged (a feed marked read, a push answered) only once replicas have it.
+            (replies,) = await run_pipeline(
+                self.redis,
+                lambda pipe: self._script.queue(pipe, keys, args),
+                [self._script],
+                durable=(self.durability, self.keys.articles),
+            )
+        else:
+            replies = await self._script(keys, args)
         out = []
         ingested: Counter[str] = Counter()
         duplicates: Counter[str] = Counter()

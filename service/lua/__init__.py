@@ -26,6 +26,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
+from service.durability import Durability
+
 _INCLUDE = re.compile(r"^--! include (\w+)\s*$", re.MULTILINE)
 
 
@@ -69,20 +71,31 @@ async def run_pipeline(
     scripts: Sequence[Script] = (),
     *,
     transaction: bool = False,
+    durable: tuple[Durability, str] | None = None,
 ) -> list[Any]:
     """Build a pipeline with ``build(pipe)`` and run it, loading ``scripts`` where a node lacks them.
 
     A pipeline is built again and resent after a NOSCRIPT: the scripts queued
     on pipelines are all idempotent, so what ran the first time runs harmlessly again.
+    With ``durable=(durability, key)`` the writes to ``key``'s node are followed by
+    WAIT (see service.durability), whose reply is checked and left out of the result.
     """
+    waits = durable is not None and durable[0].waits
     for attempt in (1, 2):
         async with redis.pipeline(transaction=transaction) as pipe:
             build(pipe)
+            if durable is not None and waits:
+                durable[0].queue_wait(redis, pipe, durable[1])
             try:
-                return list(await pipe.execute())
+                replies = list(await pipe.execute())
             except NoScriptError:
                 if attempt == 2:
                     raise
+            else:
+                if durable is not None and waits:
+                    durable[0].check(replies[-1], f"writes to {durable[1]}")
+                    del replies[-durable[0].QUEUED :]
+                return replies
         for script in scripts:
             await script.load()
     raise AssertionError("unreachable")

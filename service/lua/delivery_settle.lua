@@ -8,6 +8,7 @@
 -- KEYS[4]  the delivery's attempt log
 -- KEYS[5]  the dead deliveries stream (the history)
 -- KEYS[6]  the deliveries that are dead letters now (id -> when)
+-- KEYS[7]  the endpoint's attempts in flight (see delivery_take.lua)
 -- ARGV[1]  the delivery id
 -- ARGV[2]  the endpoint
 -- ARGV[3]  lease token ('' skips the check)
@@ -22,10 +23,12 @@
 -- Returns 'ok', 'gone', 'kept' or 'stale'.
 --! include lib_relane
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('ZREM', KEYS[3], ARGV[1]); relane(KEYS[2], KEYS[3], ARGV[2]); return 'gone'
+  redis.call('ZREM', KEYS[3], ARGV[1]); redis.call('ZREM', KEYS[7], ARGV[1])
+  relane(KEYS[2], KEYS[3], ARGV[2]); return 'gone'
 end
 if ARGV[5] == 'gone' then
-  redis.call('ZREM', KEYS[3], ARGV[1]); relane(KEYS[2], KEYS[3], ARGV[2]); return 'gone'
+  redis.call('ZREM', KEYS[3], ARGV[1]); redis.call('ZREM', KEYS[7], ARGV[1])
+  relane(KEYS[2], KEYS[3], ARGV[2]); return 'gone'
 end
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[6]); redis.call('LTRIM', KEYS[4], -50, -1) end
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -35,6 +38,7 @@ if ARGV[3] ~= '' and ARGV[5] ~= 'delivered' and redis.call('HGET', KEYS[1], 'lea
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 redis.call('HDEL', KEYS[1], 'leased_until')
+redis.call('ZREM', KEYS[7], ARGV[1])  -- no longer in flight (a stale outcome's slot is its successor's)
 if ARGV[5] == 'dead' then
   -- a dead letter now; those past retention have expired with their delivery
   redis.call('ZADD', KEYS[6], ARGV[10], ARGV[1])

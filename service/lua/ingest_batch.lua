@@ -12,13 +12,20 @@
 --           the index keeps an entry), per_band, compare, and the key prefixes
 --           band_prefix, sig_prefix, sources_prefix
 -- ARGV[2]   the batch, a JSON array of articles, each [id, data, identities,
---           signature, published, source, trim ('1'/'0'), own story] ("" for
---           what an article lacks)
+--           signature, published, source, trim ('1'/'0'), own story, which
+--           identity is the URL (0: none), title key] ("" for what an article lacks)
 -- ARGV[3]   now
 -- ARGV[4]   seconds the identities stay seen
 -- ARGV[5..] XADD's trimming clause
 -- Returns, per article, {1, entry id, story, sources} or, for a duplicate,
 -- {0, which identity (1-based), the article that holds it}.
+--
+-- A URL identity is not proof: anyone can push or list an outlet's link
+-- with other text. Its key holds "id|title key"; a later article with that
+-- URL is a duplicate only when its headline is the same or its text is
+-- similar (signatures, as stories compare them). Otherwise it is a new
+-- article, and the URL key passes to it. A key written without a title key
+-- (before this check) is taken as it is.
 --
 -- The story index's keys (candidate bands, signatures, sources) are found
 -- while the script runs, so they cannot be declared: they are built from the
@@ -30,7 +37,7 @@ local now, ttl = tonumber(ARGV[3]), ARGV[4]
 -- Every number passed to redis.call is a string made once: Redis formats each
 -- Lua number it is given, and that costs more than the command itself. The
 -- bounds use %.17g, which gives back the very same double.
-local assign
+local assign, similar
 if S.stories then
   local WIDTH, WINDOW, THRESHOLD = S.width, S.window, S.threshold
   local KEEP, KEEP_S, PER_BAND, COMPARE = S.keep, tostring(S.keep), tostring(S.per_band), S.compare
@@ -38,11 +45,34 @@ if S.stories then
   local BAND_PREFIXES = {}
   for b = 0, S.bands - 1 do BAND_PREFIXES[b] = S.band_prefix .. b .. ':' end
 
+  -- Estimated similarity of two signatures, over all the bins both have: a
+  -- signature stored before the verification bins existed is judged on the
+  -- bins it has. Bins empty in both are left out.
+  local function similarity(sig, other)
+    local length = math.min(#other, #sig)
+    local same, both = 0, 0
+    for b = 1, length, 4 do
+      local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
+      if x ~= '----' or y ~= '----' then
+        both = both + 1
+        if x == y then same = same + 1 end
+      end
+    end
+    return both > 0 and same / both or 0
+  end
+
+  -- Whether the article stored as ``id`` has text like ``sig``.
+  similar = function(sig, id)
+    if sig == '' then return false end
+    local other = redis.call('GET', SIG_PREFIX .. id)
+    return other ~= false and similarity(sig, other) >= THRESHOLD
+  end
+
   -- Look up the candidates that share a band, pick the most similar, index
   -- the article. Returns the story and how many sources carried it so far.
   assign = function(id, sig, ts, source, trim)
     local bands = {}
-    for b = 0, #sig / WIDTH - 1 do
+    for b = 0, S.bands - 1 do  -- over the first bins only (the rest are for judging, minhash.py)
       local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
       if not string.find(value, '-', 1, true) then
         bands[#bands + 1] = BAND_PREFIXES[b] .. value
@@ -81,16 +111,8 @@ if S.stories then
       local member = order[i]
       local sep = string.find(member, '|', 1, true)
       local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
-      if other and #other == #sig then
-        local same, both = 0, 0
-        for b = 1, #sig, 4 do
-          local x, y = string.sub(sig, b, b + 3), string.sub(other, b, b + 3)
-          if x ~= '----' or y ~= '----' then
-            both = both + 1
-            if x == y then same = same + 1 end
-          end
-        end
-        local score = both > 0 and same / both or 0
+      if other then
+        local score = similarity(sig, other)
         if score >= best_score and (best == nil or score > best_score) then
           best, best_score = string.sub(member, 1, sep - 1), score
         end
@@ -125,12 +147,20 @@ for n, a in ipairs(batch) do
   local seen = {}
   for i = 1, a[3] do seen[i] = KEYS[next_key + i - 1] end
   next_key = next_key + a[3]
+  local url_at, title = a[9], a[10]
   local duplicate = nil
   local held = redis.call('MGET', unpack(seen))
   for i = 1, #seen do
     if held[i] then
-      duplicate = {0, i, held[i]}
-      break
+      local holder, checked = held[i], nil
+      if i == url_at then
+        local bar = string.find(holder, '|', 1, true)
+        if bar then holder, checked = string.sub(holder, 1, bar - 1), string.sub(holder, bar + 1) end
+      end
+      if checked == nil or (title ~= '' and checked == title) or (similar and similar(sig, holder)) then
+        duplicate = {0, i, holder}
+        break
+      end
     end
   end
   if duplicate then
@@ -140,7 +170,9 @@ for n, a in ipairs(batch) do
     if assign and sig ~= '' then
       story, sources = assign(id, sig, a[5], a[6], a[7])
     end
-    for _, key in ipairs(seen) do redis.call('SET', key, id, 'EX', ttl) end
+    for i, key in ipairs(seen) do
+      redis.call('SET', key, i == url_at and (id .. '|' .. title) or id, 'EX', ttl)
+    end
     local entry_story = story ~= '' and story or a[8]
     if entry_story ~= '' then
       local at = string.find(data, SLOT, 1, true)

@@ -14,8 +14,11 @@ Inside the package, files follow the path of a rule from text to match:
 ``terms``, ``inflect``, ``condition`` and ``entities`` parse the language,
 ``compiler`` builds the ``compiled`` form and ``anchors`` picks each rule's
 trigger terms, ``text``, ``document`` and ``scanner`` prepare and search an
-article, and ``evaluate`` decides and explains. ``loader`` and ``source`` read
-directories; ``cli``, ``examples`` and ``evaluation`` are the tools.
+article, ``occurrences`` finds each part in it and ``filters`` (the registered
+part options and shared guards) narrow them, and ``evaluate`` decides, with the
+boolean and window logic only. ``loader`` and ``source`` read directories;
+``cli``, ``examples``, ``evaluation``, ``explain``, ``stats`` and ``freshness``
+are the tools.
 """
 
 from service.matching.errors import RuleError, RuleLoadError

@@ -49,6 +49,9 @@ class _AnchorChooser:
     def __init__(self, lists: Mapping[str, EntityListUse], literals: Sequence[LiteralTerm]) -> None:
         self._lists = lists
         self._literals = literals
+        # an entity list holds thousands of forms and every rule of a library uses the same few
+        # lists: the shortest form of a part is worked out once per distinct part
+        self._shortest: dict[object, int] = {}
 
     def literal_ids(self, part: CompiledPart) -> tuple[int, ...]:
         if part.entity_list is None:
@@ -73,13 +76,33 @@ class _AnchorChooser:
 
     def _rarity(self, parts: frozenset[int], rule: CompiledRule) -> int:
         # longer literal forms occur less often; a set of parts is only as rare as its commonest form
-        def shortest(part: CompiledPart) -> int:
-            lengths = [_weight(v) for i in self.literal_ids(part) for v in self._literals[i].variants]
-            return min(lengths, default=1)
+        return min(self._shortest_form(rule.parts[index]) for index in parts)
 
-        return min(shortest(rule.parts[index]) for index in parts)
+    def _shortest_form(self, part: CompiledPart) -> int:
+        key: object = part.entity_list if part.entity_list is not None else part.literal_ids
+        known = self._shortest.get(key)
+        if known is None:
+            lengths = [_weight(v) for i in self.literal_ids(part) for v in self._literals[i].variants]
+            known = self._shortest[key] = min(lengths, default=1)
+        return known
 
 
 def _weight(text: str) -> int:
     # a Chinese character or a Korean syllable says about as much as a short Latin word
     return sum(3 if ord(char) >= 0x2E80 else 1 for char in text)
+
+
+def route_needs(node: Node, part_index: Mapping[str, int]) -> tuple[tuple[int, ...], ...]:
+    """Groups of parts of which the route needs at least one each to have a term in an article:
+    every part an and, sentence() or near() requires is a group of one, an or (or 'N of') a group
+    of every part its alternatives need. A necessary condition, checked before any window."""
+    if isinstance(node, Ref):
+        return ((part_index[node.name],),)
+    if isinstance(node, Not):
+        return ()
+    children = [route_needs(operand, part_index) for operand in node.operands]
+    if isinstance(node, (And, Sentence, Near)):
+        return tuple(dict.fromkeys(group for child in children for group in child))
+    if any(not child for child in children):
+        return ()  # an alternative that needs nothing
+    return (tuple(sorted({index for child in children for group in child for index in group})),)

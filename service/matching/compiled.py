@@ -34,6 +34,11 @@ class CompiledPart:
     literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     # shared guards that veto an occurrence of this part when they occur within their scope of it
     guards: tuple[CompiledGuard, ...] = ()
+    # the literal terms (for entity parts: every alias and title of the list) whose absence from
+    # an article means the part cannot occur there; shared by the parts of one list
+    term_ids: frozenset[int] = frozenset()
+    # the registered filters (service.matching.filters) its options call for, in order
+    filters: tuple[str, ...] = ()
     # parts that differ only in name (the same term list in many rules) share one number,
     # so an article's hits for them are gathered once
     shared_id: int = -1
@@ -75,6 +80,8 @@ class CompiledRule:
     examples: tuple[RuleExample, ...]
     # named alternatives in order; a rule written with one 'condition' has one route named None
     routes: tuple[tuple[str | None, Node], ...] = ()
+    # per route: groups of part indexes it needs one of each to have a term (anchors.route_needs)
+    route_needs: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,3 +103,5 @@ class CompiledRules:
     always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
     guards: Mapping[str, CompiledGuard] = field(default_factory=dict)
     list_facts: tuple[ListFacts, ...] = ()  # as_of dates and unverified entries of every list
+    # literal term id -> (shared id of a term part it counts for, its groups there)
+    term_parts: Mapping[int, tuple[tuple[int, tuple[int, ...]], ...]] = field(default_factory=dict)

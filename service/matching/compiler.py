@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from service.errors import FileProblem
-from service.matching.anchors import candidate_index
+from service.matching.anchors import candidate_index, route_needs
 from service.matching.compiled import (
     CompiledGuard,
     CompiledPart,
@@ -25,6 +25,7 @@ from service.matching.compiled import (
 )
 from service.matching.condition import ConditionError, Node, Or, parse_condition, references
 from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.filters import filters_of
 from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
 from service.matching.scanner import Scanner
@@ -62,6 +63,7 @@ class Compiler:
     _shared_parts: dict[tuple[object, ...], int] = field(default_factory=dict)
     _guards: dict[str, CompiledGuard] = field(default_factory=dict)
     _list_facts: list[ListFacts] = field(default_factory=list)
+    _list_term_ids: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
@@ -116,6 +118,7 @@ class Compiler:
             always=always,
             guards=dict(self._guards),
             list_facts=tuple(self._list_facts),
+            term_parts=_term_parts(compiled_rules, self._guards.values()),
         )
 
     # -- terms -----------------------------------------------------------
@@ -273,7 +276,8 @@ class Compiler:
             path=doc.path,
         )
         parts = tuple(self._share(part) for part in parts)
-        return CompiledRule(info, parts, part_index, condition, _examples(model, doc), routes)
+        needs = tuple(route_needs(node, part_index) for _, node in routes)
+        return CompiledRule(info, parts, part_index, condition, _examples(model, doc), routes, needs)
 
     def _share(self, part: CompiledPart) -> CompiledPart:
         signature = (
@@ -292,7 +296,14 @@ class Compiler:
             tuple(guard.name for guard in part.guards),
         )
         shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
-        return dataclasses.replace(part, shared_id=shared_id)
+        if part.entity_list is None:
+            term_ids = frozenset(part.literal_ids)
+        else:
+            term_ids = self._list_term_ids.get(part.entity_list, frozenset())
+            if not term_ids and part.entity_list in self._entity_lists:
+                term_ids = frozenset(self._entity_lists[part.entity_list].meanings)
+                self._list_term_ids[part.entity_list] = term_ids
+        return dataclasses.replace(part, shared_id=shared_id, filters=filters_of(part), term_ids=term_ids)
 
     def _compile_part(self, name: str, part: Part, rule: RuleFile, doc: MarkedDocument) -> CompiledPart:
         base: Location = ("parts", name)
@@ -451,6 +462,20 @@ class Compiler:
         return None if unknown else condition
 
     # -- candidate selection -----------------------------------------------
+
+
+def _term_parts(
+    rules: Iterable[CompiledRule], guards: Iterable[CompiledGuard]
+) -> dict[int, tuple[tuple[int, tuple[int, ...]], ...]]:
+    """Literal term -> the (shared) term parts it counts for, with its groups in each: an
+    article's occurrences are dealt to every part in one pass over the terms it contains."""
+    parts = {part.shared_id: part for rule in rules for part in rule.parts if part.entity_list is None}
+    parts.update((guard.part.shared_id, guard.part) for guard in guards if guard.part.entity_list is None)
+    index: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    for shared_id, part in parts.items():
+        for term_id, groups in part.literal_index.items():
+            index.setdefault(term_id, []).append((shared_id, groups))
+    return {term_id: tuple(uses) for term_id, uses in index.items()}
 
 
 def _examples(model: RuleFile, doc: MarkedDocument) -> tuple[RuleExample, ...]:

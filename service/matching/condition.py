@@ -25,7 +25,7 @@ not a stack overflow in the parser or in every later walk of the tree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class ConditionError(ValueError):
@@ -65,15 +65,32 @@ class AtLeast:
 class Sentence:
     operands: tuple[Node, ...]
     clause: bool = False  # one clause of the sentence, not all of it
+    # the operands in the order a window search checks them: parts, other conditions, negations
+    search_order: tuple[Node, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "search_order", _search_order(self.operands))
 
 
 @dataclass(frozen=True)
 class Near:
     operands: tuple[Node, ...]
     words: int
+    search_order: tuple[Node, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "search_order", _search_order(self.operands))
 
 
 Node = Ref | Not | And | Or | AtLeast | Sentence | Near
+
+
+def _search_order(operands: tuple[Node, ...]) -> tuple[Node, ...]:
+    """Parts are looked up at once, conditions over several parts cost more, negations last."""
+    return tuple(
+        sorted(operands, key=lambda node: 0 if isinstance(node, Ref) else 2 if isinstance(node, Not) else 1)
+    )
+
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),])|(?P<bad>\S))")
 

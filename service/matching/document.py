@@ -8,11 +8,12 @@ that joined text map back to a field and to the field's original characters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from bisect import bisect_right
 
 from service.matching.schema import ALL_FIELDS
-from service.matching.text import FoldedText, Tokens, sentence_starts
+from service.matching.text import FoldedText, sentence_starts
 from service.models import Article, ArticleField
 
 SEPARATOR = "\x00"
@@ -26,7 +27,7 @@ _CLAUSE_BREAK = re.compile(
 
 
 class Document:
-    __slots__ = ("_clauses", "_sentences", "_tokens", "day", "field_starts", "fields", "text")
+    __slots__ = ("_clauses", "_reversed", "_sentences", "_words", "day", "field_starts", "fields", "text")
 
     def __init__(self, article: Article, now: dt.datetime) -> None:
         published = article.published or now
@@ -46,7 +47,8 @@ class Document:
         self.text = SEPARATOR.join(pieces)
         self._sentences: list[int] | None = None
         self._clauses: dict[int, list[int]] = {}
-        self._tokens: Tokens | None = None
+        self._reversed: str | None = None
+        self._words: dict[tuple[int, int], tuple[int, int]] = {}
 
     def field_index(self, offset: int) -> int:
         return bisect_right(self.field_starts, offset) - 1
@@ -96,8 +98,60 @@ class Document:
         index = bisect_right(starts, offset) - 1
         return starts[index], starts[index + 1] if index + 1 < len(starts) else high
 
-    @property
-    def tokens(self) -> Tokens:
-        if self._tokens is None:
-            self._tokens = Tokens(self.text)
-        return self._tokens
+    def words_around(self, start: int, end: int, words: int) -> tuple[int, int]:
+        """``words`` words either side of the word at ``start``, within its field; reaching
+        ``words`` words past ``end`` when the span itself runs beyond that."""
+        low, high = self.words_at(start, words)
+        if end > high:
+            high = self.words_at(end - 1, words)[1]
+        return low, high
+
+    def words_at(self, offset: int, words: int) -> tuple[int, int]:
+        """From ``words`` words before the word at ``offset`` (or the last one before it) to
+        ``words`` words after it, within its field.
+
+        Found by regular expressions run from that word: forwards on the text, backwards on the
+        text reversed (made once), so no article is split into all its words for a few windows.
+        """
+        known = self._words.get((offset, words))
+        if known is not None:
+            return known
+        text = self.text
+        size = len(text)
+        if self._reversed is None:
+            self._reversed = text[::-1]
+        backwards = self._reversed
+        # the start of the word containing offset, or of the last word before it
+        run = _WORD_RUN_BACK.match(backwards, size - offset - 1) if offset < size else None
+        if run is not None and run.end() > size - offset - 1:
+            word = size - run.end()
+        else:
+            before = _LAST_WORD_BACK.match(backwards, size - offset)
+            if before is not None:
+                word = size - before.end()
+            else:
+                first = _WORD.search(text)
+                word = first.start() if first is not None else 0
+        after = _words_after(words).match(text, word)
+        high = after.end() if after is not None else word
+        before_words = _words_before(words).match(backwards, size - word)
+        low = size - before_words.end() if before_words is not None else word
+        field_start, field_end = self.field_span(offset)
+        window = (max(low, field_start), min(high, field_end))
+        self._words[(offset, words)] = window
+        return window
+
+
+_WORD = re.compile(r"\w+")
+_WORD_RUN_BACK = re.compile(r"\w*")
+_LAST_WORD_BACK = re.compile(r"\W*\w+")
+
+
+@functools.cache
+def _words_after(count: int) -> re.Pattern[str]:
+    return re.compile(rf"\w+(?:\W+\w+){{0,{count}}}")
+
+
+@functools.cache
+def _words_before(count: int) -> re.Pattern[str]:
+    return re.compile(rf"(?:\W+\w+){{0,{count}}}")

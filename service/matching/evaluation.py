@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from service.matching.ruleset import RuleSet
 from service.models import Article
@@ -21,10 +21,12 @@ from service.models import Article
 class LabelledArticle(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: str
+    id: str = Field(validation_alias=AliasChoices("id", "guid"))
     title: str = ""
     summary: str = ""
     body: str = ""
+    url: str | None = None
+    source: str | None = None
     published: dt.datetime | None = None
     language: str | None = None
     labels: list[str] = Field(default_factory=list)
@@ -36,6 +38,8 @@ class LabelledArticle(BaseModel):
             title=self.title if headline is None else headline,
             summary=self.summary,
             body=self.body,
+            url=self.url,
+            source=self.source,
             published=self.published,
             language=self.language,
         )

@@ -32,7 +32,13 @@ class Scanner:
         if entries:
             automaton = ahocorasick.Automaton()
             for key, targets in entries.items():
-                automaton.add_word(key, (len(key), tuple(targets)))
+                # the term ids to take as they stand, when no target needs its case checked
+                plain = (
+                    None
+                    if any(cased is not None for _, cased, _ in targets)
+                    else tuple(t[0] for t in targets)
+                )
+                automaton.add_word(key, (len(key), tuple(targets), plain))
             automaton.make_automaton()
             self._automaton = automaton
         self._regexes = [compile_regex(regex.pattern) for regex in regexes]
@@ -49,7 +55,7 @@ class Scanner:
         if self._automaton is None:
             return hits
         size = len(text)
-        for last, (length, targets) in self._automaton.iter(text):
+        for last, (length, targets, plain) in self._automaton.iter(text):
             start = last + 1 - length
             # most candidates sit at word boundaries or fail them on the first test; the
             # script-aware checks run only when a word character touches the match
@@ -57,6 +63,11 @@ class Scanner:
                 continue
             end = last + 1
             touching = end < size and text[end].isalnum() and text[last].isalnum()
+            if plain is not None and not touching:
+                span = (start, end)
+                for term_id in plain:
+                    hits[term_id].append(span)
+                continue
             for term_id, cased, prefix in targets:
                 stop = right_end(text, end, prefix=prefix) if touching else end
                 if stop < 0:

@@ -29,6 +29,11 @@ LaxDateTime = Annotated[dt.datetime, Strict(False)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 
+# A list is compiled into the matcher whole: beyond this it is more likely a
+# mistake (or an attack) than a vocabulary, and it would take seconds to load.
+MAX_LIST_ITEMS = 50_000
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -219,7 +224,7 @@ class TermListFile(_Strict):
     stale_after_days: int | None = Field(
         None, ge=1, description="warn once 'as_of' is this many days old (default: the service's setting)"
     )
-    terms: list[Term] = Field(min_length=1)
+    terms: list[Term] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
 
 
 class Office(_Strict):
@@ -278,7 +283,7 @@ class EntityListFile(_Strict):
     stale_after_days: int | None = Field(
         None, ge=1, description="warn once 'as_of' is this many days old (default: the service's setting)"
     )
-    entities: list[Entity] = Field(min_length=1)
+    entities: list[Entity] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     titles: Titles | None = None
 
 

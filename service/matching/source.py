@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from pathlib import Path
 
 from service.errors import FileProblem
@@ -30,6 +31,7 @@ class RuleSource:
         self.rules: RuleSet = load_rules(self.directory)
         self.errors: list[FileProblem] = []
         self.loaded_at = dt.datetime.now(dt.UTC)
+        self._loading = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -37,7 +39,16 @@ class RuleSource:
         return self.rules.version
 
     def refresh(self) -> bool:
-        """Reload if any file was added, removed or edited; True if a new rule set was installed."""
+        """Reload if any file was added, removed or edited; True if a new rule set was installed.
+
+        Safe to call from a thread (the service's watcher does, so that a large
+        edit never holds up the event loop): one load at a time, and ``rules``
+        is replaced whole, so readers always see one good set.
+        """
+        with self._loading:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         signature = self._stat()
         if signature == self._signature:
             return False
@@ -48,6 +59,14 @@ class RuleSource:
             self.errors = exc.errors
             for error in exc.errors:
                 logger.error("rules not reloaded, keeping version %s: %s", self.version, error)
+            return False
+        except Exception as exc:
+            # A bug, not a bad edit; the edit must still be reported (its
+            # signature is recorded, so it would otherwise never be retried).
+            logger.exception("rules not reloaded, keeping version %s", self.version)
+            self.errors = [
+                FileProblem(str(self.directory), 1, 1, f"could not be loaded: {type(exc).__name__}")
+            ]
             return False
         self.errors = []
         if rules.version == self.rules.version:

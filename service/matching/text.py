@@ -15,7 +15,7 @@ import functools
 import re
 import threading
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 
 _SPACE_LIKE = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u00ad")
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u2032`\u00b4")
@@ -198,33 +198,6 @@ def sentence_starts(text: str) -> list[int]:
 def _is_abbreviation(word: str) -> bool:
     word = word.lstrip(_OPENING).lower()
     return word in _ABBREVIATIONS or bool(_INITIALISM.match(word))
-
-
-_WORD = re.compile(r"\w+")
-
-
-class Tokens:
-    """Word positions of a text, to measure distances in words."""
-
-    __slots__ = ("ends", "starts")
-
-    def __init__(self, text: str) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        for match in _WORD.finditer(text):
-            self.starts.append(match.start())
-            self.ends.append(match.end())
-
-    def index_at(self, offset: int) -> int:
-        """Index of the word containing ``offset``, or of the last word before it."""
-        return max(0, bisect_right(self.starts, offset) - 1)
-
-    def span(self, first: int, last: int) -> tuple[int, int]:
-        first = max(0, first)
-        last = min(len(self.starts) - 1, last)
-        if last < first:
-            return (0, 0)
-        return (self.starts[first], self.ends[last])
 
 
 def snippet(text: str, start: int, end: int, width: int = 60) -> str:

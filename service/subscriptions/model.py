@@ -11,8 +11,9 @@ apprise), while the written form keeps one key per channel
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -26,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from notifiers.apprise_target import REVEAL, AppriseTarget, instantiate
+from notifiers.apprise_target import REVEAL, AppriseTarget, service_key
 from notifiers.console import ConsoleTarget
 from notifiers.email import EmailTarget
 from notifiers.webhook import WebhookTarget, new_secret
@@ -61,21 +62,32 @@ class Throttle(BaseModel):
     )
 
 
+def _without_kind(schema: dict[str, Any]) -> None:
+    schema.get("properties", {}).pop("kind", None)
+
+
 # The union's members: each target with its channel's name as the tag. The tag is not part of the
-# written form (the key the target is written under says it), so it is never serialised.
+# written form (the key the target is written under says it), so it is neither serialised nor shown.
+_TAGGED = ConfigDict(json_schema_extra=_without_kind)
+
+
 class ConsoleChannel(ConsoleTarget):
+    model_config = _TAGGED
     kind: Literal["console"] = Field(default="console", exclude=True)
 
 
 class WebhookChannel(WebhookTarget):
+    model_config = _TAGGED
     kind: Literal["webhook"] = Field(default="webhook", exclude=True)
 
 
 class EmailChannel(EmailTarget):
+    model_config = _TAGGED
     kind: Literal["email"] = Field(default="email", exclude=True)
 
 
 class AppriseChannel(AppriseTarget):
+    model_config = _TAGGED
     kind: Literal["apprise"] = Field(default="apprise", exclude=True)
 
 
@@ -108,8 +120,10 @@ def wire_location(loc: Sequence[int | str]) -> tuple[int | str, ...]:
 
 def lift_channel(data: Any) -> Any:
     """Written form -> model form: the one channel key becomes ``target``; exactly one is required."""
-    if not isinstance(data, dict) or "target" in data:
+    if not isinstance(data, dict):
         return data
+    if "target" in data:  # the model's own field, never a written key
+        raise ValueError(f"unknown key 'target' (write the channel as one of: {', '.join(CHANNELS)})")
     given = [c for c in CHANNELS if data.get(c) is not None]
     if len(given) != 1:
         raise ValueError(
@@ -169,10 +183,9 @@ def _written_schema(schema: dict[str, Any]) -> None:
     if target is None:
         return
     schema["required"] = [r for r in schema.get("required", []) if r != "target"]
-    refs = {ref["$ref"].rsplit("/", 1)[-1]: ref for ref in target.get("oneOf", [])}
+    mapping = target.get("discriminator", {}).get("mapping", {})
     for channel in CHANNELS:
-        model = f"{channel.capitalize()}Channel"
-        props[channel] = refs.get(model, {"type": "object"})
+        props[channel] = {"$ref": mapping[channel]} if channel in mapping else {"type": "object"}
     schema["oneOf"] = [{"required": [c]} for c in CHANNELS]
 
 
@@ -234,10 +247,9 @@ class SubscriptionSpec(SubscriptionFields):
         if isinstance(self.target, WebhookChannel):
             return self.target.endpoint
         if isinstance(self.target, AppriseChannel):
-            service = instantiate(self.target.urls[0].get_secret_value())
-            where = f"{service.secure_protocol if service is not None else ''}:{getattr(service, 'host', '')}"
             # hashed: the host part of some Apprise URLs is a token, and this name is a Redis key
-            return "apprise:" + stable_id("apprise", where, length=12)
+            where = service_key(self.target.urls[0].get_secret_value())
+            return f"apprise:{where.split(':', 1)[0]}:{stable_id('apprise', where, length=12)}"
         return "smtp" if self.channel == "email" else "console"
 
     def wants(self, rule: RuleRef, *, now: datetime | None = None) -> bool:
@@ -290,6 +302,28 @@ class Subscription(SubscriptionSpec):
             context=REVEAL,
             exclude={"id", "source", "disabled_reason", "created_at", "updated_at"},
         )
+
+
+def unknown_patterns(sub: SubscriptionFields, rules: Iterable[Any]) -> list[tuple[str, str]]:
+    """(field, message) for each rule id or tag of ``sub`` that no rule has, with a did-you-mean."""
+    rules = list(rules)
+    ids = {r.id for r in rules}
+    tags = {t for r in rules for t in r.tags}
+    problems = []
+    for field in ("rules", "muted_rules"):
+        for i, pattern in enumerate(getattr(sub, field)):
+            if pattern.startswith("tag:") and pattern[4:] not in tags:
+                problems.append(
+                    (f"{field}[{i}]", f"no rule has the tag {pattern[4:]!r}{_suggest(pattern[4:], tags)}")
+                )
+            elif pattern != "*" and not pattern.startswith("tag:") and pattern not in ids:
+                problems.append((f"{field}[{i}]", f"no rule has the id {pattern!r}{_suggest(pattern, ids)}"))
+    return problems
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f", did you mean '{close[0]}'?" if close else ""
 
 
 def matching(subscriptions: list[Subscription], rule: RuleRef) -> list[Subscription]:

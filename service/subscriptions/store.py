@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -36,6 +36,17 @@ def new_subscription_id() -> str:
 
 class NameTaken(ValueError):
     """Another subscription already has this name."""
+
+    def __init__(self, name: str, other_id: str) -> None:
+        super().__init__(f"subscription {other_id!r} is already called {name!r}: names are unique")
+        self.other_id = other_id
+
+
+def _check_name(sub: Subscription, stored: Mapping[Any, Any]) -> None:
+    """Raise ``NameTaken`` if a stored subscription other than ``sub`` has its name."""
+    for other_id, text in stored.items():
+        if str(other_id) != sub.id and json.loads(text).get("name") == sub.name:
+            raise NameTaken(sub.name, str(other_id))
 
 
 @dataclass
@@ -89,16 +100,29 @@ class SubscriptionStore:
         return None if text is None else Subscription.model_validate_json(text)
 
     async def create(self, sub: Subscription) -> Subscription:
-        """Store a new subscription (a webhook gets its signing secret here); KeyError if the id exists."""
+        """Store a new subscription (a webhook gets its signing secret here).
+
+        KeyError if the id exists; ``NameTaken`` if another stored subscription
+        has the name, checked in the same optimistic transaction, so two
+        clients creating one name at once cannot both succeed.
+        """
         now = utcnow()
         sub = sub.with_secret().model_copy(update={"source": "api", "created_at": now, "updated_at": now})
+        key = self.keys.subscriptions
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(self.keys.subscriptions, sub.id, sub.stored())
-            pipe.incr(self.keys.subscriptions_version)
-            created, _ = await pipe.execute()
-        if not created:
-            raise KeyError(sub.id)
-        return sub
+            while True:
+                try:
+                    await pipe.watch(key)
+                    if await pipe.hexists(key, sub.id):
+                        raise KeyError(sub.id)
+                    _check_name(sub, await pipe.hgetall(key))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, sub.id, sub.stored())
+                    pipe.incr(self.keys.subscriptions_version)
+                    await pipe.execute()
+                    return sub
+                except WatchError:
+                    continue
 
     async def update(self, sub_id: str, change: Change) -> Subscription | None:
         """Apply ``change`` to the stored subscription; None if there is none.
@@ -114,8 +138,11 @@ class SubscriptionStore:
                     text = await pipe.hget(key, sub_id)
                     if text is None:
                         return None
-                    changed = change(Subscription.model_validate_json(text))
+                    current = Subscription.model_validate_json(text)
+                    changed = change(current)
                     sub = changed.model_copy(update={"id": sub_id, "source": "api", "updated_at": utcnow()})
+                    if sub.name != current.name:
+                        _check_name(sub, await pipe.hgetall(key))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(key, sub_id, sub.stored())
                     pipe.incr(self.keys.subscriptions_version)

@@ -133,6 +133,15 @@ def test_a_file_larger_than_the_limit_is_refused_before_parsing(tmp_path: Path) 
         load_feeds_file(path)
 
 
+def test_a_value_yaml_cannot_build_is_an_error_at_its_line() -> None:
+    # found by tests/hostile/test_fuzz_rules.py: a 13th month raised ValueError from the YAML library
+    with pytest.raises(ConfigFileError) as raised:
+        load_marked("feeds:\n  - since: 2026-13-45\n", "feeds.yaml")
+    [problem] = raised.value.problems
+    assert (problem.line, problem.col) == (2, 12)
+    assert "month must be in 1..12" in problem.message
+
+
 def test_ordinary_anchors_and_merges_still_load(tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
     path.write_text(

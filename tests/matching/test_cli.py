@@ -56,10 +56,16 @@ def test_match_results_carry_severity_and_evidence(rules_dir: Path) -> None:
 
 def test_malformed_lines_are_reported_skipped_and_fail_the_run(rules_dir: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    lines = ["not json\n", '{"id": "1", "body": "x"}\n', '{"id": "2", "title": "Summit", "body": ""}\n']
+    lines = [
+        "not json\n",
+        '{"id": "1"}\n',
+        '{"title": "x"}\n',
+        '{"id": "2", "title": "Summit", "body": ""}\n',
+    ]
     assert match_lines(load_rules(rules_dir), lines, out, err) == 1
     assert err.getvalue().startswith("line 1: skipped: invalid JSON")
-    assert "line 2: skipped: title: Field required" in err.getvalue()
+    assert "line 2: skipped: line: an article needs a title, a summary or a body" in err.getvalue()
+    assert "line 3: skipped: id: Field required" in err.getvalue()
     assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == ["2"]
 
 

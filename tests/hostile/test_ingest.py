@@ -1,4 +1,4 @@
-"""Hostile input on the way in: feeds, pushed articles, links in feeds and redirects.
+"""Hostile input on the way in: feeds, pushed articles, links in feeds and redirects, and what reaches a terminal.
 
 One test per break found by attacking the service (issue 10: points 3, 5, 8,
 9, 10, 13 and 15), each with the reproduction it was found with.
@@ -10,6 +10,7 @@ import io
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -172,9 +173,9 @@ def test_an_overlong_link_is_not_stored() -> None:
 
 
 async def test_a_pushed_source_with_terminal_escapes_is_stored_without_them(
-    make_settings: SettingsFactory, redis: Redis, key_prefix: str
+    make_settings: SettingsFactory, small_rules: Path, redis: Redis, key_prefix: str
 ) -> None:
-    app = create_app(make_settings(), roles=["api"])
+    app = create_app(make_settings(rules_dir=small_rules), roles=["api"])
     body = {"source": ESCAPES, "title": "Leaders meet in Geneva", "url": "https://outlet.example/g"}
     async with (
         running(app, listen=True) as base,
@@ -199,7 +200,7 @@ def test_the_console_prints_no_control_character_from_an_alert() -> None:
     text = format_alert(alert)
     assert not has_control(text.replace("\n", ""))
     lines = text.split("\n")
-    assert len(lines) == 2  # the alert line and one evidence line: nothing forged
+    assert len(lines) == 3  # the alert line, the words matched and the passage: nothing forged
     assert not any(line.startswith("ALERT CRITICAL") for line in lines)
 
 
@@ -354,13 +355,13 @@ def test_feed_urls_are_shown_without_userinfo_or_secret_parameters() -> None:
 
 
 async def test_get_feeds_and_the_logs_never_show_a_feed_urls_credentials(
-    make_settings: SettingsFactory, tmp_path: Any, caplog: pytest.LogCaptureFixture
+    make_settings: SettingsFactory, small_rules: Path, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from service.embedded_redis import free_port
 
     url = f"http://user:pa55word@127.0.0.1:{free_port()}/feed?api_key=K3Y-SECRET&lang=en"
     (tmp_path / "feeds.yaml").write_text(f"feeds:\n  - name: paid\n    url: {url}\n")
-    app = create_app(make_settings(), roles=["poller", "api"])
+    app = create_app(make_settings(rules_dir=small_rules), roles=["poller", "api"])
     caplog.set_level(logging.INFO)
     async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
         await app[POLLER].poll_feed(FeedConfig(name="paid", url=url))
@@ -432,3 +433,130 @@ async def test_a_feed_added_over_the_api_is_fetched_through_the_address_guard(
     assert result.outcome == "error"
     assert "refused" in (state.last_error or "")
     assert server.hits["/feed.xml"] == 0
+
+
+# -- point 9: distinct events on one wire template -------------------------------
+
+
+async def test_150_distinct_summit_reports_on_one_wire_template_each_start_their_own_story(
+    redis: Redis, key_prefix: str
+) -> None:
+    from service.ingest.sink import ArticleSink
+    from service.ingest.stories import StoryIndex
+    from service.keys import Keys
+    from service.metrics import Metrics
+    from service.models import stable_id
+    from service.streams import Trim
+    from tests.storygen import wire_template_reports
+
+    keys = Keys(key_prefix)
+    sink = ArticleSink(redis, keys, Trim("none"), 3600, Metrics(), StoryIndex(redis, keys))
+    articles = [
+        Article(id=stable_id("wire", str(n)), title=title, body=body, source=f"wire{n}")
+        for n, (title, body) in enumerate(wire_template_reports(150, seed=0))
+    ]
+
+    results = await sink.add_many(articles)
+
+    joined = [r.article_id for r in results if r.story_id != r.article_id]
+    assert joined == []  # each joined story would have raised no alert of its own
+
+
+# -- point 8: one sender suppresses another outlet's story -------------------------
+
+REPORT_BODY = (
+    "Leaders of the two countries met at the summit in Geneva on Tuesday and agreed to resume talks on "
+    "trade and border crossings, according to a joint statement issued after four hours of meetings."
+)
+
+
+@pytest.fixture
+async def push_api(make_settings: SettingsFactory, small_rules: Path) -> AsyncIterator[Any]:
+    app = create_app(make_settings(rules_dir=small_rules), roles=["api"])
+    async with running(app, listen=True) as base, aiohttp.ClientSession() as client:
+
+        async def push(body: dict[str, Any]) -> dict[str, Any]:
+            async with client.post(f"{base}/v1/articles", json=body) as response:
+                assert response.status == 202
+                result: dict[str, Any] = (await response.json())["items"][0]
+                return result
+
+        yield push
+
+
+async def test_unrelated_text_pushed_by_another_sender_under_an_outlets_url_does_not_swallow_its_report(
+    push_api: Any,
+) -> None:
+    url = "https://outlet.example/world/summit-1/?utm_source=x"
+    await push_api({"source": "someone-else", "title": "Weather", "url": url})
+
+    real = await push_api(
+        {"source": "Outlet", "title": "Leaders meet at summit", "body": REPORT_BODY, "url": url}
+    )
+
+    assert real["status"] == "accepted", real
+
+
+async def test_a_feed_listing_another_outlets_link_with_other_text_does_not_swallow_its_report(
+    server: FeedServer, make_settings: SettingsFactory, push_api: Any
+) -> None:
+    link = "https://outlet.example/world/summit-2/"
+    item = {"title": "Weather today", "guid": link, "link": link, "description": "Sunny, 25 degrees."}
+    url = server.static("/agg.xml", rss([item]))
+    await poll_once(make_settings, FeedConfig(name="aggregator", url=url))
+
+    real = await push_api(
+        {"source": "Outlet", "title": "Leaders meet at summit", "body": REPORT_BODY, "url": link}
+    )
+
+    assert real["status"] == "accepted", real
+
+
+async def test_a_senders_guid_is_its_own_another_sender_with_the_same_guid_is_not_a_duplicate(
+    push_api: Any,
+) -> None:
+    await push_api({"source": "someone-else", "guid": "summit-1", "title": "Weather"})
+
+    real = await push_api({"source": "Outlet", "guid": "summit-1", "title": "Leaders meet at summit",
+                           "body": REPORT_BODY})  # fmt: skip
+
+    assert real["status"] == "accepted", real
+
+
+async def test_the_same_report_under_one_url_from_two_senders_is_still_one_article(push_api: Any) -> None:
+    url = "https://outlet.example/world/summit-3/"
+    first = await push_api(
+        {"source": "Outlet", "title": "Leaders meet at summit", "body": REPORT_BODY, "url": url}
+    )
+    # Another sender (an aggregator) with the headline as updated, and the same text.
+    again = await push_api({"source": "Aggregator", "title": "Leaders meet at Geneva summit",
+                            "body": REPORT_BODY, "url": url + "?utm_source=agg"})  # fmt: skip
+    same_title = await push_api({"source": "Reader", "title": "Leaders meet at summit", "url": url})
+
+    assert (again["status"], again.get("duplicate_of")) == ("duplicate", first["id"])
+    assert (same_title["status"], same_title.get("duplicate_by")) == ("duplicate", "url")
+
+
+async def test_full_text_from_an_article_page_is_capped_and_stripped_like_any_field(
+    server: FeedServer, make_settings: SettingsFactory, redis: Redis, key_prefix: str
+) -> None:
+    # 320,000 characters of distinct paragraphs (an extractor drops repeated ones).
+    paragraphs = "".join(
+        f"<p>Delegates {n} argued\u001b[2J over the text\u009b of the accord.</p>" for n in range(6000)
+    )
+    server.static("/long.html", f"<html><body><article>{paragraphs}</article></body></html>",
+                  content_type="text/html")  # fmt: skip
+    item = {"title": "Accord", "guid": "a-1", "link": server.url("/long.html"), "description": "Short."}
+    url = server.static("/feed.xml", rss([item]))
+
+    await poll_once(
+        make_settings,
+        FeedConfig(name="wire", url=url, full_text=True),
+        fetch_allow_cidrs="127.0.0.0/8",
+        fetch_max_bytes=4 * MEGABYTE,
+    )
+
+    [article] = await stream_articles(redis, key_prefix)
+    assert "Delegates" in article.body
+    assert len(article.body) <= 100_000
+    assert not has_control(article.body.replace("\n", ""))

@@ -1,0 +1,246 @@
+"""Registered filters: the small steps that narrow a part's occurrences.
+
+A part's options (``fields``, ``in_office``, ``where``, ``distinct``,
+``abroad_from``, ``year``/``month: before_published``, ``guards``) each name a
+filter here. The compiler lists the filters a part uses, in the order below;
+the matcher applies them once per article and part. So the evaluator knows
+only conditions and windows, and a new kind of filter is one function and one
+schema field, not another branch in the evaluator.
+
+Each filter takes the article's occurrences (for the document and the shared
+look-ups: offices, home countries, other parts), the part, and its hits in text
+order, and returns the hits to keep (possibly re-keyed, for ``distinct``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from service.matching.compiled import CompiledGuard, CompiledPart
+from service.matching.hit import Hit
+from service.matching.schema import ALL_FIELDS
+
+if TYPE_CHECKING:
+    from service.matching.occurrences import Occurrences
+
+Filter = Callable[["Occurrences", CompiledPart, list[Hit]], list[Hit]]
+
+_REGISTRY: dict[str, Filter] = {}
+
+
+def registered(name: str) -> Callable[[Filter], Filter]:
+    def register(function: Filter) -> Filter:
+        _REGISTRY[name] = function
+        return function
+
+    return register
+
+
+def filters_of(part: CompiledPart) -> tuple[str, ...]:
+    """The filters a part's options call for, in the order they run: cheap drops first, the
+    re-keying of ``distinct`` after every drop, guards (which look at other parts) last."""
+    wanted = {
+        "fields": len(part.fields) < len(ALL_FIELDS),
+        "in_office": part.in_office,
+        "where": bool(part.where),
+        "abroad_from": part.abroad_from is not None,
+        "distinct": part.distinct is not None and part.distinct != "id",
+        "year_before_published": part.year_before_published,
+        "month_before_published": part.month_before_published,
+        "guards": bool(part.guards),
+    }
+    return tuple(name for name in _REGISTRY if wanted.get(name, False))
+
+
+def apply_filters(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    for name in part.filters:
+        hits = _REGISTRY[name](occurrences, part, hits)
+        if not hits:
+            break
+    return hits
+
+
+@registered("fields")
+def _fields(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Only the article fields the part searches."""
+    doc = occurrences.doc
+    return [hit for hit in hits if doc.field_name(hit.start) in part.fields]
+
+
+@registered("in_office")
+def _in_office(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """People in office on the article's publication date."""
+    assert part.entity_list is not None
+    name = part.entity_list
+    return [hit for hit in hits if occurrences.office_of(name, hit.entity_index)[0]]
+
+
+@registered("where")
+def _where(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Entities whose attributes equal (or are among) the wanted values."""
+    assert part.entity_list is not None
+    name = part.entity_list
+    kept: list[Hit] = []
+    for hit in hits:
+        attributes = occurrences.entity(name, hit.entity_index).attributes
+        if all(_attribute_matches(attributes.get(key), value) for key, value in part.where):
+            kept.append(hit)
+    return kept
+
+
+@registered("abroad_from")
+def _abroad_from(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Places that are not the home of a sitting person of another list named in the same sentence."""
+    assert part.abroad_from is not None
+    people = part.abroad_from
+    return [hit for hit in hits if hit.entity not in occurrences.home_countries(people, hit.start)]
+
+
+@registered("distinct")
+def _distinct(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Count distinct values of an attribute for 'min': the country a person held office for that
+    day ('country'), or any other attribute; entities without one are dropped."""
+    assert part.entity_list is not None
+    assert part.distinct is not None
+    name, attribute = part.entity_list, part.distinct
+    kept: list[Hit] = []
+    for hit in hits:
+        entity = occurrences.entity(name, hit.entity_index)
+        key: object
+        if attribute == "country":
+            key = occurrences.office_of(name, hit.entity_index)[1] or entity.attributes.get("country")
+        else:
+            value = entity.attributes.get(attribute)
+            key = None if value is None else str(value)
+        if key is not None:
+            kept.append(hit._replace(key=key))
+    return kept
+
+
+_YEAR_DIGITS = 4
+_MONTH_NAMES = [
+    ("january", "jan"),
+    ("february", "feb"),
+    ("march", "mar"),
+    ("april", "apr"),
+    ("may",),
+    ("june", "jun"),
+    ("july", "jul"),
+    ("august", "aug"),
+    ("september", "sept", "sep"),
+    ("october", "oct"),
+    ("november", "nov"),
+    ("december", "dec"),
+]
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
+_WORD = re.compile(r"[a-z]+")
+
+
+@registered("year_before_published")
+def _year_before_published(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Occurrences that contain a year earlier than the publication year ("in 2019" in 2024)."""
+    text, year = occurrences.doc.text, occurrences.doc.day.year
+    return [hit for hit in hits if _mentions_year_before(text[hit.start : hit.end], year)]
+
+
+def _mentions_year_before(text: str, year: int) -> bool:
+    return any(
+        text[i : i + _YEAR_DIGITS].isdigit() and int(text[i : i + _YEAR_DIGITS]) < year
+        for i in range(len(text) - _YEAR_DIGITS + 1)
+        if (i == 0 or not text[i - 1].isdigit())
+        and (i + _YEAR_DIGITS == len(text) or not text[i + _YEAR_DIGITS].isdigit())
+    )
+
+
+@registered("month_before_published")
+def _month_before_published(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Occurrences that name a month before the publication month ("in June" in August)."""
+    text, month = occurrences.doc.text, occurrences.doc.day.month
+    return [
+        hit
+        for hit in hits
+        if any(_MONTHS.get(word, 13) < month for word in _WORD.findall(text[hit.start : hit.end]))
+    ]
+
+
+class Veto(NamedTuple):
+    """An occurrence of a guarded part dropped because a guard occurred within its scope."""
+
+    part: str
+    hit: Hit
+    guard: CompiledGuard
+    by: Hit
+
+
+@registered("guards")
+def _guards(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Occurrences no shared guard vetoes within its scope; the vetoed ones are kept to explain."""
+    # most guards occur nowhere in a given article: those cost one lookup, and no window
+    active = [guard for guard in part.guards if occurrences.of(guard.part)[0]]
+    if not active:
+        return hits
+    key = occurrences.key(part)
+    kept: list[Hit] = []
+    for hit in hits:
+        for guard in active:
+            by = occurrences.guard_veto(guard, hit)
+            if by is not None:
+                occurrences.vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, by))
+                break
+        else:
+            kept.append(hit)
+    return kept
+
+
+def title_skipped(text: str, start: int, end: int, before: frozenset[str], after: frozenset[str]) -> bool:
+    """The title filter of entity lists: whether the word (or two words) before a title mention is
+    in ``before`` or the word (or two words) after it in ``after``: "former", "who served as",
+    "elect", "from 1998". Such a title names no one in office."""
+    if before:
+        words: list[str] = []
+        stop = start
+        for _ in range(2):
+            while stop > 0 and text[stop - 1] == " ":
+                stop -= 1
+            begin = stop
+            while begin > 0 and text[begin - 1].isalnum():
+                begin -= 1
+            if begin == stop:
+                break
+            words.insert(0, text[begin:stop])
+            if len(words) == 1 and words[0] in before:
+                return True
+            stop = begin
+        if len(words) == 2 and " ".join(words) in before:
+            return True
+    if after:
+        words = []
+        begin = end
+        for _ in range(2):
+            while begin < len(text) and text[begin] == " ":
+                begin += 1
+            stop = begin
+            while stop < len(text) and text[stop].isalnum():
+                stop += 1
+            if begin == stop:
+                break
+            words.append(text[begin:stop])
+            if len(words) == 1 and words[0] in after:
+                return True
+            begin = stop
+        if len(words) == 2 and " ".join(words) in after:
+            return True
+    return False
+
+
+def _attribute_matches(value: object, wanted: str | bool | tuple[str, ...]) -> bool:
+    values = (
+        set(map(str, value))
+        if isinstance(value, list)
+        else {value if isinstance(value, bool) else str(value)}
+    )
+    if isinstance(wanted, tuple):
+        return bool(values.intersection(wanted))
+    return wanted in values

@@ -1,0 +1,251 @@
+"""Where each part of each rule occurs in one article, after its filters.
+
+The scanner finds every term of every rule and list in one pass; this turns
+those raw spans into a part's occurrences: term parts take the spans of their
+terms, entity parts the mentions of their list's entities (titles resolved to
+whoever held the office that day, weak aliases checked, shorter mentions
+inside longer ones dropped). The part's registered filters (``filters``) then
+narrow them. Occurrences are computed once per article and part, and shared
+by parts that differ only in name.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import NamedTuple
+
+from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
+from service.matching.document import Document
+from service.matching.entities import CompiledEntity
+from service.matching.filters import Veto, apply_filters, title_skipped
+from service.matching.hit import Hit
+
+
+class Mention(NamedTuple):
+    """An entity named in the article."""
+
+    start: int
+    end: int
+    term: str
+    entity: int  # index in its list
+
+
+class Occurrences:
+    """The occurrences of parts in one article, shared by every rule evaluated on it."""
+
+    def __init__(self, compiled: CompiledRules, doc: Document) -> None:
+        self.compiled = compiled
+        self.doc = doc
+        self.literal = compiled.scanner.literal_hits(doc.text, doc)
+        # which regexes match is only needed to trigger rules, or once a part asks for them
+        self._regexes_found: set[int] | None = None
+        self._regex_spans: dict[int, list[tuple[int, int]]] = {}
+        self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
+        self._mentions: dict[str, list[Mention]] = {}
+        self._homes: dict[tuple[str, int], set[str]] = {}
+        self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
+        self._dealt: dict[int, list[Hit]] | None = None
+        self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
+        self._guard_zones: dict[int, dict[int, Hit]] = {}
+        self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
+
+    @staticmethod
+    def key(part: CompiledPart) -> int:
+        return part.shared_id if part.shared_id >= 0 else id(part)
+
+    def of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
+        """The part's occurrences in text order, and their start offsets (to bisect)."""
+        key = self.key(part)
+        cached = self._parts.get(key)
+        if cached is not None:
+            return cached
+        hits = self._entity_hits(part) if part.entity_list is not None else self._term_hits(part)
+        hits.sort()
+        if hits and part.filters:
+            hits = apply_filters(self, part, hits)
+        result = (hits, [hit.start for hit in hits])
+        self._parts[key] = result
+        return result
+
+    def inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
+        """The part's occurrences inside the window, if there are enough of them for it to hold."""
+        hits, starts = self.of(part)
+        first = bisect_left(starts, start)
+        last = bisect_left(starts, end, first)
+        inside = [hit for hit in hits[first:last] if hit.end <= end]
+        if not inside:
+            return None
+        if part.required > 1 and len({hit.key for hit in inside}) < part.required:
+            return None
+        return inside
+
+    def guard_veto(self, guard: CompiledGuard, hit: Hit) -> Hit | None:
+        """The guard's occurrence that vetoes ``hit`` within the guard's scope, if any."""
+        doc = self.doc
+        if guard.scope != "near" and guard.part.required == 1:
+            # a guard holds in a sentence (clause) iff one of its occurrences lies inside it: mark
+            # those sentences once, then each guarded occurrence costs one look-up
+            zone_of = doc.clause_span if guard.scope == "clause" else doc.sentence_span
+            zones = self._guard_zones.get(self.key(guard.part) * 2 + (guard.scope == "clause"))
+            if zones is None:
+                zones = {}
+                for found in self.of(guard.part)[0]:
+                    low, high = zone_of(found.start)
+                    if found.end <= high:
+                        zones.setdefault(low, found)
+                self._guard_zones[self.key(guard.part) * 2 + (guard.scope == "clause")] = zones
+            return zones.get(zone_of(hit.start)[0])
+        if guard.scope == "near":
+            low, high = doc.words_around(hit.start, hit.end, guard.words)
+        else:
+            low, high = (doc.clause_span if guard.scope == "clause" else doc.sentence_span)(hit.start)
+        # guarded parts share guards and windows: each guard is judged once per window
+        window = (self.key(guard.part), low, high)
+        if window not in self._guard_verdicts:
+            inside = self.inside(guard.part, low, high)
+            self._guard_verdicts[window] = inside[0] if inside is not None else None
+        return self._guard_verdicts[window]
+
+    # -- terms -----------------------------------------------------------------
+
+    def _term_hits(self, part: CompiledPart) -> list[Hit]:
+        if self._dealt is None:
+            self._dealt = self._deal_terms()
+        hits = list(self._dealt.get(part.shared_id, ())) if part.shared_id >= 0 else self._own_term_hits(part)
+        for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
+            for start, end in self._spans_of_regex(regex_id):
+                hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))
+        return hits
+
+    def _deal_terms(self) -> dict[int, list[Hit]]:
+        """The article's literal occurrences dealt to every term part at once: work in proportion
+        to the occurrences, not to the number of parts times the terms found."""
+        dealt: dict[int, list[Hit]] = {}
+        displays = self.compiled.literal_displays
+        term_parts = self.compiled.term_parts
+        for term_id, spans in self.literal.items():
+            uses = term_parts.get(term_id)
+            if uses is None:
+                continue
+            display = displays[term_id]
+            for shared_id, groups in uses:
+                bucket = dealt.setdefault(shared_id, [])
+                for start, end in spans:
+                    for group in groups:
+                        bucket.append(Hit(start, end, display, None, group))
+        return dealt
+
+    def _own_term_hits(self, part: CompiledPart) -> list[Hit]:
+        """A part compiled outside a rule set (no shared id): its terms looked up one by one."""
+        displays = self.compiled.literal_displays
+        return [
+            Hit(start, end, displays[term_id], None, group)
+            for term_id, groups in part.literal_index.items()
+            for start, end in self.literal.get(term_id, ())
+            for group in groups
+        ]
+
+    def regex_ids(self) -> set[int]:
+        if self._regexes_found is None:
+            self._regexes_found = self.compiled.scanner.regexes_found(self.doc.text)
+        return self._regexes_found
+
+    def _spans_of_regex(self, regex_id: int) -> list[tuple[int, int]]:
+        if regex_id not in self.regex_ids():
+            return []
+        if regex_id not in self._regex_spans:
+            self._regex_spans[regex_id] = self.compiled.scanner.regex_spans(regex_id, self.doc.text)
+        return self._regex_spans[regex_id]
+
+    # -- entities --------------------------------------------------------------
+
+    def _entity_hits(self, part: CompiledPart) -> list[Hit]:
+        """Every mention of the part's list, keyed by entity id; filters narrow and re-key them."""
+        assert part.entity_list is not None
+        entities = self.compiled.lists[part.entity_list].compiled.entities
+        return [
+            Hit(
+                found.start,
+                found.end,
+                found.term,
+                entities[found.entity].id,
+                entities[found.entity].id,
+                found.entity,
+            )
+            for found in self.mentions(part.entity_list)
+        ]
+
+    def entity(self, list_name: str, index: int) -> CompiledEntity:
+        return self.compiled.lists[list_name].compiled.entities[index]
+
+    def office_of(self, list_name: str, index: int) -> tuple[bool, str | None]:
+        """Whether the entity is in office on the article's day, and for which country."""
+        key = (list_name, index)
+        cached = self._office.get(key)
+        if cached is None:
+            day = self.doc.day
+            entity = self.entity(list_name, index)
+            cached = (entity.in_office(day), entity.country_on(day))
+            self._office[key] = cached
+        return cached
+
+    def home_countries(self, list_name: str, offset: int) -> set[str]:
+        """Countries of the people of a list who are in office and named in the sentence at ``offset``."""
+        low, high = self.doc.sentence_span(offset)
+        cached = self._homes.get((list_name, low))
+        if cached is not None:
+            return cached
+        found = self.mentions(list_name)
+        first = bisect_left(found, low, key=lambda hit: hit.start)
+        homes: set[str] = set()
+        for hit in found[first:]:
+            if hit.start >= high:
+                break
+            in_office, country = self.office_of(list_name, hit.entity)
+            if in_office and country is not None:
+                homes.add(country)
+        self._homes[(list_name, low)] = homes
+        return homes
+
+    def mentions(self, name: str) -> list[Mention]:
+        """Every mention of the list's entities, titles resolved by date and weak aliases checked."""
+        cached = self._mentions.get(name)
+        if cached is not None:
+            return cached
+        use = self.compiled.lists[name]
+        offices = use.compiled.offices
+        displays = self.compiled.literal_displays
+        day = self.doc.day
+        text = self.doc.text
+        named: set[int] = set()
+        found: list[tuple[int, int, str, int, bool]] = []
+        for term_id, spans in self.literal.items():
+            meanings = use.meanings.get(term_id)
+            if meanings is None:
+                continue
+            for meaning in meanings:
+                for start, end in spans:
+                    entity = meaning.entity
+                    if meaning.office is not None:
+                        if title_skipped(text, start, end, use.compiled.skip_after, use.compiled.skip_before):
+                            continue
+                        entity = offices.holder(meaning.office, day)
+                        if entity is None:
+                            continue
+                    assert entity is not None
+                    if not meaning.weak:
+                        named.add(entity)
+                    found.append((start, end, displays[term_id], entity, meaning.weak))
+        found.sort(key=lambda item: (item[0], -item[1]))
+        result: list[Mention] = []
+        cover_start, cover_end = -1, -1
+        for start, end, term, entity, weak in found:
+            if weak and entity not in named:
+                continue
+            if end <= cover_end and (start, end) != (cover_start, cover_end):
+                continue  # inside a longer mention: "Castro" within "Raúl Castro"
+            if end > cover_end:
+                cover_start, cover_end = start, end
+            result.append(Mention(start, end, term, entity))
+        self._mentions[name] = result
+        return result
