@@ -1,0 +1,120 @@
+"""Editing rules over the API: checked like `rules check`, saved only when sound, backtested over stored articles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.apikit import Api, ApiFactory
+from tests.conftest import ROOT
+
+SUMMIT = "Putin and Kim Jong Un met in Vladivostok on Thursday to discuss weapons."
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", target)
+    return target
+
+
+@pytest.fixture
+async def api(start_api: ApiFactory, rules_dir: Path) -> Api:
+    return await start_api(rules_dir=rules_dir)  # type: ignore[no-any-return]
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.rglob("*"))
+
+
+def _rule(examples: str = "", condition: str = "word") -> str:
+    return (
+        "id: vladivostok_watch\ntitle: Vladivostok\nseverity: low\n"
+        "parts:\n  word: {any: [Vladivostok]}\n"
+        f"condition: {condition}\n{examples}"
+    )
+
+
+async def test_a_broken_edit_is_reported_at_its_line_and_column_and_not_saved(
+    api: Api, rules_dir: Path
+) -> None:
+    broken = _rule(condition="word and nowhere")
+    status, body = await api.call("POST", "/v1/rules/validate", {"rule": "vladivostok_watch", "yaml": broken})
+    assert status == 200, body
+    assert body["ok"] is False
+    [problem] = [p for p in body["problems"] if p["in_this_file"]]
+    assert (problem["line"], "nowhere" in problem["message"]) == (6, True)
+    status, body = await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": broken})
+    assert status == 422
+    assert not (rules_dir / "vladivostok_watch.yaml").exists()
+
+
+async def test_an_edit_whose_examples_fail_is_not_saved(api: Api, rules_dir: Path) -> None:
+    failing = _rule('examples:\n  match: ["Nothing happened in Minsk."]\n')
+    status, body = await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": failing})
+    assert status == 422
+    assert body["error"]["fields"][0]["field"] == "examples.match[1]"
+    assert not (rules_dir / "vladivostok_watch.yaml").exists()
+
+
+async def test_a_sound_edit_is_saved_under_its_id_and_the_previous_version_is_kept(
+    api: Api, rules_dir: Path
+) -> None:
+    first = _rule('examples:\n  match: ["A summit in Vladivostok."]\n')
+    status, body = await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": first})
+    assert status == 200, body
+    assert body["saved"] is True
+    second = first.replace("severity: low", "severity: high")
+    assert (await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": second}))[0] == 200
+    assert (rules_dir / "vladivostok_watch.yaml").read_text() == second
+    [kept] = (rules_dir / ".history").glob("vladivostok_watch.*.yaml")
+    assert kept.read_text() == first
+    _, rule = await api.call("GET", "/v1/rules/vladivostok_watch")
+    assert rule["severity"] == "high"
+
+
+@pytest.mark.parametrize("rule_id", ["..%2F..%2Fetc%2Fpasswd", "Leader", "a.b", "x" * 80])
+async def test_a_rule_file_is_never_named_by_a_path_from_the_client(
+    api: Api, rules_dir: Path, rule_id: str
+) -> None:
+    before = _names(rules_dir)
+    status, _ = await api.call("PUT", f"/v1/rules/{rule_id}", {"yaml": _rule()})
+    assert status in (404, 422)
+    assert _names(rules_dir) == before
+
+
+async def test_a_yaml_whose_id_differs_from_the_rule_it_saves_is_refused(api: Api, rules_dir: Path) -> None:
+    status, _ = await api.call("PUT", "/v1/rules/leader_summit", {"yaml": _rule()})
+    assert status in (409, 422)
+    assert "vladivostok" not in (rules_dir / "leader_summit.yaml").read_text().lower()[:200]
+
+
+async def test_saving_needs_the_token(api: Api, rules_dir: Path) -> None:
+    status, _ = await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": _rule()}, auth=False)
+    assert status == 401
+    assert not (rules_dir / "vladivostok_watch.yaml").exists()
+
+
+async def test_a_backtest_shows_the_alerts_an_edit_adds_over_stored_articles(api: Api) -> None:
+    items = [
+        {"guid": "a1", "source": "wire", "title": "Talks in the east", "body": SUMMIT},
+        {"guid": "a2", "source": "wire", "title": "Weather", "body": "Rain is expected in Minsk on Friday."},
+    ]
+    status, body = await api.call("POST", "/v1/articles", {"items": items})
+    assert status in (200, 202), body
+    async with api.http.post(
+        api.base + "/v1/rules/backtest",
+        json={"rule": "vladivostok_watch", "yaml": _rule()},
+        headers={"Authorization": f"Bearer {api.token}"},
+    ) as response:
+        assert response.status == 200
+        lines = [json.loads(line) for line in (await response.text()).splitlines()]
+    assert lines[0]["type"] == "progress"
+    result = lines[-1]
+    assert result["type"] == "result"
+    assert (result["scanned"], result["before"], result["after"]) == (2, 0, 1)
+    assert [a["article"]["title"] for a in result["added"]] == ["Talks in the east"]
+    assert result["removed"] == []
