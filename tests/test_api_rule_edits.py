@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,38 @@ async def test_a_backtest_shows_the_alerts_an_edit_adds_over_stored_articles(api
     assert (result["scanned"], result["before"], result["after"]) == (2, 0, 1)
     assert [a["article"]["title"] for a in result["added"]] == ["Talks in the east"]
     assert result["removed"] == []
+
+
+async def test_the_backtest_command_shares_the_apis_implementation(
+    api: Api, rules_dir: Path, tmp_path: Path, redis_server_url: str, key_prefix: str
+) -> None:
+    items = [{"guid": "b1", "source": "wire", "title": "Talks in the east", "body": SUMMIT}]
+    assert (await api.call("POST", "/v1/articles", {"items": items}))[0] in (200, 202)
+    edited = tmp_path / "edited"
+    shutil.copytree(rules_dir, edited)
+    (edited / "vladivostok_watch.yaml").write_text(_rule())
+    env = {**os.environ, "GEOALERT_REDIS_URL": redis_server_url, "GEOALERT_KEY_PREFIX": key_prefix}
+    args = [
+        "rules",
+        "backtest",
+        "--rules",
+        str(rules_dir),
+        "--against",
+        str(edited),
+        "--rule",
+        "vladivostok_watch",
+    ]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("1 articles in ")
+    assert lines[0].endswith("0 alerts in use, 1 with the edit (+1 -0)")
+    assert lines[1].startswith('+ vladivostok_watch: "Talks in the east"')

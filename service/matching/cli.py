@@ -21,6 +21,7 @@ from typing import TextIO
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 
+from service import backtest_cli
 from service.matching.errors import RuleLoadError
 from service.matching.evaluation import (
     GROUPS,
@@ -116,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     stats.add_argument("--json", action="store_true", help="print the counts as JSON")
     stats.set_defaults(func=stats_command)
+    backtest_cli.add_parser(tools, DEFAULT_RULES)
     schema = tools.add_parser(
         "schema",
         help="print the JSON Schema of rule and list files",
