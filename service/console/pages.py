@@ -43,14 +43,13 @@ SECURITY_HEADERS = {
 PAGES = {
     "/": ("alerts", "Alerts"),
     "/rules": ("rules", "Rules"),
-    "/subscriptions": ("subscriptions", "Subscriptions"),
     "/feeds": ("feeds", "Feeds"),
     "/health": ("health", "Health"),
 }
 
 
 # Every route the console adds: pages, not API operations, so the OpenAPI document leaves them out.
-CONSOLE_PATHS = frozenset([*PAGES, "/rules/{id}", "/login", "/logout"])
+CONSOLE_PATHS = frozenset([*PAGES, "/login", "/logout"])
 
 
 def _environment() -> jinja2.Environment:
@@ -91,7 +90,7 @@ async def page(request: web.Request) -> web.StreamResponse:
     if name == "rules":
         writable, reason = rules_writable(request.app[SETTINGS].rules_dir)
         context.update(rules_writable=writable, read_only_reason=reason)
-    template = "rule.html.j2" if "id" in request.match_info else f"{name}.html.j2"
+    template = f"{name}.html.j2"
     fresh = session is None  # no token: loopback only (checked already), and a session comes by itself
     if session is None:
         session = await start_session(request)
@@ -146,7 +145,6 @@ def setup_console(app: web.Application) -> None:
     app[SESSION_KEY] = session_key(app[SETTINGS])
     for path in PAGES:
         app.router.add_get(path, page)
-    app.router.add_get("/rules/{id}", page)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)

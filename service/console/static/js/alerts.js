@@ -142,7 +142,7 @@
         alert.article.url ? " · " : "",
         alert.article.url ? el("a", { href: alert.article.url, rel: "noopener noreferrer nofollow", target: "_blank" }, "original") : ""
       ),
-      el("p", {}, tags(alert.rule.tags), " ", el("a", { href: `/rules/${alert.rule.id}` }, "edit rule")),
+      el("p", {}, tags(alert.rule.tags)),
       el("h3", {}, "Evidence"),
       el("p", { class: "muted" }, parts.map((p) => el("span", { class: "tag" }, p))),
       articleView(article || { title: alert.article.title }, alert.evidence),
@@ -172,7 +172,7 @@
                   el(
                     "tr",
                     {},
-                    el("td", {}, el("a", { href: `/subscriptions#${d.subscription}` }, d.subscription)),
+                    el("td", {}, d.subscription),
                     el("td", {}, d.channel),
                     el("td", {}, d.status),
                     el("td", { class: "num" }, String(d.attempts)),

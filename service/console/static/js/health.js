@@ -31,7 +31,7 @@
       grid.append(
         el("section", { class: "card", "aria-label": "Deliveries" }, el("h2", {}, "Deliveries"),
           kv([["due or in flight", d.due_or_in_flight], ["dead letters", d.dead_letters]]),
-          d.dead_letters ? el("p", {}, el("a", { href: "/subscriptions" }, "Redeliver from a subscription's log")) : null)
+          d.dead_letters ? el("p", {}, "Redeliver with POST /v1/deliveries/{id}/redeliver") : null)
       );
     }
     if (health.rules) {

@@ -25,7 +25,7 @@
           el(
             "td",
             {},
-            el("a", { href: `/rules/${encodeURIComponent(rule.id)}` }, rule.title || rule.id),
+            rule.title || rule.id,
             el("span", { class: "sub mono" }, rule.id),
             rule.description ? el("span", { class: "sub" }, rule.description.split("\n\n")[0]) : null
           ),
