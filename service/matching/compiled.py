@@ -58,9 +58,12 @@ class CompiledGuard:
     part: CompiledPart
     scope: str  # "sentence", "clause" or "near"
     words: int = 0  # for "near"
+    in_clause: bool = False  # "near" bounded by the occurrence's clause as well
 
     def describe(self) -> str:
-        return f"near {self.words} words" if self.scope == "near" else f"same {self.scope}"
+        if self.scope != "near":
+            return f"same {self.scope}"
+        return f"near {self.words} words in the clause" if self.in_clause else f"near {self.words} words"
 
 
 @dataclass(frozen=True)

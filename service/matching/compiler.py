@@ -255,7 +255,13 @@ class Compiler:
                 defined[name] = doc.path
                 part = self._compile_selection(name, guard, (doc, at), frozenset(ALL_FIELDS))
                 scope = "near" if guard.near is not None else guard.scope or "sentence"
-                self._guards[name] = CompiledGuard(name, self._share(part), scope, guard.near or 0)
+                self._guards[name] = CompiledGuard(
+                    name,
+                    self._share(part),
+                    scope,
+                    guard.near or 0,
+                    in_clause=guard.near is not None and guard.scope == "clause",
+                )
 
     # -- rules -------------------------------------------------------------
 

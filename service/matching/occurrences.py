@@ -97,6 +97,9 @@ class Occurrences:
             return zones.get(zone_of(hit.start)[0])
         if guard.scope == "near":
             low, high = doc.words_around(hit.start, hit.end, guard.words)
+            if guard.in_clause:
+                clause_low, clause_high = doc.clause_span(hit.start)
+                low, high = max(low, clause_low), min(high, clause_high)
         else:
             low, high = (doc.clause_span if guard.scope == "clause" else doc.sentence_span)(hit.start)
         # guarded parts share guards and windows: each guard is judged once per window

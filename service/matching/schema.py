@@ -132,13 +132,19 @@ class Guard(Selection):
         None, description="where the guard bites: the sentence (default) or the clause of the occurrence"
     )
     near: int | None = Field(
-        None, ge=1, le=50, description="bite only within this many words of the occurrence"
+        None,
+        ge=1,
+        le=50,
+        description="bite only within this many words of the occurrence (with scope: clause, and "
+        "within its clause)",
     )
 
     @model_validator(mode="after")
     def _one_scope(self) -> Guard:
-        if self.scope is not None and self.near is not None:
-            raise ValueError("a guard has either a 'scope' or 'near', not both")
+        # "near N" reaches across clause breaks ("met on Tuesday, after they met in 2019"): a
+        # clause bound keeps a far-reaching guard on its own side of them
+        if self.scope == "sentence" and self.near is not None:
+            raise ValueError("'near' already stays inside the sentence: give 'scope: clause' or no scope")
         return self
 
 

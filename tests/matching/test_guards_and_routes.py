@@ -134,12 +134,26 @@ def test_a_guard_named_in_a_condition_is_explained(write_rules: RuleWriter) -> N
     assert "'hedge' is a guard" in failure.value.errors[0].message
 
 
-def test_a_guard_has_one_scope(write_rules: RuleWriter) -> None:
+def test_a_near_guard_with_a_sentence_scope_is_refused_as_saying_nothing(write_rules: RuleWriter) -> None:
     with pytest.raises(RuleLoadError) as failure:
         rules_with(
-            write_rules, GUARDED.replace("GUARDS", "g"), "guards:\n  g: {any: [y], scope: clause, near: 3}\n"
+            write_rules,
+            GUARDED.replace("GUARDS", "g"),
+            "guards:\n  g: {any: [y], scope: sentence, near: 3}\n",
         )
-    assert "either a 'scope' or 'near'" in failure.value.errors[0].message
+    assert "'near' already stays inside the sentence" in failure.value.errors[0].message
+
+
+def test_a_near_guard_bounded_by_its_clause_does_not_reach_across_a_clause_break(
+    write_rules: RuleWriter,
+) -> None:
+    far_reaching = "guards:\n  old: {any: [long ago], near: 10}\n"
+    in_clause = "guards:\n  old: {any: [long ago], near: 10, scope: clause}\n"
+    across = "Kim Jong Un met Vladimir Putin on Tuesday, after they met long ago."
+    within = "Kim Jong Un met Vladimir Putin in Vostochny long ago."
+    assert not fired(rules_with(write_rules, GUARDED.replace("GUARDS", "old"), far_reaching), across)
+    assert fired(rules_with(write_rules, GUARDED.replace("GUARDS", "old"), in_clause), across)
+    assert not fired(rules_with(write_rules, GUARDED.replace("GUARDS", "old"), in_clause), within)
 
 
 ROUTES = """
