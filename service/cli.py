@@ -8,15 +8,12 @@ geoalert match < articles.jsonl  match articles (JSON lines) against the rules
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from service import heartbeat
-from service.config import ALL_ROLES, load_settings
 from service.errors import ConfigFileError, SettingsError
-from service.ingest import feeds_cli
-from service.matching import cli as matching_cli
-from service.subscriptions import cli as subscriptions_cli
 
 RUN_EPILOG = """\
 settings:
@@ -29,10 +26,20 @@ settings:
 
 # `run` and `migrate-keys` need the whole service (web server, Redis clients, feed fetchers);
 # they import it when called, so the tools (match, rules, feeds, subscriptions) start quickly.
+# For the same reason a command's parser is built only when that command runs (all of them
+# for --help): `geoalert match` never imports the web client, the settings or subscriptions.
+SERVICE_COMMANDS = ("run", "healthcheck", "migrate-keys")
+TOOL_COMMANDS = {
+    "match": "service.matching.cli",
+    "rules": "service.matching.cli",
+    "feeds": "service.ingest.feeds_cli",
+    "subscriptions": "service.subscriptions.cli",
+}
 
 
 def _run(args: argparse.Namespace) -> int:
     from service import serving
+    from service.config import ALL_ROLES
 
     return serving.run(sorted(set(args.role or ALL_ROLES), key=ALL_ROLES.index))
 
@@ -44,6 +51,9 @@ def _migrate_keys(args: argparse.Namespace) -> int:
 
 
 def _healthcheck(args: argparse.Namespace) -> int:
+    from service import heartbeat
+    from service.config import load_settings
+
     healthy, why = heartbeat.check(load_settings(), max_age=args.max_age)
     print(("ok: " if healthy else "unhealthy: ") + why, file=sys.stdout if healthy else sys.stderr)
     return 0 if healthy else 1
@@ -56,12 +66,33 @@ def package_version() -> str:
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wanted(argv: Sequence[str] | None) -> str | None:
+    """The command named on the command line, if it is one we know; None builds them all."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((word for word in words if not word.startswith("-")), None)
+    return command if command in SERVICE_COMMANDS or command in TOOL_COMMANDS else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with only the subcommand ``argv`` names (all of them without one)."""
     parser = argparse.ArgumentParser(
         prog="geoalert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"geoalert {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = _wanted(argv)
+    if wanted is None or wanted in SERVICE_COMMANDS:
+        _add_service_commands(sub)
+    for module in dict.fromkeys(TOOL_COMMANDS.values()):
+        if wanted is None or TOOL_COMMANDS.get(wanted) == module:
+            importlib.import_module(module).register(sub)
+    return parser
+
+
+def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service import heartbeat
+    from service.config import ALL_ROLES
+
     run = sub.add_parser(
         "run",
         help="run the service (all roles, or the ones named with --role)",
@@ -96,14 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--dry-run", action="store_true", help="count the keys to move, move nothing")
     migrate.set_defaults(func=_migrate_keys)
-    matching_cli.register(sub)
-    feeds_cli.register(sub)
-    subscriptions_cli.register(sub)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args))
     except SettingsError as exc:

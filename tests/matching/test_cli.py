@@ -14,6 +14,7 @@ from conftest import RuleWriter
 from service.cli import main
 from service.matching import load_rules
 from service.matching.cli import match_lines
+from tests.conftest import ROOT
 
 RULE = """
 id: summit
@@ -182,3 +183,18 @@ def test_the_command_runs_as_a_module(rules_dir: Path) -> None:
     )
     assert result.returncode == 0
     assert json.loads(result.stdout)["matches"][0]["rule"] == "summit"
+
+
+def test_geoalert_match_starts_without_importing_the_service_it_does_not_use(tmp_path: Path) -> None:
+    """Start-up is most of a short `geoalert match` run: the web client, the settings and the
+    subscriptions stay unimported (they cost more than the rules' own compilation)."""
+    probe = (
+        "import sys\n"
+        "from service.cli import main\n"
+        f"code = main(['match', '--rules', {str(ROOT / 'rules')!r}, '/dev/null'])\n"
+        "heavy = ('aiohttp', 'service.subscriptions', 'pydantic_settings', 'service.config', 'redis')\n"
+        "print(code, sorted({m.split('.')[0] if m.startswith(('aiohttp', 'redis')) else m "
+        "for m in sys.modules if m.startswith(heavy)}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "0 []", result.stdout + result.stderr
