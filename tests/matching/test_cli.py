@@ -196,5 +196,7 @@ def test_geoalert_match_starts_without_importing_the_service_it_does_not_use(tmp
         "print(code, sorted({m.split('.')[0] if m.startswith(('aiohttp', 'redis')) else m "
         "for m in sys.modules if m.startswith(heavy)}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert result.stdout.strip() == "0 []", result.stdout + result.stderr
