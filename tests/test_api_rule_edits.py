@@ -157,3 +157,27 @@ async def test_the_backtest_command_shares_the_apis_implementation(
     assert lines[0].startswith("1 articles in ")
     assert lines[0].endswith("0 alerts in use, 1 with the edit (+1 -0)")
     assert lines[1].startswith('+ vladivostok_watch: "Talks in the east"')
+
+
+async def test_an_unsaved_edit_is_explained_on_an_article_and_nothing_is_written(
+    api: Api, rules_dir: Path
+) -> None:
+    before = _names(rules_dir)
+    article = {"title": "Port call", "body": "A frigate docked in Vladivostok on Monday."}
+    status, body = await api.call(
+        "POST", "/v1/rules/explain", {**article, "rules": ["vladivostok_watch"], "yaml": _rule()}
+    )
+    assert status == 200, body
+    [explained] = body["rules"]
+    assert (explained["rule"], explained["matched"]) == ("vladivostok_watch", True)
+    status, body = await api.call(
+        "POST",
+        "/v1/rules/explain",
+        {**article, "rules": ["vladivostok_watch"], "yaml": _rule(condition="word and nowhere")},
+    )
+    assert status == 422 and "does not compile" in body["error"]["message"], body
+    status, body = await api.call(
+        "POST", "/v1/rules/explain", {**article, "rules": ["arms_deal", "leader_summit"], "yaml": _rule()}
+    )
+    assert status == 422, body
+    assert _names(rules_dir) == before

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from service.api.framework import ApiError, ApiRoutes, body_of, json_of
 from service.api.schemas import ArticleIn, ErrorBody, ExplainIn, RuleList, RuleOut, RuleTestResult
+from service.matching import RuleSet
 from service.matching.explain import ArticleExplanation, explain
 from service.models import Article
-from service.typedefs import RULES
+from service.rulefiles import RuleEditError, check_draft, check_rule_id
+from service.typedefs import RULES, SETTINGS
 
 routes = ApiRoutes("rules")
 
@@ -70,8 +74,28 @@ async def explain_rules(request: web.Request) -> web.Response:
     given = await body_of(request, ExplainIn)
     source = request.app[RULES]
     rules = source.rules
+    if given.yaml is not None:
+        rules = await _draft_rules(request, given.rules or [], given.yaml)
     for rule in given.rules or []:
         if rules.get(rule) is None:
             raise ApiError(404, f"no rule has the id {rule[:100]!r}")
-    article = Article.model_validate(given.model_dump(exclude={"rules"}))
+    article = Article.model_validate(given.model_dump(exclude={"rules", "yaml"}))
     return json_of(explain(rules, article, rule_ids=given.rules))
+
+
+async def _draft_rules(request: web.Request, rule_ids: list[str], text: str) -> RuleSet:
+    """The rules with an unsaved edit of one rule, compiled as the editor's Save would."""
+    if len(rule_ids) != 1:
+        raise ApiError(
+            422, "an edit ('yaml') explains one rule: name it alone in 'rules'", [("rules", "one id")]
+        )
+    try:
+        check_rule_id(rule_ids[0])
+        directory = request.app[SETTINGS].rules_dir
+        draft = await asyncio.to_thread(check_draft, directory, request.app[RULES].rules, rule_ids[0], text)
+    except RuleEditError as exc:
+        raise ApiError(exc.status, exc.message) from None
+    if draft.problems or draft.rules is None:
+        problem = draft.problems[0] if draft.problems else "it does not compile"
+        raise ApiError(422, f"the edit does not compile: {problem}", [("yaml", str(problem))])
+    return draft.rules

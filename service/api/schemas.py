@@ -12,6 +12,7 @@ from notifiers.email import EmailTarget
 from service.delivery.record import Attempt, DeliveryKind, DeliveryRecord, DeliveryStatus
 from service.delivery.record import Outcome as AttemptOutcome
 from service.models import Alert, Match, Severity
+from service.rulefiles import MAX_RULE_BYTES
 from service.subscriptions.model import CHANNEL_TARGETS, Channel, Subscription, SubscriptionFields
 
 
@@ -175,6 +176,12 @@ class ExplainIn(ArticleIn):
     """An article, and optionally which rules to explain (default: every rule)."""
 
     rules: list[str] | None = Field(default=None, max_length=100, description="rule ids to explain")
+    yaml: str | None = Field(
+        default=None,
+        max_length=MAX_RULE_BYTES,
+        description="an edit of the one rule named in 'rules' (or a new rule), explained instead of the "
+        "saved version; nothing is saved",
+    )
 
 
 class RuleTestResult(BaseModel):
