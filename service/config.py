@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".geoalert"), description="where the embedded Redis keeps its data")
     rules_dir: Path = Field(default=Path("rules"), description="the YAML rule library")
+    rules_read_only: bool = Field(
+        default=False,
+        description="refuse rule edits over the API and the console even where the rules directory is "
+        "writable (rules kept in git or shipped in the image); the editor offers download and copy",
+    )
     rules_max_list_age_days: int = Field(
         default=90, gt=0, description="/healthz warns about rule lists whose as_of date is older than this"
     )

@@ -68,8 +68,13 @@ def check_rule_id(rule_id: str) -> str:
     return rule_id
 
 
-def rules_writable(directory: Path) -> tuple[bool, str]:
+def rules_writable(directory: Path, *, read_only: bool = False) -> tuple[bool, str]:
     """Whether Save can work here, and if not, a sentence saying why."""
+    if read_only:
+        return False, (
+            "rule edits are turned off here (GEOALERT_RULES_READ_ONLY): the rules come from git or the "
+            "image, so download the YAML or copy it, and commit it where the rules come from"
+        )
     if not directory.is_dir():
         return False, f"the rules directory {directory} does not exist"
     if not os.access(directory, os.W_OK | os.X_OK):
@@ -151,9 +156,9 @@ def check_draft(directory: Path, rules: RuleSet, rule_id: str, text: str) -> Dra
     return draft
 
 
-def save_rule(directory: Path, rules: RuleSet, rule_id: str, text: str) -> Draft:
+def save_rule(directory: Path, rules: RuleSet, rule_id: str, text: str, *, read_only: bool = False) -> Draft:
     """Check, then write atomically, keeping the previous version; raise ``RuleEditError`` if refused."""
-    writable, reason = rules_writable(directory)
+    writable, reason = rules_writable(directory, read_only=read_only)
     if not writable:
         raise RuleEditError(409, reason)
     draft = check_draft(directory, rules, rule_id, text)

@@ -224,7 +224,7 @@ async def rule_source(request: web.Request) -> web.Response:
     if source.rules.get(rule_id) is None:
         raise ApiError(404, f"no rule has the id {rule_id!r}")
     path = rule_path(_directory(request), source.rules, rule_id)
-    writable, reason = rules_writable(_directory(request))
+    writable, reason = rules_writable(_directory(request), read_only=request.app[SETTINGS].rules_read_only)
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     return json_of(
         RuleFileOut(rule=rule_id, path=str(path), yaml=text, writable=writable, read_only_reason=reason)
@@ -256,11 +256,21 @@ async def save(request: web.Request) -> web.Response:
     given = await body_of(request, SaveIn)
     source = _source(request)
     directory = _directory(request)
+    writable, reason = rules_writable(directory, read_only=request.app[SETTINGS].rules_read_only)
+    if not writable:  # said first: no edit can be saved here, however sound
+        raise ApiError(409, reason)
     try:
         draft = await asyncio.to_thread(check_draft, directory, source.rules, rule_id, given.yaml)
         if not draft.ok:
             raise _not_saved(draft)
-        draft = await asyncio.to_thread(save_rule, directory, source.rules, rule_id, given.yaml)
+        draft = await asyncio.to_thread(
+            save_rule,
+            directory,
+            source.rules,
+            rule_id,
+            given.yaml,
+            read_only=request.app[SETTINGS].rules_read_only,
+        )
     except RuleEditError as exc:
         raise ApiError(exc.status, exc.message) from None
     await asyncio.to_thread(source.refresh)

@@ -18,8 +18,8 @@ from service.console.auth import (
     start_session,
     token_matches,
 )
-from service.rulefiles import rules_writable
-from service.typedefs import SETTINGS
+from service.rulefiles import RULE_ID, rules_writable
+from service.typedefs import RULES, SETTINGS
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -49,7 +49,8 @@ PAGES = {
 
 
 # Every route the console adds: pages, not API operations, so the OpenAPI document leaves them out.
-CONSOLE_PATHS = frozenset([*PAGES, "/login", "/logout"])
+RULE_EDITOR = "/rules/{id}"
+CONSOLE_PATHS = frozenset([*PAGES, RULE_EDITOR, "/login", "/logout"])
 
 
 def _environment() -> jinja2.Environment:
@@ -81,20 +82,34 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 
 
 async def page(request: web.Request) -> web.StreamResponse:
-    path = request.path if request.path in PAGES else "/rules"
-    name, title = PAGES[path]
+    name, title = PAGES[request.path]
+    return await _page(request, name, title)
+
+
+async def rule_editor(request: web.Request) -> web.StreamResponse:
+    """The editor of one rule; a new rule when no rule has the id (the file is named by it)."""
+    rule_id = request.match_info["id"]
+    if not RULE_ID.fullmatch(rule_id):
+        raise web.HTTPNotFound(text="a rule id is a lowercase letter, then a-z, 0-9 or _")
+    is_new = request.app[RULES].rules.get(rule_id) is None
+    return await _page(
+        request, "editor", "New rule" if is_new else f"Rule {rule_id}", rule_id=rule_id, is_new=is_new
+    )
+
+
+async def _page(request: web.Request, name: str, title: str, **extra: Any) -> web.StreamResponse:
     session = await session_of(request)
     if session is None and _token_mode(request):
         raise web.HTTPSeeOther("/login")
-    context: dict[str, Any] = {"page": name, "title": title, "rule_id": request.match_info.get("id", "")}
-    if name == "rules":
-        writable, reason = rules_writable(request.app[SETTINGS].rules_dir)
+    context: dict[str, Any] = {"page": name, "title": title, **extra}
+    if name in ("rules", "editor"):
+        settings = request.app[SETTINGS]
+        writable, reason = rules_writable(settings.rules_dir, read_only=settings.rules_read_only)
         context.update(rules_writable=writable, read_only_reason=reason)
-    template = f"{name}.html.j2"
     fresh = session is None  # no token: loopback only (checked already), and a session comes by itself
     if session is None:
         session = await start_session(request)
-    response = render(request, template, csrf=csrf_token(request, session), **context)
+    response = render(request, f"{name}.html.j2", csrf=csrf_token(request, session), **context)
     if fresh:
         set_session_cookie(request, response, session)
     return response
@@ -145,6 +160,7 @@ def setup_console(app: web.Application) -> None:
     app[SESSION_KEY] = session_key(app[SETTINGS])
     for path in PAGES:
         app.router.add_get(path, page)
+    app.router.add_get(RULE_EDITOR, rule_editor)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)

@@ -25,7 +25,7 @@
           el(
             "td",
             {},
-            rule.title || rule.id,
+            el("a", { href: `/rules/${encodeURIComponent(rule.id)}`, "aria-label": `Edit ${rule.title || rule.id}` }, rule.title || rule.id),
             el("span", { class: "sub mono" }, rule.id),
             rule.description ? el("span", { class: "sub" }, rule.description.split("\n\n")[0]) : null
           ),
@@ -55,6 +55,18 @@
       );
     }
     document.body.dataset.loaded = "true";
+  }
+  const form = document.getElementById("new-rule");
+  if (form) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const id = document.getElementById("new-rule-id").value.trim();
+      if (!/^[a-z][a-z0-9_]{0,63}$/.test(id)) {
+        toast("A rule id is a lowercase letter, then a-z, 0-9 or _ (it names the file).", true);
+        return;
+      }
+      location.href = `/rules/${id}`;
+    });
   }
   load();
 })();
