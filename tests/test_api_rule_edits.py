@@ -175,7 +175,8 @@ async def test_an_unsaved_edit_is_explained_on_an_article_and_nothing_is_written
         "/v1/rules/explain",
         {**article, "rules": ["vladivostok_watch"], "yaml": _rule(condition="word and nowhere")},
     )
-    assert status == 422 and "does not compile" in body["error"]["message"], body
+    assert status == 422, body
+    assert "does not compile" in body["error"]["message"]
     status, body = await api.call(
         "POST", "/v1/rules/explain", {**article, "rules": ["arms_deal", "leader_summit"], "yaml": _rule()}
     )
