@@ -114,3 +114,28 @@ async def test_metrics_count_deliveries_by_outcome_and_report_stream_lag(
         "geoalert_deliveries_active",
     ):
         assert name in text, name
+
+
+async def test_a_test_event_goes_through_the_delivery_path_signed_and_into_the_log(
+    start_api: ApiFactory, receiver: WebhookReceiver
+) -> None:
+    api = await start_api(roles=("dispatcher", "api"), **FAST_RETRIES)
+    paused = {"name": "quiet", "webhook": {"url": receiver.url}, "enabled": False, "rules": ["arms_deal"]}
+    status, sub = await api.call("POST", "/v1/subscriptions", paused)
+    assert status == 201
+    status, refused = await api.call("POST", f"/v1/subscriptions/{sub['id']}/test")
+    assert status == 409, refused
+    assert "paused" in refused["error"]["message"]
+    assert (await api.call("PATCH", f"/v1/subscriptions/{sub['id']}", {"enabled": True}))[0] == 200
+    status, queued = await api.call("POST", f"/v1/subscriptions/{sub['id']}/test")
+    assert status == 202, queued
+    assert queued["rule"] == "test_event"
+    (request,) = await receiver.wait_for(1)
+    # Signed with the secret shown once at creation, as every real alert is.
+    event = Webhook(sub["secret"]).verify(request.body, request.headers)
+    assert event["data"]["rule"]["id"] == "test_event"
+    assert "quiet" in event["data"]["article"]["title"]
+    await wait_until(lambda: _status(api, str(queued["id"]), "delivered"))
+    assert [d["id"] for d in await _deliveries(api, sub["id"])] == [queued["id"]]
+    status, _ = await api.call("POST", "/v1/subscriptions/nope/test")
+    assert status == 404

@@ -10,6 +10,7 @@ address is checked again when connecting.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from notifiers.ssrf import check_host, check_url_offline
 from service.api.framework import ApiError, ApiRoutes, body_of, invalid, json_of
 from service.api.middlewares import authenticated
 from service.api.schemas import (
+    DeliveryOut,
     ErrorBody,
     SubscriptionCreated,
     SubscriptionList,
@@ -28,10 +30,11 @@ from service.api.schemas import (
     SubscriptionPatch,
     WebhookOut,
 )
+from service.models import Alert, ArticleRef, RuleRef, utcnow
 from service.subscriptions import Subscription, SubscriptionSpec, new_subscription_id
 from service.subscriptions.model import CHANNELS, unknown_patterns, wire_location
 from service.subscriptions.store import NameTaken
-from service.typedefs import DELIVERY_QUEUE, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
+from service.typedefs import DELIVERY_QUEUE, DELIVERY_WORKER, NETGUARD, RULES, SETTINGS, SUBSCRIPTIONS
 
 routes = ApiRoutes("subscriptions")
 
@@ -252,3 +255,45 @@ async def delete_subscription(request: web.Request) -> web.Response:
     # Its pending deliveries are cancelled when next due; its delivery log goes now.
     await request.app[DELIVERY_QUEUE].drop_index([sub.id])
     return web.Response(status=204)
+
+
+TEST_RULE = RuleRef(id="test_event", title="Test event", severity="info", tags=["test"])
+
+
+@routes.route(
+    "POST",
+    "/v1/subscriptions/{id}/test",
+    summary="Send the subscription a test event through the real delivery path (queue, signing, retries, "
+    "delivery log); it ignores the subscription's rules, severity and snooze",
+    responses={
+        202: ("queued: the delivery, in the subscription's delivery log", DeliveryOut),
+        404: NOT_FOUND[1],
+        409: ("the subscription is paused (its deliveries would be cancelled)", ErrorBody),
+        429: ("held back by the subscription's throttle", ErrorBody),
+    },
+)
+async def send_test_event(request: web.Request) -> web.Response:
+    sub = await _find(request)
+    if not sub.enabled:
+        raise ApiError(409, f"subscription {sub.name!r} is paused: resume it to send it a test event")
+    marker = secrets.token_hex(6)
+    alert = Alert(
+        id=f"test-{marker}",
+        rule=TEST_RULE,
+        article=ArticleRef(
+            id=f"test-{marker}",
+            title=f"Test event for {sub.name}: if this arrived, the subscription works",
+            source="geoalert",
+            published=utcnow(),
+        ),
+        story_id=f"test-{marker}",
+    )
+    delivery_id = await request.app[DELIVERY_QUEUE].enqueue(alert, sub)
+    if delivery_id is None:
+        raise ApiError(429, "the subscription's throttle holds this back; try again after its period")
+    if DELIVERY_WORKER in request.app:
+        request.app[DELIVERY_WORKER].wake()
+    queue = request.app[DELIVERY_QUEUE]
+    record = await queue.get(delivery_id)
+    assert record is not None
+    return json_of(DeliveryOut.of(record, await queue.attempts(delivery_id)), status=202)
