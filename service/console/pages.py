@@ -43,6 +43,7 @@ SECURITY_HEADERS = {
 PAGES = {
     "/": ("alerts", "Alerts"),
     "/rules": ("rules", "Rules"),
+    "/subscriptions": ("subscriptions", "Subscriptions"),
     "/feeds": ("feeds", "Feeds"),
     "/health": ("health", "Health"),
 }
