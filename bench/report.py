@@ -141,6 +141,17 @@ BENCHMARKS = [
         quick=("--quick", "--processes", "1,2"),
     ),
     Benchmark(
+        "bench/console.py",
+        "Console: first loads, a 10,000-alert timeline, a 100,000-article backtest",
+        "The console in Debian's Chromium (Playwright) against `geoalert run --role api` on its own "
+        "redis-server holding 100,000 articles and 10,000 alerts: each page from navigation to its content "
+        "on screen in a fresh context (no cache); the timeline's first page, a filter by rule and the next "
+        "page, beside fetching and showing every alert (what a page without paging would do); and the rule "
+        "editor's Backtest (`POST /v1/rules/backtest`, an edited arms_deal over every stored article), beside "
+        "matching the whole library twice per article in one loop. Medians of 5 runs (backtest: 2).",
+        quick=("--quick",),
+    ),
+    Benchmark(
         "bench/reload.py",
         "Rule reloads and the event loop",
         "How long the event loop stands still while an edited rules directory (the shipped library plus a "
