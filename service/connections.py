@@ -4,7 +4,11 @@
 - ``redis+sentinel://host:26379[,host2:26379...]/SERVICE_NAME[/DB]``: the
   primary that Sentinel names for SERVICE_NAME, found again after a failover;
 - ``redis+cluster://host:7000[,host:7001...]``: a Redis Cluster, any of whose
-  nodes serve as a starting point.
+  nodes serve as a starting point;
+- ``rediss+sentinel://`` and ``rediss+cluster://``: the same over TLS (to the
+  Sentinels and to the servers alike). Query options, as for ``rediss://``:
+  ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``
+  (``required``, the default, ``optional`` or ``none``) and ``ssl_check_hostname``.
 
 Failover is redis-py's own (``Sentinel``, ``RedisCluster``): a command that
 meets a dead or demoted primary fails with a connection error, and the
@@ -32,7 +36,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 SENTINEL_SCHEME = "redis+sentinel"
+SENTINEL_SCHEMES = (SENTINEL_SCHEME, "rediss+sentinel")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+TLS_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
 
 # Errors a failover (or a restart) causes for a while, after which the same command succeeds.
 FAILOVER_ERRORS: tuple[type[BaseException], ...] = (
@@ -90,7 +96,7 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
 
 def parse_redis_url(url: str) -> RedisTarget:
     scheme = url.partition("://")[0].lower()
-    if scheme not in (SENTINEL_SCHEME, *CLUSTER_SCHEMES):
+    if scheme not in (*SENTINEL_SCHEMES, *CLUSTER_SCHEMES):
         return RedisTarget("single", url)
     parts = urlsplit(url)
     userinfo = parts.netloc.rpartition("@")[0]
@@ -100,13 +106,17 @@ def parse_redis_url(url: str) -> RedisTarget:
         "username": unquote(username) or None,
         "password": unquote(password) or None,
         "options": options,
+        "tls": scheme.startswith("rediss"),
     }
-    if scheme == SENTINEL_SCHEME:
+    unknown = sorted(set(options) - {*TLS_OPTIONS, "sentinel_password", "sentinel_username"})
+    if unknown:
+        raise RedisUrlError(
+            f"unknown option {unknown[0]!r} (known: {', '.join(TLS_OPTIONS)}, sentinel_password, sentinel_username)"
+        )
+    if scheme in SENTINEL_SCHEMES:
         path = [p for p in parts.path.split("/") if p]
         if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
-            raise RedisUrlError(
-                f"{SENTINEL_SCHEME}:// needs /SERVICE_NAME or /SERVICE_NAME/DB after the hosts"
-            )
+            raise RedisUrlError(f"{scheme}:// needs /SERVICE_NAME or /SERVICE_NAME/DB after the hosts")
         return RedisTarget(
             "sentinel",
             url,
@@ -116,8 +126,8 @@ def parse_redis_url(url: str) -> RedisTarget:
             **common,
         )
     if parts.path.strip("/"):
-        raise RedisUrlError("a cluster has one database: redis+cluster:// takes no /DB")
-    return RedisTarget("cluster", url, _hosts(parts.netloc, 6379), tls=scheme.startswith("rediss"), **common)
+        raise RedisUrlError(f"a cluster has one database: {scheme}:// takes no /DB")
+    return RedisTarget("cluster", url, _hosts(parts.netloc, 6379), **common)
 
 
 def describe(url: str) -> str:
@@ -149,6 +159,7 @@ def redis_client(url: str, *, read_timeout: float = 15.0) -> Redis:
             url, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError, OSError], **common
         )
     auth: dict[str, Any] = {"username": target.username, "password": target.password}
+    tls = tls_kwargs(target)
     if target.kind == "sentinel":
         sentinel_auth = {
             "password": target.options.get("sentinel_password"),
@@ -156,7 +167,7 @@ def redis_client(url: str, *, read_timeout: float = 15.0) -> Redis:
         }
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             target.hosts,
-            sentinel_kwargs={"socket_connect_timeout": 2, "socket_timeout": 2, **sentinel_auth},
+            sentinel_kwargs={"socket_connect_timeout": 2, "socket_timeout": 2, **sentinel_auth, **tls},
             socket_connect_timeout=2,
         )
         # Retried with a pause long enough to span a Sentinel failover's election
@@ -168,20 +179,35 @@ def redis_client(url: str, *, read_timeout: float = 15.0) -> Redis:
             retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries=6),
             retry_on_error=[RedisConnectionError, RedisTimeoutError, OSError, ReadOnlyError],
             **auth,
+            **tls,
             **common,
         )
         master.sentinels = list(sentinel.sentinels)
         return master
     cluster = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in target.hosts],
-        ssl=target.tls,
         retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries=6),
         **auth,
+        **tls,
         **{k: v for k, v in common.items() if k != "health_check_interval"},
     )
     # The cluster client offers the same commands as the single-server one; the
     # service is written against the latter's interface.
     return cast(Redis, cluster)
+
+
+def tls_kwargs(target: RedisTarget) -> dict[str, Any]:
+    """redis-py's TLS arguments for a ``rediss+...`` URL (none for a plain one)."""
+    if not target.tls:
+        return {}
+    options = target.options
+    out: dict[str, Any] = {"ssl": True, "ssl_cert_reqs": options.get("ssl_cert_reqs", "required")}
+    for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+        if options.get(name):
+            out[name] = options[name]
+    if "ssl_check_hostname" in options:
+        out["ssl_check_hostname"] = options["ssl_check_hostname"].lower() in ("1", "true", "yes")
+    return out
 
 
 def is_cluster(redis: Any) -> bool:
