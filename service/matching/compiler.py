@@ -119,6 +119,11 @@ class Compiler:
             guards=dict(self._guards),
             list_facts=tuple(self._list_facts),
             term_parts=_term_parts(compiled_rules, self._guards.values()),
+            anchor_scanner=(
+                Scanner([self.literals[i] for i in sorted(anchors)], [])
+                if anchors and not always and not regex_anchors
+                else None
+            ),
         )
 
     # -- terms -----------------------------------------------------------

@@ -57,6 +57,9 @@ class RuleSet:
         self, doc: Document, *, article_id: str = "", on_error: Callable[[str], None] | None = None
     ) -> list[Match]:
         """``match`` on an article already prepared: a backtest prepares each article once for two sets."""
+        screen = self._compiled.anchor_scanner
+        if screen is not None and not screen.literal_hits(doc.text, doc):
+            return []  # no anchor term: no rule is a candidate (ArticleMatcher.candidates)
         matcher = ArticleMatcher(self._compiled, doc)
         matches: list[Match] = []
         for index in matcher.candidates():

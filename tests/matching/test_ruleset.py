@@ -89,3 +89,17 @@ def test_a_rule_that_fails_on_an_article_is_skipped_and_the_others_still_match(
     assert [m.rule for m in matches] == ["talks"]
     assert failed == ["summit"]
     assert "rule 'summit' failed on article 'a1'" in caplog.text
+
+
+def test_articles_without_an_anchor_term_are_passed_over_yet_a_rule_needing_no_term_still_matches(
+    write_rules: RuleWriter,
+) -> None:
+    anchored = load_rules(write_rules({"summit.yaml": RULE}))
+    assert anchored.compiled.anchor_scanner is not None
+    assert anchored.match(Article(id="a", body="A summit in Oslo.")) != []
+    # "summits" inside another word is no occurrence, for the screen as for the full scan
+    assert anchored.match(Article(id="b", body="The summitry of it all.")) == []
+    quiet = RULE.replace("id: summit", "id: quiet").replace("condition: meeting", "condition: not meeting")
+    both = load_rules(write_rules({"summit.yaml": RULE, "quiet.yaml": quiet}))
+    assert both.compiled.anchor_scanner is None
+    assert [m.rule for m in both.match(Article(id="c", body="Nothing happened."))] == ["quiet"]
