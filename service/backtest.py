@@ -6,7 +6,8 @@ lists), each article is prepared once and evaluated by both, and an alert is
 counted once per rule and story, as the matcher raises it. The result is
 what the edit adds and what it removes. Articles are read in chunks and
 matched in a worker thread, so the event loop stays free and progress can be
-reported (and the run cancelled) between chunks.
+reported (and the run cancelled) between chunks. A large backtest matches its chunks
+in worker processes, one per core, each compiling the two sides from the same files.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import Redis
@@ -30,6 +37,8 @@ from service.models import Article, ArticleRef, Evidence, stable_id
 log = logging.getLogger(__name__)
 
 CHUNK = 1000  # articles read and matched per step; progress is reported after each
+PARALLEL_FROM = 20_000  # stored articles from which a backtest matches in worker processes
+MAX_PROCESSES = 4
 MAX_LISTED = 500  # added / removed alerts listed in full; the counts are always complete
 _SINCE = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -147,6 +156,50 @@ def _match_chunk(
 Progress = Callable[[int, int], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class RuleRecipe:
+    """How to compile both sides again in another process (compiled rule sets do not pickle)."""
+
+    directory: Path
+    rule_ids: tuple[str, ...]
+    edits: Mapping[Path, bytes] | None = None
+    against: Path | None = None
+
+    def sides(self) -> tuple[RuleSet, RuleSet]:
+        return rule_sets_for(
+            self.directory, load_rules(self.directory), self.rule_ids, self.edits, self.against
+        )
+
+
+_worker_sides: tuple[RuleSet, RuleSet, frozenset[str]] | None = None
+
+
+def _start_worker(recipe: RuleRecipe, only: frozenset[str]) -> None:
+    global _worker_sides
+    before, after = recipe.sides()
+    _worker_sides = (before, after, only)
+
+
+def _match_in_worker(
+    entries: list[tuple[str, str]],
+) -> tuple[int, dt.datetime | None, dict[str, BacktestAlert], dict[str, BacktestAlert]]:
+    assert _worker_sides is not None
+    before, after, only = _worker_sides
+    old, new = _Side(before, only), _Side(after, only)
+    read, oldest = _match_chunk(entries, old, new)
+    return read, oldest, old.raised, new.raised
+
+
+def _processes(total: int, recipe: RuleRecipe | None, processes: int | None) -> int:
+    """Worker processes for a backtest: none for a small one (starting them costs a second or two)."""
+    if recipe is None:
+        return 0
+    if processes is not None:
+        return processes
+    cpus = os.cpu_count() or 1
+    return min(cpus, MAX_PROCESSES) if cpus > 1 and total >= PARALLEL_FROM else 0
+
+
 async def backtest(
     redis: Redis,
     stream: str,
@@ -158,8 +211,15 @@ async def backtest(
     max_articles: int = 1_000_000,
     progress: Progress | None = None,
     now: float | None = None,
+    recipe: RuleRecipe | None = None,
+    processes: int | None = None,
 ) -> BacktestResult:
-    """Compare what ``before`` and ``after`` raise for ``rule_ids`` over the stream's articles."""
+    """Compare what ``before`` and ``after`` raise for ``rule_ids`` over the stream's articles.
+
+    With a ``recipe`` (how to compile the same two sides elsewhere), a large backtest matches
+    its chunks in worker processes, several at a time, and merges them in stream order; should
+    the workers fail to start, the chunks are matched here as for a small one.
+    """
     started = time.perf_counter()
     only = frozenset(rule_ids)
     old, new = _Side(before, only), _Side(after, only)
@@ -170,20 +230,70 @@ async def backtest(
     scanned = 0
     oldest: dt.datetime | None = None
     complete = True
-    while True:
-        if scanned >= max_articles:
-            complete = await redis.xrange(stream, min=low, max="+", count=1) == []
-            break
-        batch = await redis.xrange(stream, min=low, max="+", count=min(CHUNK, max_articles - scanned))
-        if not batch:
-            break
-        entries = [(str(i), str((f or {}).get("data", ""))) for i, f in batch]
-        low = f"({entries[-1][0]}"
-        _, first = await asyncio.to_thread(_match_chunk, entries, old, new)
-        oldest = oldest or first
-        scanned += len(entries)
-        if progress is not None:
-            await progress(scanned, max(total, scanned))
+    read_so_far = 0
+
+    async def next_chunk() -> list[tuple[str, str]]:
+        nonlocal low, complete, read_so_far
+        if read_so_far >= max_articles:
+            complete = complete and await redis.xrange(stream, min=low, max="+", count=1) == []
+            return []
+        batch = await redis.xrange(stream, min=low, max="+", count=min(CHUNK, max_articles - read_so_far))
+        entries = [(str(i), str((f or {}).get("data", ""))) for i, f in batch or []]
+        if entries:
+            low = f"({entries[-1][0]}"
+            read_so_far += len(entries)
+        return entries
+
+    workers = _processes(total, recipe, processes)
+    pool: ProcessPoolExecutor | None = None
+    if workers and recipe is not None:
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(recipe, only),
+        )
+    loop = asyncio.get_running_loop()
+    pending: deque[tuple[list[tuple[str, str]], asyncio.Future[Any] | None]] = deque()
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < max(1, 2 * workers):
+                entries = await next_chunk()
+                if not entries:
+                    exhausted = True
+                    break
+                job = loop.run_in_executor(pool, _match_in_worker, entries) if pool is not None else None
+                pending.append((entries, job))
+            if not pending:
+                break
+            entries, job = pending.popleft()
+            if job is not None:
+                try:
+                    _, first, old_raised, new_raised = await job
+                except BrokenProcessPool:
+                    log.warning("backtest workers failed to start; matching in this process instead")
+                    if pool is not None:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None
+                    for _, dropped in pending:
+                        if dropped is not None:  # they failed alike: nothing to wait for
+                            dropped.add_done_callback(lambda f: f.cancelled() or f.exception())
+                    pending = deque((e, None) for e, _ in [(entries, None), *pending])
+                    continue
+                for key, alert in old_raised.items():
+                    old.raised.setdefault(key, alert)
+                for key, alert in new_raised.items():
+                    new.raised.setdefault(key, alert)
+            else:
+                _, first = await asyncio.to_thread(_match_chunk, entries, old, new)
+            oldest = oldest or first
+            scanned += len(entries)
+            if progress is not None:
+                await progress(scanned, max(total, scanned))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     added = [a for k, a in new.raised.items() if k not in old.raised]
     removed = [a for k, a in old.raised.items() if k not in new.raised]
     return BacktestResult(

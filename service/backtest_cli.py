@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the rest is imported when the command runs: other commands start faster
-    from service.backtest import BacktestResult
+    from service.backtest import BacktestResult, RuleRecipe
     from service.matching import RuleSet
 
 
@@ -47,7 +47,7 @@ def add_parser(tools: argparse._SubParsersAction[argparse.ArgumentParser], defau
 
 
 def backtest_command(args: argparse.Namespace) -> int:
-    from service.backtest import parse_since, rule_sets_for
+    from service.backtest import RuleRecipe, parse_since, rule_sets_for
     from service.errors import ConfigFileError
     from service.matching import load_rules
 
@@ -64,7 +64,8 @@ def backtest_command(args: argparse.Namespace) -> int:
         return 1
     ids = args.rule_ids or sorted({r.id for r in current.rules} | {r.id for r in edited.rules})
     before, after = rule_sets_for(args.rules, current, ids, against=args.against)
-    result = asyncio.run(_run(before, after, ids, since, args.max_articles))
+    recipe = RuleRecipe(args.rules, tuple(ids), against=args.against)
+    result = asyncio.run(_run(before, after, ids, since, args.max_articles, recipe))
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
@@ -73,7 +74,7 @@ def backtest_command(args: argparse.Namespace) -> int:
 
 
 async def _run(
-    before: RuleSet, after: RuleSet, ids: list[str], since: float | None, limit: int
+    before: RuleSet, after: RuleSet, ids: list[str], since: float | None, limit: int, recipe: RuleRecipe
 ) -> BacktestResult:
     from service.backtest import backtest
     from service.config import load_settings
@@ -100,6 +101,7 @@ async def _run(
             since_seconds=since,
             max_articles=limit,
             progress=progress,
+            recipe=recipe,
         )
     finally:
         await redis.aclose()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.apikit import Api, ApiFactory
 from tests.conftest import ROOT
@@ -182,3 +183,35 @@ async def test_an_unsaved_edit_is_explained_on_an_article_and_nothing_is_written
     )
     assert status == 422, body
     assert _names(rules_dir) == before
+
+
+async def test_a_backtest_in_worker_processes_finds_what_one_process_finds(
+    redis: Redis, key_prefix: str, rules_dir: Path
+) -> None:
+    from bench.corpus import generate
+    from service.backtest import RuleRecipe, backtest, rule_sets_for
+    from service.keys import Keys
+    from service.matching import load_rules
+    from service.models import Article, utcnow
+
+    stream = Keys(key_prefix).articles
+    now = utcnow()
+    async with redis.pipeline(transaction=False) as pipe:
+        for g in generate(2500, event_share=0.2, run="bt"):
+            pipe.xadd(
+                stream,
+                {"data": Article(id=g.id, title=g.title, body=g.body, published=now).model_dump_json()},
+            )
+        await pipe.execute()
+    edit = (
+        (rules_dir / "arms_deal.yaml")
+        .read_text()
+        .replace("not_a_sale_nearby, not_done]", "not_a_sale_nearby]")
+    )
+    edits = {rules_dir / "arms_deal.yaml": edit.encode()}
+    before, after = rule_sets_for(rules_dir, load_rules(rules_dir), ["arms_deal"], edits)
+    recipe = RuleRecipe(rules_dir, ("arms_deal",), edits)
+    one = await backtest(redis, stream, before, after, ["arms_deal"])
+    several = await backtest(redis, stream, before, after, ["arms_deal"], recipe=recipe, processes=2)
+    assert one.before > 0
+    assert several.model_dump(exclude={"seconds"}) == one.model_dump(exclude={"seconds"})

@@ -22,7 +22,7 @@ from service.activity import hourly
 from service.api.framework import ApiError, ApiRoutes, body_of, json_of
 from service.api.middlewares import authenticated
 from service.api.schemas import ErrorBody
-from service.backtest import BacktestResult, backtest, parse_since, rule_sets_for
+from service.backtest import BacktestResult, RuleRecipe, backtest, parse_since, rule_sets_for
 from service.console.auth import session_of
 from service.matching import RuleSource
 from service.rulefiles import (
@@ -354,6 +354,7 @@ async def run_backtest(request: web.Request) -> web.StreamResponse:
                 since_seconds=parse_since(given.since) if given.since else None,
                 max_articles=given.max_articles,
                 progress=progress,
+                recipe=RuleRecipe(directory, (given.rule,), edits),
             )
             await response.write(_line({"type": "result", **result.model_dump(mode="json")}))
         except ConnectionResetError:
