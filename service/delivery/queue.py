@@ -84,7 +84,6 @@ class DeliveryQueue:
         self._take = Script("delivery_take", redis)
         self._settle = Script("delivery_settle", redis)
         self._redeliver = Script("delivery_redeliver", redis)
-        self._count = Script("delivery_count", redis)
 
     async def enqueue_many(
         self,
@@ -201,7 +200,14 @@ class DeliveryQueue:
 
     async def count_active(self) -> int:
         """Deliveries due or in flight, over every endpoint."""
-        return int(await self._count(keys=[self.keys.deliveries_due], args=[self.keys.delivery_lane("")]))
+        # Two reads instead of a script: each lane's key is named by the client, as a cluster wants.
+        endpoints = await self.redis.zrange(self.keys.deliveries_due, 0, -1)
+        if not endpoints:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for endpoint in endpoints:
+                pipe.zcard(self.keys.delivery_lane(str(endpoint)))
+            return sum(int(n) for n in await pipe.execute())
 
     async def count_dead(self) -> int:
         """Deliveries that are dead letters now (not those redelivered since with success)."""
