@@ -177,26 +177,55 @@ class DeliveryQueue:
         """
         now = time.time() if now is None else now
         until = f"{now + lease:.3f}"
-        quota = [x for ep, n in busy.items() for x in (ep, str(max(per_endpoint - n, 0)))]
-        version, next_due, items = await self._take(
-            keys=[self.keys.deliveries_due, self.keys.subscriptions_version],
-            args=[
-                f"{now:.3f}",
-                until,
-                str(limit),
-                str(per_endpoint),
-                self.keys.delivery_lane(""),
-                self.keys.delivery(""),
-                self.keys.alert_payload(""),
-                self.keys.delivery_flight(""),
-                *quota,
-            ],
-        )
-        taken = []
-        for delivery_id, endpoint, flat, alert in items:
-            record = DeliveryRecord.from_hash({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)})
-            taken.append(Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None))
+        stamp = f"{now:.3f}"
+        # Read which endpoints are due and their due deliveries, so that the script that leases
+        # them can declare every key it touches (a cluster requires it); it checks each again.
+        # Endpoints saturated by other workers are skipped there: look a little further than
+        # this worker's own, a bounded cost however many endpoints are busy.
+        endpoints = [
+            str(ep)
+            for ep in await self.redis.zrangebyscore(
+                self.keys.deliveries_due, "-inf", stamp, start=0, num=limit + len(busy) + 32
+            )
+        ]
+        candidates: list[list[str]] = []
+        if endpoints:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for ep in endpoints:
+                    pipe.zrangebyscore(
+                        self.keys.delivery_lane(ep), "-inf", stamp, start=0, num=min(limit, per_endpoint)
+                    )
+                candidates = [[str(i) for i in ids] for ids in await pipe.execute()]
+        keys = [self.keys.deliveries_due, self.keys.subscriptions_version]
+        args = [stamp, until, str(limit), str(per_endpoint), str(len(endpoints))]
+        for ep in endpoints:
+            keys += [self.keys.delivery_lane(ep), self.keys.delivery_flight(ep)]
+        for ep, ids in zip(endpoints, candidates, strict=True):
+            keys += [self.keys.delivery(i) for i in ids]
+            mine = busy.get(ep)
+            args += [ep, str(-1 if mine is None else max(per_endpoint - mine, 0)), str(len(ids)), *ids]
+        version, next_due, items = await self._take(keys=keys, args=args)
+        records = [
+            DeliveryRecord.from_hash({flat[i]: flat[i + 1] for i in range(0, len(flat), 2)})
+            for _, _, flat in items
+        ]
+        # The alerts, by the ids the records name (digests carry their alerts in the record).
+        alert_ids = [r.alert_id if r is not None and r.alert_id else None for r in records]
+        wanted = [self.keys.alert_payload(a) for a in alert_ids if a]
+        found = iter(await self._get_many(wanted)) if wanted else iter(())
+        alerts = [next(found) if a else None for a in alert_ids]
+        taken = [
+            Taken(str(delivery_id), str(endpoint), until, record, str(alert) if alert else None)
+            for (delivery_id, endpoint, _), record, alert in zip(items, records, alerts, strict=True)
+        ]
         return Batch(taken, None if not next_due else float(next_due), int(version))
+
+    async def _get_many(self, keys: list[str]) -> list[str | None]:
+        """GET of each key in one round trip (a pipeline: on a cluster MGET needs one slot)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(key)
+            return list(await pipe.execute())
 
     async def count_active(self) -> int:
         """Deliveries due or in flight, over every endpoint."""
