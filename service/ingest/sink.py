@@ -128,6 +128,9 @@ class ArticleSink:
                 ]
             )
         keys = [self.keys.articles, *seen_keys]
+        if self.stories is not None:
+            times = [(a.id, a.signature, float(str(row[4]))) for a, row in zip(articles, batch, strict=True)]
+            keys += await self.stories.declared_keys(times, seen_keys)
         args = [
             self._settings,
             json.dumps(batch, ensure_ascii=False, separators=(",", ":")),

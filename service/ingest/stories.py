@@ -71,6 +71,47 @@ class StoryIndex:
             "sources_prefix": self.keys.story_sources(""),
         }
 
+    async def declared_keys(self, articles: list[tuple[str, str, float]], seen_keys: list[str]) -> list[str]:
+        """Every story-index key the ingest script may touch for ``articles`` (id, signature, time).
+
+        Read before the script so that it can declare them, as Redis Cluster wants: the
+        articles' own bands, signature and sources keys; the candidates their bands hold now,
+        with their stories' sources; the articles that hold one of ``seen_keys``. A candidate
+        that appears after this read (another ingester's) is not compared: at worst a story
+        copy starts a story of its own.
+        """
+        width, bands = 4 * ROWS, BINS // ROWS
+        declared: dict[str, None] = {}
+        windows: list[tuple[str, float]] = []
+        for article_id, sig, ts in articles:
+            declared[self.keys.story_signature(article_id)] = None
+            declared[self.keys.story_sources(article_id)] = None
+            if not sig:
+                continue
+            for b in range(bands):
+                value = sig[b * width : (b + 1) * width]
+                if "-" not in value:
+                    band = self.keys.story_band(b, value)
+                    declared[band] = None
+                    windows.append((band, ts))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for band, ts in windows:
+                # a little wider than the script's window: a superset does no harm
+                pipe.zrevrangebyscore(band, ts + self.window + 1, ts - self.window - 1, start=0, num=PER_BAND)
+            for key in seen_keys:
+                pipe.get(key)
+            replies = await pipe.execute()
+        for members in replies[: len(windows)]:
+            for member in members:
+                story, _, article_id = str(member).partition("|")
+                declared[self.keys.story_signature(article_id)] = None
+                declared[self.keys.story_sources(story)] = None
+        for holder in replies[len(windows) :]:
+            if holder:
+                declared[self.keys.story_signature(str(holder))] = None
+                declared[self.keys.story_signature(str(holder).partition("|")[0])] = None
+        return list(declared)
+
     @staticmethod
     def trim(article_id: str) -> bool:
         """Whether ingesting this article also trims old entries from its bands (see TRIM_EVERY)."""

@@ -5,7 +5,11 @@
 --
 -- KEYS[1]   the articles stream
 -- KEYS[2..] the "seen" keys of the batch's identities, article by article
---           (each article says how many of them are its own)
+--           (each article says how many of them are its own); then, with stories,
+--           every story-index key the script may touch (StoryIndex.declared_keys):
+--           the articles' bands, signature and sources keys, the candidates their
+--           bands held when read, with their stories' sources, and the signatures
+--           of the articles that hold the batch's identities
 -- ARGV[1]   settings, a JSON object: stories (bool), slot (the placeholder of the
 --           story id in an article's JSON), and for stories: width (characters of
 --           a signature band), bands, window (seconds), threshold, keep (seconds
@@ -27,10 +31,12 @@
 -- article, and the URL key passes to it. A key written without a title key
 -- (before this check) is taken as it is.
 --
--- The story index's keys (candidate bands, signatures, sources) are found
--- while the script runs, so they cannot be declared: they are built from the
--- prefixes in ARGV[1], which carry the hash tag of KEYS[1] (same cluster slot).
+-- The story index's keys are named from the prefixes in ARGV[1] (the hash tag of
+-- KEYS[1]), and used only when declared: a candidate that appeared since the
+-- caller read the bands (another ingester's) is not compared.
 local S = cjson.decode(ARGV[1])
+local declared = {}
+for _, key in ipairs(KEYS) do declared[key] = true end
 local batch = cjson.decode(ARGV[2])
 local now, ttl = tonumber(ARGV[3]), ARGV[4]
 
@@ -63,7 +69,7 @@ if S.stories then
 
   -- Whether the article stored as ``id`` has text like ``sig``.
   similar = function(sig, id)
-    if sig == '' then return false end
+    if sig == '' or not declared[SIG_PREFIX .. id] then return false end
     local other = redis.call('GET', SIG_PREFIX .. id)
     return other ~= false and similarity(sig, other) >= THRESHOLD
   end
@@ -74,8 +80,9 @@ if S.stories then
     local bands = {}
     for b = 0, S.bands - 1 do  -- over the first bins only (the rest are for judging, minhash.py)
       local value = string.sub(sig, b * WIDTH + 1, (b + 1) * WIDTH)
-      if not string.find(value, '-', 1, true) then
-        bands[#bands + 1] = BAND_PREFIXES[b] .. value
+      local band = BAND_PREFIXES[b] .. value
+      if not string.find(value, '-', 1, true) and declared[band] then
+        bands[#bands + 1] = band
       end
     end
     local at = tonumber(ts)
@@ -110,7 +117,9 @@ if S.stories then
     for i = 1, math.min(#order, COMPARE) do
       local member = order[i]
       local sep = string.find(member, '|', 1, true)
-      local other = redis.call('GET', SIG_PREFIX .. string.sub(member, sep + 1))
+      local sig_key = SIG_PREFIX .. string.sub(member, sep + 1)
+      local usable = declared[sig_key] and declared[SOURCES_PREFIX .. string.sub(member, 1, sep - 1)]
+      local other = usable and redis.call('GET', sig_key)
       if other then
         local score = similarity(sig, other)
         if score >= best_score and (best == nil or score > best_score) then
