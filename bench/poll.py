@@ -127,6 +127,9 @@ class Feeds(WatchedFile[list[FeedConfig]]):
         self.current = feeds
         self.problems = []
 
+    def source_of(self, name: str) -> str:
+        return "file"  # as the feeds file's are: trusted with their own URLs
+
 
 async def poll_all(poller: Poller) -> list[RunResult]:
     """Every enabled feed once, now, as the scheduler runs them (leases, the limit of runs at once)."""

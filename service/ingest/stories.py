@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from service.ingest.minhash import BINS, ROWS
 from service.keys import Keys
+from service.lua import Script
 
 # The story step is part of the sink's script (service/lua/ingest_batch.lua),
 # which takes this index's settings (``StoryIndex.settings``) as an argument.
@@ -94,19 +95,18 @@ class StoryIndex:
                     band = self.keys.story_band(b, value)
                     declared[band] = None
                     windows.append((band, ts))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for band, ts in windows:
-                # a little wider than the script's window: a superset does no harm
-                pipe.zrevrangebyscore(band, ts + self.window + 1, ts - self.window - 1, start=0, num=PER_BAND)
-            for key in seen_keys:
-                pipe.get(key)
-            replies = await pipe.execute()
-        for members in replies[: len(windows)]:
-            for member in members:
-                story, _, article_id = str(member).partition("|")
-                declared[self.keys.story_signature(article_id)] = None
-                declared[self.keys.story_sources(story)] = None
-        for holder in replies[len(windows) :]:
+        # one read-only script: thousands of pipelined commands would cost more in the client
+        band_keys = [band for band, _ in windows]
+        lows = [f"{ts - self.window - 1:.3f}" for _, ts in windows]
+        highs = [f"{ts + self.window + 1:.3f}" for _, ts in windows]
+        members, held = await Script("story_candidates", self.redis)(
+            [*band_keys, *seen_keys], [str(len(band_keys)), str(PER_BAND), *lows, *highs]
+        )
+        for member in members:
+            story, _, article_id = str(member).partition("|")
+            declared[self.keys.story_signature(article_id)] = None
+            declared[self.keys.story_sources(story)] = None
+        for holder in held:
             if holder:
                 declared[self.keys.story_signature(str(holder))] = None
                 declared[self.keys.story_signature(str(holder).partition("|")[0])] = None
