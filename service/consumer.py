@@ -97,6 +97,11 @@ class GroupConsumer:
     options: ConsumerOptions = field(default_factory=ConsumerOptions)
     start_id: str = "0"
     stats: ConsumerStats = field(default_factory=ConsumerStats)
+    # Deliveries of an entry that ended in an outage (Redis unreachable, a replica short of
+    # WAIT) or were left unstarted: Redis counts them too, but they say nothing against the
+    # entry, so they are taken off its count before it is judged poison. A failover with no
+    # replica for a while would otherwise dead-letter good alerts. Kept for this process only.
+    _not_counted: dict[str, int] = field(default_factory=dict)
 
     async def ensure_group(self) -> None:
         try:
@@ -209,6 +214,7 @@ class GroupConsumer:
         counts = await self._delivery_counts([i for i, _ in entries]) if redelivered else {}
         for index, (entry_id, fields) in enumerate(entries):
             if time.monotonic() > deadline:
+                self._spare(entries[index:])
                 log.info(
                     "%s/%s: leaving %d entries of a slow batch for a later reclaim",
                     self.stream,
@@ -219,7 +225,8 @@ class GroupConsumer:
             if not fields:  # deleted from the stream while pending: nothing left to do
                 await self.redis.xack(self.stream, self.group, entry_id)
                 continue
-            entry = Entry(entry_id, fields, counts.get(entry_id, 1))
+            spared = self._not_counted.get(entry_id, 0)
+            entry = Entry(entry_id, fields, max(1, counts.get(entry_id, 1) - spared))
             if entry.deliveries > self.options.max_deliveries:
                 await self._dead_letter(entry, reason=f"failed {entry.deliveries - 1} deliveries")
                 continue
@@ -228,6 +235,7 @@ class GroupConsumer:
             except asyncio.CancelledError:
                 raise
             except TRANSIENT_ERRORS:
+                self._spare(entries[index:])
                 raise
             except Unprocessable as exc:
                 log.error("%s/%s: entry %s is unprocessable: %s", self.stream, self.group, entry_id, exc)
@@ -244,7 +252,19 @@ class GroupConsumer:
                     self.options.max_deliveries,
                 )
                 continue
-            await self._ack(entry, time.monotonic() - read_at)
+            try:
+                await self._ack(entry, time.monotonic() - read_at)
+            except TRANSIENT_ERRORS:
+                self._spare(entries[index:])
+                raise
+            self._not_counted.pop(entry_id, None)
+
+    def _spare(self, entries: Sequence[tuple[str, object]]) -> None:
+        """These entries' current delivery ends without a verdict on them (see ``_not_counted``)."""
+        if len(self._not_counted) > 100_000:  # bounded: entries long gone are forgotten
+            self._not_counted.clear()
+        for entry_id, _ in entries:
+            self._not_counted[entry_id] = self._not_counted.get(entry_id, 0) + 1
 
     async def _ack(self, entry: Entry, elapsed: float) -> None:
         """Acknowledge; ``elapsed`` is the time since the entry was read (its idle clock's start)."""
@@ -267,6 +287,7 @@ class GroupConsumer:
         self.stats.processed += 1
 
     async def _dead_letter(self, entry: Entry, *, reason: str) -> None:
+        self._not_counted.pop(entry.id, None)
         meta = {
             "reason": reason,
             "source_stream": self.stream,

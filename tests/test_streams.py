@@ -9,6 +9,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from service.consumer import ConsumerOptions, Entry, GroupConsumer, Unprocessable
+from service.durability import NotReplicated
 from service.embedded_redis import RedisServer
 from service.streams import Trim, publish, publish_unique
 from tests.helpers import wait_until
@@ -227,3 +228,31 @@ async def test_a_consumer_survives_redis_going_away_and_coming_back(
     await redis.aclose()
 
     assert not task.cancelled()
+
+
+async def test_an_entry_failing_only_on_outages_is_never_dead_lettered(redis: Redis, key_prefix: str) -> None:
+    """A failover can leave the new primary without a replica for a while: WAIT falls short again
+    and again. Those deliveries say nothing against the entry, however many there are."""
+    stream = f"{key_prefix}s"
+    outages = 0
+    handled: list[str] = []
+    stop = asyncio.Event()
+
+    def handle(entry: Entry) -> None:
+        nonlocal outages
+        if entry.data == "alert" and outages < 5:
+            outages += 1
+            raise NotReplicated("0 of 1 replicas confirmed the write")
+        handled.append(entry.data)
+
+    c = consumer(redis, key_prefix, "c", handle, claim_idle_ms=50, max_deliveries=2)
+    await c.ensure_group()
+    await publish(redis, stream, {"data": "alert"}, TRIM)
+    await publish(redis, stream, {"data": "behind"}, TRIM)
+    task = asyncio.create_task(c.run(stop))
+    await wait_until(lambda: sorted(handled) == ["alert", "behind"], timeout=20)
+    stop.set()
+    await task
+    assert outages == 5
+    assert c.stats.dead_lettered == 0
+    assert await redis.xlen(f"{stream}:dead") == 0
