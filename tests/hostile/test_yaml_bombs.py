@@ -21,6 +21,7 @@ from service.ingest.feeds import load_feeds_file
 from service.matching import RuleLoadError, load_rules
 from service.subscriptions import load_subscriptions_file
 from service.yamlfile import MAX_DEPTH, MAX_FILE_BYTES, load_marked
+from tests.apikit import ApiFactory
 from tests.conftest import ROOT
 
 LOCATED = re.compile(r"^(?P<path>\S+\.yaml):(?P<line>\d+):(?P<col>\d+): ")
@@ -154,3 +155,15 @@ def test_ordinary_anchors_and_merges_still_load(tmp_path: Path) -> None:
 
 def test_the_shipped_rules_fit_well_within_the_limits() -> None:
     assert load_rules(ROOT / "rules").rules
+
+
+async def test_an_alias_bomb_sent_as_an_edit_to_explain_is_a_located_422(start_api: ApiFactory) -> None:
+    api = await start_api()
+    bomb = RULE_BOMB.replace("id: bomb", "id: bomb_rule")
+    article = {"title": "Port call", "body": "A frigate docked in Havana."}
+    status, body = await api.call(
+        "POST", "/v1/rules/explain", {**article, "rules": ["bomb_rule"], "yaml": bomb}
+    )
+    assert status == 422, body
+    assert "does not compile" in body["error"]["message"]
+    assert "bomb_rule.yaml:9:" in body["error"]["message"]  # located at the line that expands
