@@ -24,6 +24,9 @@ _CLAUSE_BREAK = re.compile(
     r"[;:]\s+|\s+[-\u2013\u2014]+\s+|,?\s+(?=(?:after|before|ahead of|while|whereas|although|though|"
     r"despite|because|until|following|which|when|amid)\s)"
 )
+# A relative clause about a person, between commas: "Putin, who last saw Xi in 2023, met him on
+# Tuesday". It is a clause of its own on both sides, so what it tells (a year, "last") stays in it.
+_RELATIVE = re.compile(r",\s+(?:who|whom|whose)\s[^,;:.]{1,120},\s*")
 
 
 class Document:
@@ -93,7 +96,11 @@ class Document:
         low, high = self.sentence_span(offset)
         starts = self._clauses.get(low)
         if starts is None:
-            starts = [low, *(low + match.end() for match in _CLAUSE_BREAK.finditer(self.text[low:high]))]
+            sentence = self.text[low:high]
+            starts = [low, *(low + match.end() for match in _CLAUSE_BREAK.finditer(sentence))]
+            relative = [(low + m.start() + 1, low + m.end()) for m in _RELATIVE.finditer(sentence)]
+            if relative:
+                starts = sorted({*starts, *(edge for pair in relative for edge in pair)})
             self._clauses[low] = starts
         index = bisect_right(starts, offset) - 1
         return starts[index], starts[index + 1] if index + 1 < len(starts) else high

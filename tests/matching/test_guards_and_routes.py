@@ -202,3 +202,10 @@ def test_a_rule_without_routes_matches_with_no_route(write_rules: RuleWriter, tm
     rules = rules_with(write_rules, "id: r\ntitle: R\nparts:\n  a: {any: [talks]}\ncondition: a\n")
     [match] = rules.match(Article(id="a", body="talks", published=DAY))
     assert match.route is None
+
+
+def test_a_relative_clause_between_commas_keeps_its_year_to_itself(write_rules: RuleWriter) -> None:
+    in_clause = "guards:\n  old: {any: ['/\\b20\\d\\d\\b/'], near: 12, scope: clause}\n"
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "old"), in_clause)
+    assert fired(rules, "Putin, who last met Kim Jong Un in 2019, met him again on Tuesday.")
+    assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
