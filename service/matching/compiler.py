@@ -118,7 +118,6 @@ class Compiler:
             always=always,
             guards=dict(self._guards),
             list_facts=tuple(self._list_facts),
-            term_parts=_term_parts(compiled_rules, self._guards.values()),
             anchor_scanner=(
                 Scanner([self.literals[i] for i in sorted(anchors)], [])
                 if anchors and not always and not regex_anchors
@@ -473,20 +472,6 @@ class Compiler:
         return None if unknown else condition
 
     # -- candidate selection -----------------------------------------------
-
-
-def _term_parts(
-    rules: Iterable[CompiledRule], guards: Iterable[CompiledGuard]
-) -> dict[int, tuple[tuple[int, tuple[int, ...]], ...]]:
-    """Literal term -> the (shared) term parts it counts for, with its groups in each: an
-    article's occurrences are dealt to every part in one pass over the terms it contains."""
-    parts = {part.shared_id: part for rule in rules for part in rule.parts if part.entity_list is None}
-    parts.update((guard.part.shared_id, guard.part) for guard in guards if guard.part.entity_list is None)
-    index: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
-    for shared_id, part in parts.items():
-        for term_id, groups in part.literal_index.items():
-            index.setdefault(term_id, []).append((shared_id, groups))
-    return {term_id: tuple(uses) for term_id, uses in index.items()}
 
 
 def _examples(model: RuleFile, doc: MarkedDocument) -> tuple[RuleExample, ...]:

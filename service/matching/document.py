@@ -81,7 +81,11 @@ class Document:
         if self._sentences is None:
             starts: list[int] = []
             for (_, folded), base in zip(self.fields, self.field_starts, strict=True):
-                starts.extend(base + folded.from_original(s) for s in sentence_starts(folded.original))
+                found = sentence_starts(folded.original)
+                if folded.lines_up:
+                    starts.extend([base + start for start in found] if base else found)
+                else:
+                    starts.extend(base + folded.from_original(start) for start in found)
             self._sentences = starts
         return self._sentences
 

@@ -42,9 +42,9 @@ class Occurrences:
         self._regex_spans: dict[int, list[tuple[int, int]]] = {}
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._mentions: dict[str, list[Mention]] = {}
+        self._entity_base: dict[str, list[Hit]] = {}
         self._homes: dict[tuple[str, int], set[str]] = {}
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
-        self._dealt: dict[int, list[Hit]] | None = None
         self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
         self._guard_zones: dict[int, dict[int, Hit]] = {}
         self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
@@ -112,41 +112,21 @@ class Occurrences:
     # -- terms -----------------------------------------------------------------
 
     def _term_hits(self, part: CompiledPart) -> list[Hit]:
-        if self._dealt is None:
-            self._dealt = self._deal_terms()
-        hits = list(self._dealt.get(part.shared_id, ())) if part.shared_id >= 0 else self._own_term_hits(part)
+        """The part's literal occurrences, from the terms the article and the part have in common
+        (a set intersection over the smaller of the two), then its regular expressions'."""
+        displays = self.compiled.literal_displays
+        literal = self.literal
+        index = part.literal_index
+        hits = [
+            Hit(start, end, displays[term_id], None, group)
+            for term_id in literal.keys() & index.keys()
+            for start, end in literal[term_id]
+            for group in index[term_id]
+        ]
         for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
             for start, end in self._spans_of_regex(regex_id):
                 hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))
         return hits
-
-    def _deal_terms(self) -> dict[int, list[Hit]]:
-        """The article's literal occurrences dealt to every term part at once: work in proportion
-        to the occurrences, not to the number of parts times the terms found."""
-        dealt: dict[int, list[Hit]] = {}
-        displays = self.compiled.literal_displays
-        term_parts = self.compiled.term_parts
-        for term_id, spans in self.literal.items():
-            uses = term_parts.get(term_id)
-            if uses is None:
-                continue
-            display = displays[term_id]
-            for shared_id, groups in uses:
-                bucket = dealt.setdefault(shared_id, [])
-                for start, end in spans:
-                    for group in groups:
-                        bucket.append(Hit(start, end, display, None, group))
-        return dealt
-
-    def _own_term_hits(self, part: CompiledPart) -> list[Hit]:
-        """A part compiled outside a rule set (no shared id): its terms looked up one by one."""
-        displays = self.compiled.literal_displays
-        return [
-            Hit(start, end, displays[term_id], None, group)
-            for term_id, groups in part.literal_index.items()
-            for start, end in self.literal.get(term_id, ())
-            for group in groups
-        ]
 
     def regex_ids(self) -> set[int]:
         if self._regexes_found is None:
@@ -163,20 +143,20 @@ class Occurrences:
     # -- entities --------------------------------------------------------------
 
     def _entity_hits(self, part: CompiledPart) -> list[Hit]:
-        """Every mention of the part's list, keyed by entity id; filters narrow and re-key them."""
-        assert part.entity_list is not None
-        entities = self.compiled.lists[part.entity_list].compiled.entities
-        return [
-            Hit(
-                found.start,
-                found.end,
-                found.term,
-                entities[found.entity].id,
-                entities[found.entity].id,
-                found.entity,
-            )
-            for found in self.mentions(part.entity_list)
-        ]
+        """Every mention of the part's list, keyed by entity id; filters narrow and re-key them.
+        Built once per list: the parts of one list (with their different filters) copy it."""
+        name = part.entity_list
+        assert name is not None
+        hits = self._entity_base.get(name)
+        if hits is None:
+            entities = self.compiled.lists[name].compiled.entities
+            hits = [
+                Hit(found.start, found.end, found.term, entity.id, entity.id, found.entity)
+                for found in self.mentions(name)
+                for entity in (entities[found.entity],)
+            ]
+            self._entity_base[name] = hits
+        return list(hits)
 
     def entity(self, list_name: str, index: int) -> CompiledEntity:
         return self.compiled.lists[list_name].compiled.entities[index]
@@ -222,11 +202,10 @@ class Occurrences:
         text = self.doc.text
         named: set[int] = set()
         found: list[tuple[int, int, str, int, bool]] = []
-        for term_id, spans in self.literal.items():
-            meanings = use.meanings.get(term_id)
-            if meanings is None:
-                continue
-            for meaning in meanings:
+        literal = self.literal
+        for term_id in literal.keys() & use.meanings.keys():
+            spans = literal[term_id]
+            for meaning in use.meanings[term_id]:
                 for start, end in spans:
                     entity = meaning.entity
                     if meaning.office is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Protocol
 
-import ahocorasick
+import ahocorasick_rs
 import re2
 
 from service.matching.terms import LiteralTerm, RegexTerm, compile_regex, left_ok, re2_options, right_end
@@ -28,19 +28,19 @@ class Scanner:
             cased = term.cased or (None,) * len(term.variants)
             for variant, cased_form in zip(term.variants, cased, strict=True):
                 entries[variant].append((term_id, cased_form, term.prefix))
-        self._automaton: ahocorasick.Automaton | None = None
+        # per pattern of the automaton: its (term id, case to check, prefix) targets, and the term
+        # ids to take as they stand when no target needs its case checked
+        self._patterns: list[tuple[tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None]] = []
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
         if entries:
-            automaton = ahocorasick.Automaton()
-            for key, targets in entries.items():
-                # the term ids to take as they stand, when no target needs its case checked
+            for targets in entries.values():
                 plain = (
                     None
                     if any(cased is not None for _, cased, _ in targets)
                     else tuple(t[0] for t in targets)
                 )
-                automaton.add_word(key, (len(key), tuple(targets), plain))
-            automaton.make_automaton()
-            self._automaton = automaton
+                self._patterns.append((tuple(targets), plain))
+            self._automaton = ahocorasick_rs.AhoCorasick(entries)
         self._regexes = [compile_regex(regex.pattern) for regex in regexes]
         self._regex_set: re2.Set | None = None
         if regexes:
@@ -55,14 +55,14 @@ class Scanner:
         if self._automaton is None:
             return hits
         size = len(text)
-        for last, (length, targets, plain) in self._automaton.iter(text):
-            start = last + 1 - length
+        patterns = self._patterns
+        for pattern, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
             # most candidates sit at word boundaries or fail them on the first test; the
             # script-aware checks run only when a word character touches the match
             if start and text[start - 1].isalnum() and text[start].isalnum() and not left_ok(text, start):
                 continue
-            end = last + 1
-            touching = end < size and text[end].isalnum() and text[last].isalnum()
+            targets, plain = patterns[pattern]
+            touching = end < size and text[end].isalnum() and text[end - 1].isalnum()
             if plain is not None and not touching:
                 span = (start, end)
                 for term_id in plain:

@@ -161,6 +161,11 @@ class FoldedText:
         to_orig.extend(range(position, len(original) + 1))
         self._to_orig = to_orig
 
+    @property
+    def lines_up(self) -> bool:
+        """Whether every offset of the folded text is the same in the original."""
+        return self._to_orig is None
+
     def to_original(self, offset: int) -> int:
         return offset if self._to_orig is None else self._to_orig[offset]
 
