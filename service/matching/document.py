@@ -19,14 +19,34 @@ from service.models import Article, ArticleField
 SEPARATOR = "\x00"
 
 # Where a sentence turns to another event: "will send tanks to Ukraine | after
-# Russian strikes killed 20". Text here is folded (lower case).
-_CLAUSE_BREAK = re.compile(
-    r"[;:]\s+|\s+[-\u2013\u2014]+\s+|,?\s+(?=(?:after|before|ahead of|while|whereas|although|though|"
-    r"despite|because|until|following|which|when|amid)\s)"
+# Russian strikes killed 20". A time measured from the other event goes with it: "rose on
+# Monday, | two days after Modi visited Washington". Text here is folded (lower case).
+_BREAK_WORDS = (
+    r"(?:after|before|ahead of|while|whereas|although|though|despite|because|until|following|which|when|amid)"
 )
+_SINCE_WHEN = (
+    r"(?:(?:just|only|barely|mere|some) )?"
+    r"(?:(?:a few|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten) )?"
+    r"(?:hours?|days?|weeks?|months?|years?) "
+)
+# the break falls where the time begins (group "at"), and the match runs over the time, so the
+# search goes on after it
+_CLAUSE_BREAK = re.compile(
+    rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|,?\s+(?P<at>(?:{_SINCE_WHEN})?)(?={_BREAK_WORDS}\s)"
+)
+# The same turn opening a sentence runs to its first comma: "Days after the vote, | Starmer met
+# Macron".
+_LEADING = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s[^,;:.]{{1,120}},\s*")
+# A clause that opens with such a turn: "two days after Modi visited Washington"
+_TURN = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s")
 # A relative clause about a person, between commas: "Putin, who last saw Xi in 2023, met him on
 # Tuesday". It is a clause of its own on both sides, so what it tells (a year, "last") stays in it.
 _RELATIVE = re.compile(r",\s+(?:who|whom|whose)\s[^,;:.]{1,120},\s*")
+# A participle phrase between commas tells of the subject, not of another event: no break inside
+# "The contract, signed after two years of trials, covers 96 K2 tanks".
+_PARTICIPLE = re.compile(
+    r",\s+(?!(?:then|when|even|often|seven|eleven|been)\s)\w+(?:ed|en|ght)\s[^,;:.]{1,80},"
+)
 
 
 class Document:
@@ -100,14 +120,34 @@ class Document:
         low, high = self.sentence_span(offset)
         starts = self._clauses.get(low)
         if starts is None:
-            sentence = self.text[low:high]
-            starts = [low, *(low + match.end() for match in _CLAUSE_BREAK.finditer(sentence))]
-            relative = [(low + m.start() + 1, low + m.end()) for m in _RELATIVE.finditer(sentence)]
-            if relative:
-                starts = sorted({*starts, *(edge for pair in relative for edge in pair)})
+            starts = self._clause_starts(low, high)
             self._clauses[low] = starts
         index = bisect_right(starts, offset) - 1
         return starts[index], starts[index + 1] if index + 1 < len(starts) else high
+
+    def is_turn(self, offset: int) -> bool:
+        """Whether the clause at ``offset`` is a turn to another event ("..., days after Xi visited
+        Moscow"): who is named there is not who the main clause is about."""
+        low, _ = self.clause_span(offset)
+        return _TURN.match(self.text, low) is not None
+
+    def _clause_starts(self, low: int, high: int) -> list[int]:
+        sentence = self.text[low:high]
+        leading = _LEADING.match(sentence)
+        # no break inside an opening "After ..., " or a participle phrase between commas
+        closed = [(m.start(), m.end()) for m in _PARTICIPLE.finditer(sentence)]
+        if leading is not None:
+            closed.append((-1, leading.end()))
+        breaks = {
+            low + (match.end() if match.group("at") is None else match.start("at"))
+            for match in _CLAUSE_BREAK.finditer(sentence)
+            if not any(first < match.start() < last for first, last in closed)
+        }
+        if leading is not None:
+            breaks.add(low + leading.end())
+        for match in _RELATIVE.finditer(sentence):
+            breaks.update((low + match.start() + 1, low + match.end()))
+        return [low, *sorted(edge for edge in breaks if low < edge < high)]
 
     def words_around(self, start: int, end: int, words: int) -> tuple[int, int]:
         """``words`` words either side of the word at ``start``, within its field; reaching

@@ -173,9 +173,14 @@ class Occurrences:
         return cached
 
     def home_countries(self, list_name: str, offset: int) -> set[str]:
-        """Countries of the people of a list who are in office and named in the sentence at ``offset``."""
-        low, high = self.doc.sentence_span(offset)
-        cached = self._homes.get((list_name, low))
+        """Countries of the people of a list who are in office and named in the sentence at
+        ``offset``: in its clause, or in any clause of the sentence that is not a turn to another
+        event ("Xi arrived in Moscow, a week after Putin called for closer ties": Putin is not
+        the one arriving, so Moscow is abroad)."""
+        doc = self.doc
+        low, high = doc.sentence_span(offset)
+        clause = doc.clause_span(offset)[0]
+        cached = self._homes.get((list_name, clause))
         if cached is not None:
             return cached
         found = self.mentions(list_name)
@@ -184,10 +189,12 @@ class Occurrences:
         for hit in found[first:]:
             if hit.start >= high:
                 break
+            if doc.clause_span(hit.start)[0] != clause and doc.is_turn(hit.start):
+                continue
             in_office, country = self.office_of(list_name, hit.entity)
             if in_office and country is not None:
                 homes.add(country)
-        self._homes[(list_name, low)] = homes
+        self._homes[(list_name, clause)] = homes
         return homes
 
     def mentions(self, name: str) -> list[Mention]:

@@ -89,6 +89,27 @@ def test_a_clause_ends_where_the_sentence_turns_to_another_event(rule_with: Buil
     assert not matches(rules, "Strikes by Ukrainian tanks hit the town.")
 
 
+def test_a_time_measured_from_another_event_goes_with_that_event(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [weeks]}", "sentence(a, clause(a, not b))")
+    assert matches(rules, "Germany will send tanks to Ukraine, two weeks after the talks in Ramstein.")
+    assert matches(rules, "Just weeks after the talks in Ramstein, Germany will send tanks.")
+    assert not matches(rules, "Germany will send tanks within weeks.")
+
+
+def test_an_opening_turn_runs_to_its_first_comma(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [tanks]}\nb: {any: [strikes]}", "sentence(a, clause(a, not b))")
+    assert matches(rules, "After Russian strikes on Kyiv, Germany will send tanks to Ukraine.")
+    assert not matches(rules, "Russian strikes on Kyiv went on as Germany sent tanks.")
+
+
+def test_a_turn_inside_a_participle_phrase_does_not_end_the_clause(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [contract]}\nb: {any: [tanks]}", "clause(a, b)")
+    assert matches(rules, "The contract, signed after two years of trials, covers 96 K2 tanks.")
+    assert not matches(rules, "The contract was signed after two years of trials with 96 K2 tanks.")
+    # "then" and "when" are not participles
+    assert not matches(rules, "The contract, then after a long wait, covers 96 K2 tanks.")
+
+
 def test_near_counts_words_between_terms(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 3)")
     assert matches(rules, "sold 250 Abrams tanks")
@@ -237,6 +258,21 @@ def test_abroad_from_drops_the_home_country_of_a_leader_in_the_sentence(rule_wit
     places = rule_with("c: {entity: places, abroad_from: people}", "c")
     assert matches(places, "Dmitry Medvedev visits Russia.")
     assert not matches(places, "Putin visits Russia.")
+
+
+def test_a_leader_named_in_a_turn_to_another_event_is_not_at_home_in_the_main_clause(
+    rule_with: Build,
+) -> None:
+    rules = rule_with(
+        "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
+        "sentence(p, c)",
+    )
+    # Kim arrives in Russia; Putin is named only in what happened a week before
+    assert matches(rules, "Kim arrived in Russia on Monday, a week after Putin called for closer ties.")
+    assert matches(rules, "Days after Putin called for closer ties, Kim arrived in Russia.")
+    # named in the main clause, or in the place's own clause, he is at home there
+    assert not matches(rules, "Putin arrived in Russia on Monday, a week after Kim called for closer ties.")
+    assert not matches(rules, "Kim called for closer ties, days after Putin returned to Russia.")
 
 
 def with_skip_phrases(write_rules: RuleWriter) -> RuleSet:
