@@ -29,11 +29,9 @@ _SINCE_WHEN = (
     r"(?:(?:a few|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten) )?"
     r"(?:hours?|days?|weeks?|months?|years?) "
 )
-# the break falls where the time begins (group "at"), and the match runs over the time, so the
-# search goes on after it
-_CLAUSE_BREAK = re.compile(
-    rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|,?\s+(?P<at>(?:{_SINCE_WHEN})?)(?={_BREAK_WORDS}\s)"
-)
+_CLAUSE_BREAK = re.compile(rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?={_BREAK_WORDS}\s)")
+# the time right before a turn, looked for only where a turn is found
+_TIME_BEFORE = re.compile(rf"(?<!\w){_SINCE_WHEN[:-1]}\Z")
 # The same turn opening a sentence runs to its first comma: "Days after the vote, | Starmer met
 # Macron".
 _LEADING = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s[^,;:.]{{1,120}},\s*")
@@ -138,11 +136,15 @@ class Document:
         closed = [(m.start(), m.end()) for m in _PARTICIPLE.finditer(sentence)]
         if leading is not None:
             closed.append((-1, leading.end()))
-        breaks = {
-            low + (match.end() if match.group("at") is None else match.start("at"))
-            for match in _CLAUSE_BREAK.finditer(sentence)
-            if not any(first < match.start() < last for first, last in closed)
-        }
+        breaks: set[int] = set()
+        for match in _CLAUSE_BREAK.finditer(sentence):
+            at = match.end()
+            if match.group("turn") is not None:
+                time = _TIME_BEFORE.search(sentence, max(0, match.start() - 40), match.start())
+                if time is not None:
+                    at = time.start()
+            if not any(first < at < last for first, last in closed):
+                breaks.add(low + at)
         if leading is not None:
             breaks.add(low + leading.end())
         for match in _RELATIVE.finditer(sentence):

@@ -189,11 +189,12 @@ class Occurrences:
         for hit in found[first:]:
             if hit.start >= high:
                 break
+            in_office, country = self.office_of(list_name, hit.entity)
+            if not in_office or country is None or country in homes:
+                continue
             if doc.clause_span(hit.start)[0] != clause and doc.is_turn(hit.start):
                 continue
-            in_office, country = self.office_of(list_name, hit.entity)
-            if in_office and country is not None:
-                homes.add(country)
+            homes.add(country)
         self._homes[(list_name, clause)] = homes
         return homes
 
