@@ -43,7 +43,7 @@ class Occurrences:
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._mentions: dict[str, list[Mention]] = {}
         self._entity_base: dict[str, list[Hit]] = {}
-        self._homes: dict[tuple[str, int], set[str]] = {}
+        self._homes: dict[tuple[str, int], set[str]] = {}  # (list, offset of a place) -> homes
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
         self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
         self._guard_zones: dict[int, dict[int, Hit]] = {}
@@ -174,28 +174,37 @@ class Occurrences:
 
     def home_countries(self, list_name: str, offset: int) -> set[str]:
         """Countries of the people of a list who are in office and named in the sentence at
-        ``offset``: in its clause, or in any clause of the sentence that is not a turn to another
-        event ("Xi arrived in Moscow, a week after Putin called for closer ties": Putin is not
-        the one arriving, so Moscow is abroad)."""
+        ``offset``, where the place is their home rather than a trip abroad.
+
+        Who travels is named first, before the place ("Prabowo travelled to Beijing for talks
+        with Xi", "Merz told Zelensky in Kyiv": abroad), so when someone is named before it,
+        only the first of them counts; when no one is ("Arriving in Jakarta, Prabowo said"),
+        everyone named does. Someone named only in a clause that turns to another event counts
+        for neither ("Xi arrived in Moscow, a week after Putin called for closer ties")."""
+        cached = self._homes.get((list_name, offset))
+        if cached is not None:
+            return cached
         doc = self.doc
         low, high = doc.sentence_span(offset)
         clause = doc.clause_span(offset)[0]
-        cached = self._homes.get((list_name, clause))
-        if cached is not None:
-            return cached
         found = self.mentions(list_name)
         first = bisect_left(found, low, key=lambda hit: hit.start)
-        homes: set[str] = set()
+        before: set[str] = set()
+        after: set[str] = set()
         for hit in found[first:]:
             if hit.start >= high:
                 break
             in_office, country = self.office_of(list_name, hit.entity)
-            if not in_office or country is None or country in homes:
+            if not in_office or country is None:
                 continue
             if doc.clause_span(hit.start)[0] != clause and doc.is_turn(hit.start):
                 continue
-            homes.add(country)
-        self._homes[(list_name, clause)] = homes
+            if hit.start >= offset:
+                after.add(country)
+            elif not before:
+                before.add(country)
+        homes = before or after
+        self._homes[(list_name, offset)] = homes
         return homes
 
     def mentions(self, name: str) -> list[Mention]:

@@ -275,6 +275,19 @@ def test_a_leader_named_in_a_turn_to_another_event_is_not_at_home_in_the_main_cl
     assert not matches(rules, "Kim called for closer ties, days after Putin returned to Russia.")
 
 
+def test_the_place_is_abroad_for_the_first_leader_named_before_it(rule_with: Build) -> None:
+    rules = rule_with(
+        "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
+        "sentence(p, c)",
+    )
+    # the one who travels is named first: Russia is abroad for Kim, home for Putin
+    assert matches(rules, "Kim Jong Un told Putin in Russia that the talks went well.")
+    assert matches(rules, "Kim Jong Un travelled to Russia for talks with Putin.")
+    assert not matches(rules, "Putin told Kim Jong Un in Russia that the talks went well.")
+    # with no one named before it, everyone named counts: "Arriving in Russia, Putin said"
+    assert not matches(rules, "Arriving in Russia, Putin met Kim Jong Un.")
+
+
 def with_skip_phrases(write_rules: RuleWriter) -> RuleSet:
     people = PEOPLE.replace("skip_after: [former]", "skip_after: [former, served as]").replace(
         "skip_before: [elect]", "skip_before: [elect, from 2008]"
