@@ -98,6 +98,9 @@ class CompiledEntityList:
     aliases: list[tuple[str, bool, AliasMeaning, tuple[str | int, ...]]] = field(default_factory=list)
     skip_after: frozenset[str] = frozenset()
     skip_before: frozenset[str] = frozenset()
+    # entity index -> the folded words for its offices ("prime minister", "premier"): a weak
+    # alias right after one of them names the entity ("Prime Minister Albanese")
+    titles_of: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def has_offices(self) -> bool:
@@ -134,7 +137,15 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
     titles = source.titles
     after = frozenset(fold(word) for word in titles.skip_after) if titles else frozenset()
     before = frozenset(fold(word) for word in titles.skip_before) if titles else frozenset()
-    return CompiledEntityList(source.name, entities, ids, OfficeIndex(entities), aliases, after, before)
+    titles_of: dict[int, tuple[str, ...]] = {}
+    if titles:
+        for index, entity in enumerate(entities):
+            words = {fold(word) for tenure in entity.tenures for word in titles.roles.get(tenure.key[1], ())}
+            if words:
+                titles_of[index] = tuple(sorted(words))
+    return CompiledEntityList(
+        source.name, entities, ids, OfficeIndex(entities), aliases, after, before, titles_of
+    )
 
 
 def title_aliases(

@@ -239,7 +239,11 @@ class Occurrences:
         result: list[Mention] = []
         cover_start, cover_end = -1, -1
         for start, end, term, entity, weak in found:
-            if weak and entity not in named:
+            if (
+                weak
+                and entity not in named
+                and not _after_title(text, start, use.compiled.titles_of.get(entity))
+            ):
                 continue
             if end <= cover_end and (start, end) != (cover_start, cover_end):
                 continue  # inside a longer mention: "Castro" within "Raúl Castro"
@@ -248,3 +252,15 @@ class Occurrences:
             result.append(Mention(start, end, term, entity))
         self._mentions[name] = result
         return result
+
+
+def _after_title(text: str, start: int, titles: tuple[str, ...] | None) -> bool:
+    """Whether one of the entity's office titles stands right before ``start``: a weak surname
+    so introduced ("Prime Minister Albanese") names the office holder, not a namesake."""
+    if not titles:
+        return False
+    before = text[max(0, start - 40) : start].rstrip()
+    return any(
+        before.endswith(title) and (len(before) == len(title) or not before[-len(title) - 1].isalnum())
+        for title in titles
+    )

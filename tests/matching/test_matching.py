@@ -174,6 +174,15 @@ def test_a_weak_alias_needs_a_strong_mention_of_the_same_person(rule_with: Build
     assert not matches(rules, "Kim arrives")
 
 
+def test_a_weak_alias_right_after_its_office_title_names_the_holder(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, where: {country: KP}}", "p")
+    assert matches(rules, "North Korean Leader Kim arrives")
+    assert matches(rules, "leader Kim arrives")
+    # another office's title, or none, is not enough
+    assert not matches(rules, "President Kim arrives")
+    assert not matches(rules, "the misleader Kim arrives")
+
+
 def test_a_mention_inside_a_longer_mention_is_not_counted_twice(rule_with: Build) -> None:
     rules = rule_with("p: {entity: people}", "p")
     [match] = rules.match(Article(id="a", body="Kim Jong Un"))
