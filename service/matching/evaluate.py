@@ -263,11 +263,12 @@ class ArticleMatcher:
         """The proof as evidence: what held within sentences or word windows first, then one
         mention per entity or term for parts that only had to occur somewhere in the article."""
         chosen: dict[tuple[int, int, str], tuple[str, Hit]] = {}
-        for part, hit, scoped in sorted(proof, key=lambda item: (not item[2], item[1].start)):
+        in_order = sorted(proof, key=lambda item: item[1].start)
+        for part, hit, scoped in in_order:
             if scoped:
                 chosen.setdefault((hit.start, hit.end, part), (part, hit))
         seen_keys: set[tuple[str, object]] = set()
-        for part, hit, scoped in sorted(proof, key=lambda item: item[1].start):
+        for part, hit, scoped in in_order:
             if not scoped and (part, hit.key) not in seen_keys:
                 seen_keys.add((part, hit.key))
                 chosen.setdefault((hit.start, hit.end, part), (part, hit))

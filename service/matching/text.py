@@ -215,5 +215,7 @@ def snippet(text: str, start: int, end: int, width: int = 60) -> str:
     if right < len(text):
         space = text.rfind(" ", end, right)
         right = space if space != -1 else right
-    body = " ".join(text[left:right].split())
+    body = text[left:right]
+    # line breaks, tabs or runs of spaces to fold; most excerpts have none
+    body = " ".join(body.split()) if "  " in body or not body.isprintable() else body.strip()
     return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
