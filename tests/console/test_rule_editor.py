@@ -83,7 +83,8 @@ def test_a_broken_edit_shows_its_error_at_the_right_line_and_is_not_saved(
     assert page.locator("#editor-status").inner_text().startswith("compiles")
     # Type a mistake at the end of the multi-line condition's last line, as a user would.
     lines = original.splitlines()
-    last = max(i for i, line in enumerate(lines) if line.strip() == "and countries")
+    start = lines.index("condition: >")
+    last = start + next(i for i, line in enumerate(lines[start + 1 :]) if not line.startswith("  "))
     page.evaluate(
         "(line) => { const cm = document.querySelector('.CodeMirror').CodeMirror;"
         " cm.focus(); cm.setCursor({line, ch: cm.getLine(line).length}); }",
