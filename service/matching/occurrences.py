@@ -45,6 +45,8 @@ class Occurrences:
         self._entity_base: dict[str, list[Hit]] = {}
         self._homes: dict[tuple[str, int], set[str]] = {}  # (list, offset of a place) -> homes
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
+        self._whole: dict[tuple[int, int], list[Hit] | None] = {}  # inside() the whole article
+        self._size = len(doc.text)
         self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
         self._guard_zones: dict[int, dict[int, Hit]] = {}
         self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
@@ -68,7 +70,19 @@ class Occurrences:
         return result
 
     def inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
-        """The part's occurrences inside the window, if there are enough of them for it to hold."""
+        """The part's occurrences inside the window, if there are enough of them for it to hold.
+        The callers only read the list: for the whole article it is kept, since every rule that
+        uses the part starts there."""
+        if start == 0 and end == self._size:
+            # parts share occurrences when they differ only in name, but may ask for more of them
+            key = (self.key(part), part.required)
+            if key in self._whole:
+                return self._whole[key]
+            self._whole[key] = found = self._inside(part, start, end)
+            return found
+        return self._inside(part, start, end)
+
+    def _inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
         hits, starts = self.of(part)
         first = bisect_left(starts, start)
         last = bisect_left(starts, end, first)
