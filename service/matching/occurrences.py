@@ -30,6 +30,21 @@ class Mention(NamedTuple):
     entity: int  # index in its list
 
 
+class _Homes:
+    """Sitting people named in part of a sentence: the first of them, and all their countries."""
+
+    __slots__ = ("countries", "first")
+
+    def __init__(self) -> None:
+        self.first: tuple[int, str] | None = None
+        self.countries: set[str] = set()
+
+    def add(self, start: int, country: str) -> None:
+        if self.first is None:
+            self.first = (start, country)
+        self.countries.add(country)
+
+
 class Occurrences:
     """The occurrences of parts in one article, shared by every rule evaluated on it."""
 
@@ -43,7 +58,7 @@ class Occurrences:
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._mentions: dict[str, list[Mention]] = {}
         self._entity_base: dict[str, list[Hit]] = {}
-        self._homes: dict[tuple[str, int], set[str]] = {}  # (list, offset of a place) -> homes
+        self._homes: dict[tuple[str, int], tuple[_Homes, dict[int, _Homes]]] = {}  # by sentence
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
         self._whole: dict[tuple[int, int], list[Hit] | None] = {}  # inside() the whole article
         self._size = len(doc.text)
@@ -195,31 +210,39 @@ class Occurrences:
         only the first of them counts; when no one is ("Arriving in Jakarta, Prabowo said"),
         everyone named does. Someone named only in a clause that turns to another event counts
         for neither ("Xi arrived in Moscow, a week after Putin called for closer ties")."""
-        cached = self._homes.get((list_name, offset))
-        if cached is not None:
-            return cached
+        clause = self.doc.clause_span(offset)[0]
+        main, turns = self._homes_of_sentence(list_name, offset)
+        own = turns.get(clause)
+        named = [found for found in (main.first, own.first if own else None) if found is not None]
+        if not named:
+            return set()
+        first_start, first_country = min(named)
+        if first_start < offset:
+            return {first_country}
+        return main.countries | own.countries if own else main.countries
+
+    def _homes_of_sentence(self, list_name: str, offset: int) -> tuple[_Homes, dict[int, _Homes]]:
+        """The sitting people of a list named in the sentence at ``offset``, with their countries:
+        those in its clauses that are not turns, and those in each turn. Gathered once per
+        sentence, so a place costs a look-up however many people and places the sentence names."""
         doc = self.doc
         low, high = doc.sentence_span(offset)
-        clause = doc.clause_span(offset)[0]
+        cached = self._homes.get((list_name, low))
+        if cached is not None:
+            return cached
+        main = _Homes()
+        turns: dict[int, _Homes] = {}
         found = self.mentions(list_name)
-        first = bisect_left(found, low, key=lambda hit: hit.start)
-        before: set[str] = set()
-        after: set[str] = set()
-        for hit in found[first:]:
+        for hit in found[bisect_left(found, low, key=lambda hit: hit.start) :]:
             if hit.start >= high:
                 break
             in_office, country = self.office_of(list_name, hit.entity)
             if not in_office or country is None:
                 continue
-            if doc.clause_span(hit.start)[0] != clause and doc.is_turn(hit.start):
-                continue
-            if hit.start >= offset:
-                after.add(country)
-            elif not before:
-                before.add(country)
-        homes = before or after
-        self._homes[(list_name, offset)] = homes
-        return homes
+            clause = doc.clause_span(hit.start)[0]
+            (turns.setdefault(clause, _Homes()) if doc.is_turn(hit.start) else main).add(hit.start, country)
+        self._homes[(list_name, low)] = (main, turns)
+        return main, turns
 
     def mentions(self, name: str) -> list[Mention]:
         """Every mention of the list's entities, titles resolved by date and weak aliases checked."""

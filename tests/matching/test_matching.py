@@ -3,9 +3,11 @@
 import datetime as dt
 from collections.abc import Callable
 
+import pytest
 from conftest import PEOPLE, PLACES, RuleWriter
 
 from service.matching import RuleSet, load_rules
+from service.matching.occurrences import Occurrences
 from service.models import Article
 
 Build = Callable[[str, str], RuleSet]
@@ -295,6 +297,28 @@ def test_the_place_is_abroad_for_the_first_leader_named_before_it(rule_with: Bui
     assert not matches(rules, "Putin told Kim Jong Un in Russia that the talks went well.")
     # with no one named before it, everyone named counts: "Arriving in Russia, Putin said"
     assert not matches(rules, "Arriving in Russia, Putin met Kim Jong Un.")
+
+
+def test_a_sentence_naming_thousands_of_leaders_and_places_costs_in_proportion_to_them(
+    rule_with: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one hostile sentence of 2,000 leaders and 2,000 places: each place once looked at every
+    # leader of its sentence (4 million office look-ups, seconds per article)
+    rules = rule_with(
+        "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
+        "sentence(p, c)",
+    )
+    looked_up = 0
+    office_of = Occurrences.office_of
+
+    def counted(self: Occurrences, list_name: str, index: int) -> tuple[bool, str | None]:
+        nonlocal looked_up
+        looked_up += 1
+        return office_of(self, list_name, index)
+
+    monkeypatch.setattr(Occurrences, "office_of", counted)
+    assert not matches(rules, "Putin arrived in Russia and " * 2000)
+    assert looked_up <= 3 * 2000
 
 
 def with_skip_phrases(write_rules: RuleWriter) -> RuleSet:
