@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from service.matching.schema import ALL_FIELDS
 from service.matching.text import FoldedText, sentence_starts
@@ -133,9 +133,12 @@ class Document:
         sentence = self.text[low:high]
         leading = _LEADING.match(sentence)
         # no break inside an opening "After ..., " or a participle phrase between commas
-        closed = [(m.start(), m.end()) for m in _PARTICIPLE.finditer(sentence)]
-        if leading is not None:
-            closed.append((-1, leading.end()))
+        # (in text order and apart, so the one that could hold a break is found by bisection)
+        closed = [(-1, leading.end())] if leading is not None else []
+        closed += [
+            (m.start(), m.end()) for m in _PARTICIPLE.finditer(sentence, closed[0][1] if closed else 0)
+        ]
+        firsts = [first for first, _ in closed]
         breaks: set[int] = set()
         for match in _CLAUSE_BREAK.finditer(sentence):
             at = match.end()
@@ -143,7 +146,8 @@ class Document:
                 time = _TIME_BEFORE.search(sentence, max(0, match.start() - 40), match.start())
                 if time is not None:
                     at = time.start()
-            if not any(first < at < last for first, last in closed):
+            around = bisect_left(firsts, at) - 1
+            if around < 0 or at >= closed[around][1]:
                 breaks.add(low + at)
         if leading is not None:
             breaks.add(low + leading.end())
