@@ -98,8 +98,8 @@ class CompiledEntityList:
     aliases: list[tuple[str, bool, AliasMeaning, tuple[str | int, ...]]] = field(default_factory=list)
     skip_after: frozenset[str] = frozenset()
     skip_before: frozenset[str] = frozenset()
-    # entity index -> the folded words for its offices ("prime minister", "premier"): a weak
-    # alias right after one of them names the entity ("Prime Minister Albanese")
+    # entity index -> the folded words for its named offices ("prime minister", "premier"): a
+    # weak alias right after one of them names the entity ("Prime Minister Albanese")
     titles_of: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -140,7 +140,14 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
     titles_of: dict[int, tuple[str, ...]] = {}
     if titles:
         for index, entity in enumerate(entities):
-            words = {fold(word) for tenure in entity.tenures for word in titles.roles.get(tenure.key[1], ())}
+            # the words of a named office only: "leader" or "counterpart" is said of anyone's
+            # party leader ("opposition leader Kim")
+            words = {
+                fold(word)
+                for tenure in entity.tenures
+                if tenure.key[1] != LEADER_ROLE
+                for word in titles.roles.get(tenure.key[1], ())
+            }
             if words:
                 titles_of[index] = tuple(sorted(words))
     return CompiledEntityList(
