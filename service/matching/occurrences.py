@@ -11,7 +11,9 @@ by parts that differ only in name.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import NamedTuple
 
 from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
@@ -30,18 +32,39 @@ class Mention(NamedTuple):
     entity: int  # index in its list
 
 
-class _Homes:
-    """Sitting people named in part of a sentence: the first of them, and all their countries."""
+# Between two people named together as one subject ("Putin and North Korean leader Kim"): "and",
+# then at most a few words, each a capitalised name or one of these. A verb ("Putin and his
+# ministers welcomed Kim") ends the subject.
+_TOGETHER = re.compile(r"\s*,?\s*(?:and|&)\s+((?:[\w.'’-]+\s+){0,4})", re.UNICODE)
+_TITLE_WORDS = frozenset(
+    "his her their its the counterpart counterparts leader leaders president prime minister premier"
+    " chancellor king queen crown prince emir sultan emperor supreme head of state".split()
+)
 
-    __slots__ = ("countries", "first")
+
+class _Homes:
+    """Sitting people named in part of a sentence: the first of them with the countries of those
+    named together with it, and all their countries."""
+
+    __slots__ = ("countries", "first", "last_end", "together")
 
     def __init__(self) -> None:
         self.first: tuple[int, str] | None = None
+        self.together: set[str] = set()  # the countries of the first and of those named with it
+        self.last_end = -1  # where the last of the first group ends, while it may grow
         self.countries: set[str] = set()
 
-    def add(self, start: int, country: str) -> None:
+    def add(self, start: int, end: int, country: str, joined: Callable[[int, int], bool]) -> None:
         if self.first is None:
             self.first = (start, country)
+            self.together.add(country)
+            self.last_end = end
+        elif self.last_end >= 0:
+            if joined(self.last_end, start):
+                self.together.add(country)
+                self.last_end = end
+            else:
+                self.last_end = -1
         self.countries.add(country)
 
 
@@ -216,9 +239,13 @@ class Occurrences:
         named = [found for found in (main.first, own.first if own else None) if found is not None]
         if not named:
             return set()
-        first_start, first_country = min(named)
+        first_start, _ = min(named)
         if first_start < offset:
-            return {first_country}
+            # who travels: the first named, with anyone named together with them ("Putin and Kim
+            # arrived in Moscow"); the place is home only if it is home to all of them
+            group = main if main.first is not None and main.first[0] == first_start else own
+            assert group is not None
+            return group.together if len(group.together) == 1 else set()
         return main.countries | own.countries if own else main.countries
 
     def _homes_of_sentence(self, list_name: str, offset: int) -> tuple[_Homes, dict[int, _Homes]]:
@@ -240,9 +267,20 @@ class Occurrences:
             if not in_office or country is None:
                 continue
             clause = doc.clause_span(hit.start)[0]
-            (turns.setdefault(clause, _Homes()) if doc.is_turn(hit.start) else main).add(hit.start, country)
+            homes = turns.setdefault(clause, _Homes()) if doc.is_turn(hit.start) else main
+            homes.add(hit.start, hit.end, country, self._named_together)
         self._homes[(list_name, low)] = (main, turns)
         return main, turns
+
+    def _named_together(self, end: int, start: int) -> bool:
+        """Whether the text between two people's names joins them as one subject."""
+        if start - end > 80:
+            return False
+        joined = _TOGETHER.fullmatch(self.doc.text, end, start)
+        if joined is None:
+            return False
+        words = self.doc.original_text(joined.start(1), joined.end(1)).split()
+        return all(word[0].isupper() or word.lower() in _TITLE_WORDS for word in words)
 
     def mentions(self, name: str) -> list[Mention]:
         """Every mention of the list's entities, titles resolved by date and weak aliases checked."""

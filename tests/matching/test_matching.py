@@ -315,6 +315,20 @@ def test_the_place_is_abroad_for_the_first_leader_named_before_it(rule_with: Bui
     assert not matches(rules, "Arriving in Russia, Putin met Kim Jong Un.")
 
 
+def test_leaders_named_together_before_the_place_travel_together(rule_with: Build) -> None:
+    rules = rule_with(
+        "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
+        "sentence(p, c)",
+    )
+    # "A and B arrived in X": X is abroad for whichever of them is not at home there
+    assert matches(rules, "Putin and Kim Jong Un arrived in Russia on Monday.")
+    assert matches(rules, "Putin and North Korean leader Kim Jong Un arrived in Russia.")
+    # both at home, or the second named only after a verb: no trip
+    assert not matches(rules, "Putin and Medvedev toured Russia.")
+    assert not matches(rules, "Putin told Kim Jong Un in Russia that the talks went well.")
+    assert not matches(rules, "Putin and his ministers welcomed Kim Jong Un in Russia.")
+
+
 def test_a_sentence_naming_thousands_of_leaders_and_places_costs_in_proportion_to_them(
     rule_with: Build, monkeypatch: pytest.MonkeyPatch
 ) -> None:
