@@ -37,8 +37,33 @@ class Mention(NamedTuple):
 # ministers welcomed Kim") ends the subject.
 _TOGETHER = re.compile(r"\s*,?\s*(?:and|&)\s+((?:[\w.'’-]+\s+){0,4})", re.UNICODE)
 _TITLE_WORDS = frozenset(
-    "his her their its the counterpart counterparts leader leaders president prime minister premier"
-    " chancellor king queen crown prince emir sultan emperor supreme head of state".split()
+    [
+        "his",
+        "her",
+        "their",
+        "its",
+        "the",
+        "counterpart",
+        "counterparts",
+        "leader",
+        "leaders",
+        "president",
+        "prime",
+        "minister",
+        "premier",
+        "chancellor",
+        "king",
+        "queen",
+        "crown",
+        "prince",
+        "emir",
+        "sultan",
+        "emperor",
+        "supreme",
+        "head",
+        "of",
+        "state",
+    ]
 )
 
 
