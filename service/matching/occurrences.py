@@ -36,6 +36,8 @@ class Mention(NamedTuple):
 # then at most a few words, each a capitalised name or one of these. A verb ("Putin and his
 # ministers welcomed Kim") ends the subject.
 _TOGETHER = re.compile(r"\s*,?\s*(?:and|&)\s+((?:[\w.'’-]+\s+){0,4})", re.UNICODE)
+# Between two names listed together: a comma, a conjunction of one of the list's languages, or both.
+_PAIRED = re.compile(r"(?:\s*,\s*|\s+)(?:(?:and|&|y|e|et|und|i|och|og|en|ve|и|і|та)\s+)?", re.UNICODE)
 _TITLE_WORDS = frozenset(
     [
         "his",
@@ -336,14 +338,15 @@ class Occurrences:
                         named.add(entity)
                     found.append((start, end, displays[term_id], entity, meaning.weak))
         found.sort(key=lambda item: (item[0], -item[1]))
+        titles_of = use.compiled.titles_of
+        sure = [
+            not weak or entity in named or _after_title(text, start, titles_of.get(entity))
+            for start, _, _, entity, weak in found
+        ]
         result: list[Mention] = []
         cover_start, cover_end = -1, -1
-        for start, end, term, entity, weak in found:
-            if (
-                weak
-                and entity not in named
-                and not _after_title(text, start, use.compiled.titles_of.get(entity))
-            ):
+        for index, (start, end, term, entity, _) in enumerate(found):
+            if not sure[index] and not self._paired(found, sure, index):
                 continue
             if end <= cover_end and (start, end) != (cover_start, cover_end):
                 continue  # inside a longer mention: "Castro" within "Raúl Castro"
@@ -352,6 +355,32 @@ class Occurrences:
             result.append(Mention(start, end, term, entity))
         self._mentions[name] = result
         return result
+
+    def _paired(self, found: list[tuple[int, int, str, int, bool]], sure: list[bool], index: int) -> bool:
+        """Whether a weak alias is named together with another person of its list ("Modi and
+        Albanese", "Sánchez y Sheinbaum"), which rules out a namesake, unless a capitalised word
+        follows it as part of a longer name ("Kim Kardashian") or a number does."""
+        start, end, _, entity, _ = found[index]
+        after = self.doc.original_text(end, min(end + 40, self._size))
+        following = after.lstrip()
+        if following[:1].isdigit() or (following[:1].isupper() and len(following) < len(after)):
+            return False  # "Kim Kardashian", or a date: "Putin, May 12"
+        text = self.doc.text
+        for other in range(index - 1, -1, -1):
+            if found[other][1] <= start:
+                if sure[other] and found[other][3] != entity:
+                    gap = _PAIRED.fullmatch(text, found[other][1], start)
+                    if gap is not None and gap.group().strip():
+                        return True
+                break
+        for other in range(index + 1, len(found)):
+            if found[other][0] >= end:
+                if sure[other] and found[other][3] != entity:
+                    gap = _PAIRED.fullmatch(text, end, found[other][0])
+                    if gap is not None and gap.group().strip():
+                        return True
+                break
+        return False
 
 
 def _after_title(text: str, start: int, titles: tuple[str, ...] | None) -> bool:

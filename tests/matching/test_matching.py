@@ -176,6 +176,19 @@ def test_a_weak_alias_needs_a_strong_mention_of_the_same_person(rule_with: Build
     assert not matches(rules, "Kim arrives")
 
 
+def test_a_weak_alias_named_together_with_another_leader_names_its_person(rule_with: Build) -> None:
+    rules = rule_with("p: {entity: people, where: {country: KP}}", "p")
+    # "Putin and Kim": paired with a head of state, Kim is not any Kim
+    assert matches(rules, "Putin and Kim had breakfast together.")
+    assert matches(rules, "Kim y Putin mantuvieron una reunión.")
+    assert matches(rules, "Talks between Kim, Putin and Biden ended.")
+    # not joined to a leader's name, or the start of a longer name: a namesake
+    assert not matches(rules, "Putin praised the singer, and Kim thanked him.")
+    assert not matches(rules, "Putin and Kim Kardashian were mentioned.")
+    assert not matches(rules, "Putin, Kim 2 and Kim 3 were the prototypes.")
+    assert not matches(rules, "Kim and Lee arrived.")
+
+
 def test_a_weak_alias_right_after_its_office_title_names_the_holder(write_rules: RuleWriter) -> None:
     sanchez = (
         "  - id: sanchez\n    name: Pedro Sanchez\n"
