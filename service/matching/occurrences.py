@@ -32,12 +32,15 @@ class Mention(NamedTuple):
     entity: int  # index in its list
 
 
-# Between two people named together as one subject ("Putin and North Korean leader Kim"): "and",
-# then at most a few words, each a capitalised name or one of these. A verb ("Putin and his
-# ministers welcomed Kim") ends the subject.
-_TOGETHER = re.compile(r"\s*,?\s*(?:and|&)\s+((?:[\w.'’-]+\s+){0,4})", re.UNICODE)
-# Between two names listed together: a comma, a conjunction of one of the list's languages, or both.
-_PAIRED = re.compile(r"(?:\s*,\s*|\s+)(?:(?:and|&|y|e|et|und|i|och|og|en|ve|и|і|та)\s+)?", re.UNICODE)
+# Between two people named together ("Putin and North Korean leader Kim", "Sánchez y Sheinbaum",
+# "Xi, Putin"): a comma or a conjunction of one of the lists' languages, then at most a few words,
+# each a capitalised name or one of the title words below. A verb ("Putin and his ministers
+# welcomed Kim") parts them.
+_JOINED = re.compile(
+    r"(\s*,\s*(?:(?:and|&|y|e|et|und|i|och|og|en|ve|и|і|та)\s+)?|\s+(?:and|&|y|e|et|und|i|och|og|en|ve|и|і|та)\s+)"
+    r"((?:[\w.'’-]+\s+){0,4})",
+    re.UNICODE,
+)
 _TITLE_WORDS = frozenset(
     [
         "his",
@@ -300,13 +303,13 @@ class Occurrences:
         return main, turns
 
     def _named_together(self, end: int, start: int) -> bool:
-        """Whether the text between two people's names joins them as one subject."""
+        """Whether the text between two people's names joins them (``_JOINED``)."""
         if start - end > 80:
             return False
-        joined = _TOGETHER.fullmatch(self.doc.text, end, start)
+        joined = _JOINED.fullmatch(self.doc.text, end, start)
         if joined is None:
             return False
-        words = self.doc.original_text(joined.start(1), joined.end(1)).split()
+        words = self.doc.original_text(joined.start(2), joined.end(2)).split()
         return all(word[0].isupper() or word.lower() in _TITLE_WORDS for word in words)
 
     def mentions(self, name: str) -> list[Mention]:
@@ -365,20 +368,15 @@ class Occurrences:
         following = after.lstrip()
         if following[:1].isdigit() or (following[:1].isupper() and len(following) < len(after)):
             return False  # "Kim Kardashian", or a date: "Putin, May 12"
-        text = self.doc.text
         for other in range(index - 1, -1, -1):
             if found[other][1] <= start:
-                if sure[other] and found[other][3] != entity:
-                    gap = _PAIRED.fullmatch(text, found[other][1], start)
-                    if gap is not None and gap.group().strip():
-                        return True
+                if sure[other] and found[other][3] != entity and self._named_together(found[other][1], start):
+                    return True
                 break
         for other in range(index + 1, len(found)):
             if found[other][0] >= end:
-                if sure[other] and found[other][3] != entity:
-                    gap = _PAIRED.fullmatch(text, end, found[other][0])
-                    if gap is not None and gap.group().strip():
-                        return True
+                if sure[other] and found[other][3] != entity and self._named_together(end, found[other][0]):
+                    return True
                 break
         return False
 
