@@ -165,7 +165,8 @@ def redis_client(url: str, *, read_timeout: float = 15.0) -> Redis:
             "password": target.options.get("sentinel_password"),
             "username": target.options.get("sentinel_username"),
         }
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        # redis-py types Sentinel's constructor from 8.2 on; older releases in the pinned range do not.
+        sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
             target.hosts,
             sentinel_kwargs={"socket_connect_timeout": 2, "socket_timeout": 2, **sentinel_auth, **tls},
             socket_connect_timeout=2,

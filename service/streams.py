@@ -50,7 +50,7 @@ def _flatten(fields: Mapping[str, str]) -> list[str]:
 
 async def publish(redis: Redis, stream: str, fields: Mapping[str, str], trim: Trim) -> str:
     """Append one entry; returns its id."""
-    entry_id = await redis.execute_command(  # type: ignore[no-untyped-call]
+    entry_id = await redis.execute_command(  # type: ignore[no-untyped-call,unused-ignore]
         "XADD", stream, *trim.xadd_args(), "*", *_flatten(fields)
     )
     return str(entry_id)

@@ -88,7 +88,7 @@ class FeedRegistry:
                         raise FeedExists(taken[0])
                     if await pipe.hlen(self.keys.feeds) + len(feeds) - len(taken) > self.limit:
                         raise TooManyFeeds(f"at most {self.limit} feeds can be added through the API")
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()  # type: ignore[no-untyped-call,unused-ignore]
                     pipe.hset(self.keys.feeds, mapping={f.name: f.model_dump_json() for f in feeds})
                     pipe.incr(self.keys.feeds_version)
                     await pipe.execute()

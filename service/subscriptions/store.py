@@ -116,7 +116,7 @@ class SubscriptionStore:
                     if await pipe.hexists(key, sub.id):
                         raise KeyError(sub.id)
                     _check_name(sub, await pipe.hgetall(key))
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()  # type: ignore[no-untyped-call,unused-ignore]
                     pipe.hset(key, sub.id, sub.stored())
                     pipe.incr(self.keys.subscriptions_version)
                     await pipe.execute()
@@ -143,7 +143,7 @@ class SubscriptionStore:
                     sub = changed.model_copy(update={"id": sub_id, "source": "api", "updated_at": utcnow()})
                     if sub.name != current.name:
                         _check_name(sub, await pipe.hgetall(key))
-                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.multi()  # type: ignore[no-untyped-call,unused-ignore]
                     pipe.hset(key, sub_id, sub.stored())
                     pipe.incr(self.keys.subscriptions_version)
                     await pipe.execute()
