@@ -34,10 +34,12 @@ async def test_kill_9_of_the_streams_primary_loses_no_acknowledged_article_with_
     outcome = await run_failover(form, tmp_path, receiver, wait_replicas=1, articles=ARTICLES)
 
     assert len(outcome.acknowledged) == ARTICLES
-    assert outcome.failed_writes > 0  # the kill was felt: writes failed until the failover
+    # The kill was felt: writes failed, or the client's own retries held them, until the failover
+    # (a write takes about a millisecond otherwise).
+    assert outcome.write_outage_s > 1.0
     assert outcome.missing == []
     print(
-        f"{form}: writes failed for {outcome.write_outage_s:.1f}s ({outcome.failed_writes} tries),"
+        f"{form}: writes stalled for {outcome.write_outage_s:.1f}s ({outcome.failed_writes} failed tries),"
         f" all {2 * ARTICLES} alerts delivered {outcome.drain_s:.1f}s after the last write,"
         f" {outcome.duplicates} duplicate webhooks"
     )
