@@ -164,27 +164,40 @@ class Occurrences:
     def guard_veto(self, guard: CompiledGuard, hit: Hit) -> Hit | None:
         """The guard's occurrence that vetoes ``hit`` within the guard's scope, if any."""
         doc = self.doc
-        if guard.scope != "near" and guard.part.required == 1:
-            # a guard holds in a sentence (clause) iff one of its occurrences lies inside it: mark
-            # those sentences once, then each guarded occurrence costs one look-up
-            zone_of = doc.clause_span if guard.scope == "clause" else doc.sentence_span
-            zones = self._guard_zones.get(self.key(guard.part) * 2 + (guard.scope == "clause"))
-            if zones is None:
-                zones = {}
-                for found in self.of(guard.part)[0]:
-                    low, high = zone_of(found.start)
-                    if found.end <= high:
-                        zones.setdefault(low, found)
-                self._guard_zones[self.key(guard.part) * 2 + (guard.scope == "clause")] = zones
-            return zones.get(zone_of(hit.start)[0])
         if guard.scope == "near":
             low, high = doc.words_around(hit.start, hit.end, guard.words)
             if guard.in_clause:
+                # the clause only narrows the word window, and splitting a sentence into clauses
+                # costs more than a look-up: only where the guard occurs in the window
+                if self._verdict(guard, low, high) is None:
+                    return None
                 clause_low, clause_high = doc.clause_span(hit.start)
                 low, high = max(low, clause_low), min(high, clause_high)
-        else:
+            return self._verdict(guard, low, high)
+        if guard.part.required > 1:
             low, high = (doc.clause_span if guard.scope == "clause" else doc.sentence_span)(hit.start)
-        # guarded parts share guards and windows: each guard is judged once per window
+            return self._verdict(guard, low, high)
+        # a guard holds in a sentence iff one of its occurrences lies inside it: mark those
+        # sentences once, then each guarded occurrence costs one look-up; a clause is part of a
+        # sentence, so it is split only where the guard occurs in the sentence
+        key = self.key(guard.part)
+        zones = self._guard_zones.get(key)
+        if zones is None:
+            zones = {}
+            for found in self.of(guard.part)[0]:
+                low, high = doc.sentence_span(found.start)
+                if found.end <= high:
+                    zones.setdefault(low, found)
+            self._guard_zones[key] = zones
+        in_sentence = zones.get(doc.sentence_span(hit.start)[0])
+        if in_sentence is None or guard.scope != "clause":
+            return in_sentence
+        low, high = doc.clause_span(hit.start)
+        return self._verdict(guard, low, high)
+
+    def _verdict(self, guard: CompiledGuard, low: int, high: int) -> Hit | None:
+        """The first occurrence of the guard inside the window, if it holds there; guarded parts
+        share guards and windows, so each guard is judged once per window."""
         window = (self.key(guard.part), low, high)
         if window not in self._guard_verdicts:
             inside = self.inside(guard.part, low, high)
