@@ -14,11 +14,24 @@ from typing import Protocol
 import ahocorasick_rs
 import re2
 
-from service.matching.terms import LiteralTerm, RegexTerm, compile_regex, left_ok, re2_options, right_end
+from service.matching.terms import (
+    LEFT_FREE,
+    LEFT_NEVER,
+    LiteralTerm,
+    RegexTerm,
+    compile_regex,
+    left_ok,
+    left_rule,
+    re2_options,
+    right_end,
+    right_open,
+)
 from service.matching.text import fold_keep_case
 
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
+# (targets, plain term ids, left rule, ends with a word character, may stand before one)
+_Pattern = tuple[tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None, int, bool, bool]
 
 
 class Scanner:
@@ -28,18 +41,29 @@ class Scanner:
             cased = term.cased or (None,) * len(term.variants)
             for variant, cased_form in zip(term.variants, cased, strict=True):
                 entries[variant].append((term_id, cased_form, term.prefix))
-        # per pattern of the automaton: its (term id, case to check, prefix) targets, and the term
-        # ids to take as they stand when no target needs its case checked
-        self._patterns: list[tuple[tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None]] = []
+        # per pattern of the automaton: its (term id, case to check, prefix) targets; the term ids
+        # to take as they stand when no target needs its case checked; and what its first and
+        # last characters tell of the word boundary checks (a match is the pattern's own text):
+        # the left rule, and whether a word character after it is to be looked at, and may stand
+        self._patterns: list[_Pattern] = []
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
         if entries:
-            for targets in entries.values():
+            for variant, targets in entries.items():
                 plain = (
                     None
                     if any(cased is not None for _, cased, _ in targets)
                     else tuple(t[0] for t in targets)
                 )
-                self._patterns.append((tuple(targets), plain))
+                last = variant[-1]
+                self._patterns.append(
+                    (
+                        tuple(targets),
+                        plain,
+                        left_rule(variant[0]),
+                        last.isalnum(),
+                        any(right_open(last, prefix=prefix) for _, _, prefix in targets),
+                    )
+                )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
         self._regexes = [compile_regex(regex.pattern) for regex in regexes]
         self._regex_set: re2.Set | None = None
@@ -57,17 +81,25 @@ class Scanner:
         size = len(text)
         patterns = self._patterns
         for pattern, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
+            targets, plain, left, last_word, right_may_open = patterns[pattern]
             # most candidates sit at word boundaries or fail them on the first test; the
             # script-aware checks run only when a word character touches the match
-            if start and text[start - 1].isalnum() and text[start].isalnum() and not left_ok(text, start):
+            if (
+                start
+                and left != LEFT_FREE
+                and text[start - 1].isalnum()
+                and (left == LEFT_NEVER or not left_ok(text, start))
+            ):
                 continue
-            targets, plain = patterns[pattern]
-            touching = end < size and text[end].isalnum() and text[end - 1].isalnum()
-            if plain is not None and not touching:
-                span = (start, end)
-                for term_id in plain:
-                    hits[term_id].append(span)
-                continue
+            touching = last_word and end < size and text[end].isalnum()
+            if not touching:
+                if plain is not None:
+                    span = (start, end)
+                    for term_id in plain:
+                        hits[term_id].append(span)
+                    continue
+            elif not right_may_open:
+                continue  # inside a longer word: "sign" in "signal"
             for term_id, cased, prefix in targets:
                 stop = right_end(text, end, prefix=prefix) if touching else end
                 if stop < 0:

@@ -146,6 +146,19 @@ def _is_arabic(char: str) -> bool:
 _ARABIC_PROCLITICS = re.compile(r"^(?:[وف]?[بلك]?(?:ال)?|[وف]?لل)$")
 
 
+# How a match is judged when a word character stands right before it (``left_ok``), by its first
+# character: kept, dropped, or kept after a look at the word it is glued to (Arabic)
+LEFT_FREE, LEFT_NEVER, LEFT_CHECK = 0, 1, 2
+
+
+def left_rule(first: str) -> int:
+    """``left_ok`` of a match starting with ``first`` and preceded by a word character, as far as
+    it is known from that character alone."""
+    if not _is_word(first) or _no_left_boundary_needed(first):
+        return LEFT_FREE
+    return LEFT_CHECK if _is_arabic(first) else LEFT_NEVER
+
+
 def left_ok(text: str, start: int) -> bool:
     if start == 0 or not _is_word(text[start - 1]) or not _is_word(text[start]):
         return True
@@ -158,6 +171,12 @@ def left_ok(text: str, start: int) -> bool:
             word_start -= 1
         return bool(_ARABIC_PROCLITICS.match(text[word_start:start]))
     return False
+
+
+def right_open(last: str, *, prefix: bool) -> bool:
+    """Whether a match ending with ``last`` can stand when a word character follows it
+    (``right_end`` other than -1)."""
+    return prefix or _unspaced_script(last)
 
 
 def right_end(text: str, end: int, *, prefix: bool) -> int:
