@@ -16,6 +16,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterator
 
 _SPACE_LIKE = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u00ad")
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u2032`\u00b4")
@@ -184,10 +185,34 @@ _INITIALISM = re.compile(r"^(?:[a-z]\.)*[a-z]$")
 _OPENING = "(\"'\u201c\u2018"
 
 
+# The first characters of a sentence end (``_SENTENCE_END``)
+_SENTENCE_MARKS = ".!?\u3002\uff01\uff1f\u061f\n"
+
+
+def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
+    """``_SENTENCE_END.finditer(text)``, tried only where a mark stands: a regular expression that
+    opens with a character class is tried at every character, and str.find skips to the marks."""
+    marks: list[int] = []
+    for mark in _SENTENCE_MARKS:
+        at = text.find(mark)
+        while at != -1:
+            marks.append(at)
+            at = text.find(mark, at + 1)
+    marks.sort()
+    resume = 0
+    for at in marks:
+        if at < resume:
+            continue  # inside the previous end (its spaces and line breaks)
+        match = _SENTENCE_END.match(text, at)
+        if match is not None:
+            resume = match.end()
+            yield match
+
+
 def sentence_starts(text: str) -> list[int]:
     """Offsets where sentences begin: after . ! ? followed by a capital, and after line breaks."""
     starts = [0]
-    for match in _SENTENCE_END.finditer(text):
+    for match in _sentence_ends(text):
         end = match.end()
         mark = text[match.start()]
         if mark != "\n":
