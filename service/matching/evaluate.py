@@ -19,7 +19,7 @@ from service.matching.filters import Veto
 from service.matching.hit import Hit
 from service.matching.occurrences import Occurrences
 from service.matching.text import snippet
-from service.models import Evidence
+from service.models import ArticleField, Evidence
 
 __all__ = ["ArticleMatcher", "Decision", "Hit", "Veto", "Window"]
 
@@ -29,6 +29,8 @@ MAX_ANCHORS = 200  # bound the work of one sentence()/near() on a very long arti
 # (part name, hit, found inside a sentence() or near() window)
 Proof = list[tuple[str, Hit, bool]]
 _WindowOf = Callable[[int], tuple[int, int]]
+# a span's field, original text and offsets there, and snippet
+_Located = tuple[ArticleField, str, int, int, str]
 
 
 class Window(NamedTuple):
@@ -55,6 +57,7 @@ class ArticleMatcher:
         self.occurrences = Occurrences(compiled, doc)
         self._found = frozenset(self.occurrences.literal)  # literal terms found in the article
         self._present: dict[int, bool] = {}
+        self._spans: dict[tuple[int, int], _Located] = {}  # evidence located in the original text
         # explain sets this to a list to hear of every outermost window tried; None costs nothing
         self.windows: list[Window] | None = None
         self._depth = 0
@@ -272,21 +275,30 @@ class ArticleMatcher:
             if not scoped and (part, hit.key) not in seen_keys:
                 seen_keys.add((part, hit.key))
                 chosen.setdefault((hit.start, hit.end, part), (part, hit))
-        doc = self.doc
         evidence: list[Evidence] = []
         for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
-            field, text, first, last = doc.original(hit.start, hit.end)
+            field, text, first, last, excerpt = self._located(hit.start, hit.end)
             evidence.append(
                 Evidence(
                     part=part,
                     field=field,
                     term=hit.term,
-                    text=text[first:last],
+                    text=text,
                     start=first,
                     end=last,
-                    snippet=snippet(text, first, last),
+                    snippet=excerpt,
                     entity=hit.entity,
                     route=route,
                 )
             )
         return evidence
+
+    def _located(self, start: int, end: int) -> _Located:
+        """A span of the joined text in its field's original text, with its snippet: rules that
+        match the same words (a shared list of actions, say) give the same evidence."""
+        located = self._spans.get((start, end))
+        if located is None:
+            field, text, first, last = self.doc.original(start, end)
+            located = (field, text[first:last], first, last, snippet(text, first, last))
+            self._spans[(start, end)] = located
+        return located
