@@ -108,7 +108,7 @@ class Document:
         return self._sentences
 
     def sentence_span(self, offset: int) -> tuple[int, int]:
-        starts = self.sentences
+        starts = self._sentences if self._sentences is not None else self.sentences
         index = bisect_right(starts, offset) - 1
         end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
         return starts[index], end

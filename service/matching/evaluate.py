@@ -124,6 +124,9 @@ class ArticleMatcher:
             part = rule.parts[rule.part_index[node.name]]
             inside = self.occurrences.inside(part, start, end)
             return None if inside is None else [(part.name, hit, False) for hit in inside]
+        if isinstance(node, Sentence):  # before the rest: most conditions are windows
+            window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
+            return self._within(node, rule, start, end, window_of, any_anchor=True)
         if isinstance(node, Not):
             operand = node.operand
             if isinstance(operand, Ref):
@@ -152,16 +155,22 @@ class ArticleMatcher:
                     if count == node.count:
                         return held
             return None
-        if isinstance(node, Sentence):
-            window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
-            return self._within(node, rule, start, end, window_of, any_anchor=True)
         assert isinstance(node, Near)
         words = node.words
         return self._within(node, rule, start, end, lambda at: self.doc.words_at(at, words), any_anchor=False)
 
     def _all(self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int) -> Proof | None:
         proof: Proof = []
+        inside = self.occurrences.inside
         for operand in operands:
+            if isinstance(operand, Ref):  # most operands: looked up here rather than through _holds
+                part = rule.parts[rule.part_index[operand.name]]
+                hits = inside(part, start, end)
+                if hits is None:
+                    return None
+                name = part.name
+                proof.extend([(name, hit, False) for hit in hits])
+                continue
             held = self._holds(operand, rule, start, end)
             if held is None:
                 return None
@@ -234,7 +243,7 @@ class ArticleMatcher:
             if record is not None:
                 record.append(Window(node, window[0], window[1], held=held is not None))
             if held is not None:
-                proof.extend((part, found, True) for part, found, _ in held)
+                proof.extend([(part, found, True) for part, found, _ in held])
         return proof or None
 
     def _positions(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[Hit]:

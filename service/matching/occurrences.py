@@ -125,7 +125,7 @@ class Occurrences:
 
     def of(self, part: CompiledPart) -> tuple[list[Hit], list[int]]:
         """The part's occurrences in text order, and their start offsets (to bisect)."""
-        key = self.key(part)
+        key = part.shared_id if part.shared_id >= 0 else id(part)  # self.key, on the hottest path
         cached = self._parts.get(key)
         if cached is not None:
             return cached
@@ -143,10 +143,11 @@ class Occurrences:
         uses the part starts there."""
         if start == 0 and end == self._size:
             # parts share occurrences when they differ only in name, but may ask for more of them
-            key = (self.key(part), part.required)
-            if key in self._whole:
-                return self._whole[key]
-            self._whole[key] = found = self._inside(part, start, end)
+            key = (part.shared_id if part.shared_id >= 0 else id(part), part.required)
+            whole = self._whole
+            if key in whole:
+                return whole[key]
+            whole[key] = found = self._inside(part, start, end)
             return found
         return self._inside(part, start, end)
 
@@ -154,6 +155,8 @@ class Occurrences:
         hits, starts = self.of(part)
         first = bisect_left(starts, start)
         last = bisect_left(starts, end, first)
+        if first == last:
+            return None
         inside = [hit for hit in hits[first:last] if hit.end <= end]
         if not inside:
             return None
