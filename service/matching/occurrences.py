@@ -20,7 +20,7 @@ from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
 from service.matching.document import Document
 from service.matching.entities import CompiledEntity
 from service.matching.filters import Veto, apply_filters, title_skipped
-from service.matching.hit import Hit
+from service.matching.hit import Hit, new_hit
 
 
 class Mention(NamedTuple):
@@ -216,14 +216,14 @@ class Occurrences:
         literal = self.literal
         index = part.literal_index
         hits = [
-            Hit(start, end, displays[term_id], None, group)
+            new_hit((start, end, displays[term_id], None, group, -1))
             for term_id in literal.keys() & index.keys()
             for start, end in literal[term_id]
             for group in index[term_id]
         ]
         for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
             for start, end in self._spans_of_regex(regex_id):
-                hits.append(Hit(start, end, self.compiled.regex_displays[regex_id], None, group))
+                hits.append(new_hit((start, end, self.compiled.regex_displays[regex_id], None, group, -1)))
         return hits
 
     def regex_ids(self) -> set[int]:
@@ -249,7 +249,7 @@ class Occurrences:
         if hits is None:
             entities = self.compiled.lists[name].compiled.entities
             hits = [
-                Hit(found.start, found.end, found.term, entity.id, entity.id, found.entity)
+                new_hit((found.start, found.end, found.term, entity.id, entity.id, found.entity))
                 for found in self.mentions(name)
                 for entity in (entities[found.entity],)
             ]
