@@ -53,6 +53,9 @@ class _FoldTable(dict[int, str]):
     def __init__(self) -> None:
         super().__init__()
         self.irregular: set[str] = set()
+        # the same as one value replaced whole, for other threads to read as it stands, and as
+        # an expression; a few characters are found faster one by one with str's own search
+        self.irregular_chars: tuple[str, ...] = ()
         self.irregular_re: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         for code in range(128):
@@ -64,7 +67,8 @@ class _FoldTable(dict[int, str]):
             # matching threads may meet a new character at the same time
             with self._lock:
                 self.irregular.add(chr(code))
-                characters = "".join(re.escape(c) for c in sorted(self.irregular))
+                self.irregular_chars = tuple(sorted(self.irregular))
+                characters = "".join(re.escape(c) for c in self.irregular_chars)
                 self.irregular_re = re.compile(f"[{characters}]")
         self[code] = folded
         return folded
@@ -86,7 +90,6 @@ _COMMON = (
     ("\u2013", " "),
     ("\u00a0", " "),
 )
-_SPECIAL_OR_CASED = re.compile(r"[^\x20-\x7e\n\t\r]")
 
 
 _FEW_SPECIALS = 32  # below this, replacing the few special characters one by one is cheaper
@@ -108,10 +111,20 @@ def fold(text: str) -> str:
     for char, replacement in _COMMON:
         if char in folded:
             folded = folded.replace(char, replacement)
-    specials = _SPECIAL.findall(folded)
-    if len(specials) > _FEW_SPECIALS:
+    specials = _special_count(folded)
+    if specials > _FEW_SPECIALS:
         return folded.translate(_TABLE)  # other scripts: table lookups for every character
     return _SPECIAL.sub(_fold_special, folded) if specials else folded
+
+
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+
+
+def _special_count(text: str) -> int:
+    """How many characters of ``text`` ``_SPECIAL`` matches, counted in C: those beyond ASCII,
+    then the ASCII control characters (a regular expression would test every character)."""
+    ascii_only = text.encode("ascii", "ignore")
+    return len(text) - len(ascii_only) + len(ascii_only.translate(None, _PRINTABLE_ASCII))
 
 
 class _CasedTable(dict[int, str]):
@@ -134,6 +147,25 @@ def _folded_length(char: str) -> int:
     return len(fold(char))
 
 
+_FEW_IRREGULAR = 32  # up to this many, one str search each beats an expression tried at every character
+
+
+def _has_irregular(text: str) -> bool:
+    """Whether ``text`` holds a character that folds to more or fewer than one."""
+    characters = _TABLE.irregular_chars
+    if len(characters) <= _FEW_IRREGULAR:
+        return any(char in text for char in characters)
+    pattern = _TABLE.irregular_re
+    return pattern is not None and pattern.search(text) is not None
+
+
+def _indexes(text: str, char: str) -> Iterator[int]:
+    at = text.find(char)
+    while at != -1:
+        yield at
+        at = text.find(char, at + 1)
+
+
 class FoldedText:
     """A text and its folded form, with offsets convertible between the two."""
 
@@ -145,17 +177,19 @@ class FoldedText:
         self._to_orig: list[int] | None = None
         if original.isascii():
             return
-        pattern = _TABLE.irregular_re
-        if len(self.folded) != len(original) or (pattern is not None and pattern.search(original)):
+        if len(self.folded) != len(original) or _has_irregular(original):
             self._build_map()
 
     def _build_map(self) -> None:
-        # ASCII folds one to one, so only the special characters need looking at
+        # nearly every character folds to one: only those that do not break the run of offsets,
+        # found among the text's distinct characters rather than one special character at a time
         original = self.original
+        uneven = sorted(
+            index for char in set(original) if _folded_length(char) != 1 for index in _indexes(original, char)
+        )
         to_orig: list[int] = []
         position = 0
-        for match in _SPECIAL_OR_CASED.finditer(original):
-            index = match.start()
+        for index in uneven:
             to_orig.extend(range(position, index))
             to_orig.extend([index] * _folded_length(original[index]))
             position = index + 1
