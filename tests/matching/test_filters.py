@@ -6,8 +6,8 @@ import pytest
 from conftest import PEOPLE, PLACES, RuleWriter
 
 from service.matching import RuleLoadError, RuleSet, load_rules
-from service.models import Article
 from service.matching.filters import title_skipped
+from service.models import Article
 
 PARTS = """
 id: r
@@ -77,7 +77,9 @@ def _imports(write_rules: RuleWriter, rule: str = IMPORTS) -> RuleSet:
 
 
 def _fired(rules: RuleSet, body: str) -> bool:
-    return bool(rules.match(Article(id="a", title="", body=body, published=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))))
+    return bool(
+        rules.match(Article(id="a", title="", body=body, published=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)))
+    )
 
 
 def test_made_abroad_keeps_a_product_made_in_another_country_than_one_the_sentence_names(
@@ -98,7 +100,8 @@ def test_made_abroad_keeps_a_product_made_in_another_country_than_one_the_senten
 def test_made_abroad_needs_a_list_of_places_and_products_with_an_origin(write_rules: RuleWriter) -> None:
     with pytest.raises(RuleLoadError) as unknown:
         _imports(write_rules, IMPORTS.replace("made_abroad: places", "made_abroad: placez"))
-    assert "r.yaml:4:45:" in str(unknown.value) and "'made_abroad' needs an entity list of places" in str(unknown.value)
+    assert "r.yaml:4:45:" in str(unknown.value)
+    assert "'made_abroad' needs an entity list of places" in str(unknown.value)
     with pytest.raises(RuleLoadError) as no_origin:
         _imports(write_rules, IMPORTS.replace("entity: products", "entity: places"))
     assert "needs entities with an 'origin' attribute" in str(no_origin.value)
