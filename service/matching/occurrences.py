@@ -240,6 +240,18 @@ class Occurrences:
             self._entity_base[name] = hits
         return list(hits)
 
+    def places_in_sentence(self, list_name: str, offset: int) -> set[str]:
+        """The ids of the list's entities named in the sentence at ``offset``."""
+        low, high = self.doc.sentence_span(offset)
+        found = self.mentions(list_name)
+        entities = self.compiled.lists[list_name].compiled.entities
+        named: set[str] = set()
+        for mention in found[bisect_left(found, low, key=lambda mention: mention.start) :]:
+            if mention.start >= high:
+                break
+            named.add(entities[mention.entity].id)
+        return named
+
     def entity(self, list_name: str, index: int) -> CompiledEntity:
         return self.compiled.lists[list_name].compiled.entities[index]
 
