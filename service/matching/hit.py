@@ -12,3 +12,12 @@ class Hit(NamedTuple):
     entity: str | None
     key: object  # what counts as one distinct occurrence for 'min'
     entity_index: int = -1  # the entity's index in its list, for entity parts
+
+
+class Mention(NamedTuple):
+    """An entity named in the article."""
+
+    start: int
+    end: int
+    term: str
+    entity: int  # index in its list
