@@ -24,7 +24,13 @@ from service.matching.compiled import (
     RuleExample,
 )
 from service.matching.condition import ConditionError, Node, Or, parse_condition, references
-from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.entities import (
+    AliasMeaning,
+    CompiledEntityList,
+    add_place_words,
+    compile_entities,
+    title_aliases,
+)
 from service.matching.filters import filters_of
 from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
@@ -208,6 +214,7 @@ class Compiler:
                     elif places is not None and country not in places.ids:
                         self.fail(at, f"unknown country '{country}' (not in list '{places.name}')")
             if places is not None:
+                add_place_words(compiled, places)
                 for text, meaning in title_aliases(model.titles, places, compiled.offices):
                     self._add_alias(text, False, meaning, (doc, ("titles", "templates")), meanings)
         self._entity_lists[model.name] = EntityListUse(compiled, {k: tuple(v) for k, v in meanings.items()})

@@ -163,6 +163,23 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
     )
 
 
+def add_place_words(entities: CompiledEntityList, places: CompiledEntityList) -> None:
+    """Let a weak alias count right after its person's country too: "South Korea's Lee",
+    "Kenyan Ruto" name the sitting holder as surely as "President Lee" does."""
+    titles_of = dict(entities.titles_of)
+    for index, entity in enumerate(entities.entities):
+        place_index = places.ids.get(str(entity.attributes.get("country")))
+        if place_index is None:
+            continue
+        place = places.entities[place_index]
+        names = [place.name, *_strings(place.attributes.get("names"))]
+        words = {fold(f"{name}'s") for name in names} | {
+            fold(d) for d in _strings(place.attributes.get("demonyms"))
+        }
+        titles_of[index] = tuple(sorted({*titles_of.get(index, ()), *words}))
+    entities.titles_of = titles_of
+
+
 def title_aliases(
     titles: Titles, places: CompiledEntityList, offices: OfficeIndex
 ) -> list[tuple[str, AliasMeaning]]:

@@ -400,3 +400,12 @@ def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_
         write_rules({"r.yaml": rule, "lists/people.yaml": PEOPLE, "lists/places.yaml": PLACES})
     )
     assert not matches(plain, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
+
+
+def test_a_weak_alias_right_after_its_persons_country_names_the_person(rule_with: Build) -> None:
+    rules = rule_with("two: {entity: people, in_office: true, min: 2, distinct: country}", "sentence(two)")
+    assert matches(rules, "North Korea's Kim met Putin in Vostochny.")
+    assert matches(rules, "The North Korean Kim met Putin in Vostochny.")
+    # after another country, or with no country, the surname may be anyone's
+    assert not matches(rules, "Russia's Kim met Putin in Vostochny.")
+    assert not matches(rules, "Kim met Putin in Vostochny.")
