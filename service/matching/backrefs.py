@@ -5,15 +5,20 @@ named a sentence or two before ("Saudi Crown Prince Mohammed bin Salman ... The
 crown prince greeted Trump on the tarmac"). Such a title names the sitting
 holder of that role named last before it; with no one of that role named
 before, it names no one. A title followed by "of" ("the president of the
-European Commission") is someone else's and names no one either.
+European Commission", "le président de la Commission") is someone else's and
+names no one either.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
 from service.matching.hit import Mention
+
+# "the president of the bank", "le président de la Commission", "der Präsident des Verbands"
+_OF = re.compile(r" (?:of|de|del|della|di|du|des|der|do|da|dos|das|van|von)\b")
 
 
 class BareTitle(NamedTuple):
@@ -46,7 +51,7 @@ def refer_back(
             continue  # part of a longer mention ("the president of France")
         if position > 0 and mentions[position - 1].end > title.start:
             continue
-        if text.startswith(" of ", title.end):
+        if _OF.match(text, title.end):
             continue
         entity = last_in_role.get(title.role)
         if entity is not None:

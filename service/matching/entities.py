@@ -197,11 +197,11 @@ def title_aliases(
             for template in titles.templates:
                 for text in _fill(template, title, demonyms, names):
                     generated.append((text, AliasMeaning(None, office=key)))
-    if titles.refer_back:
-        # "the leader" or "the counterpart" is said of anyone: only named offices refer back
-        for role in sorted(offices.roles() - {LEADER_ROLE}):
-            for title in titles.roles.get(role, ()):
-                generated.append((f"the {title}", AliasMeaning(None, back_to_role=role)))
+    # "the leader" or "the counterpart" is said of anyone: only named offices refer back
+    for role in sorted(offices.roles() - {LEADER_ROLE}) if titles.refer_back else ():
+        for title in titles.roles.get(role, ()):
+            for article in titles.refer_back:
+                generated.append((f"{article} {title}", AliasMeaning(None, back_to_role=role)))
     return generated
 
 

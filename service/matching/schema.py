@@ -284,11 +284,13 @@ class Titles(_Strict):
     skip_after: list[str] = Field(
         default_factory=list, description="a title preceded by one of these words is ignored (former, deputy)"
     )
-    refer_back: bool = Field(
-        False,
+    refer_back: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
         description=(
-            "'the president', 'the crown prince': a title with no country names the sitting holder of "
-            "that role named last before it in the article (not for the role 'leader')"
+            "articles ('the', 'der', 'le') before which a title with no country names the sitting "
+            "holder of that role named last before it in the article ('the crown prince'); not for "
+            "the role 'leader'"
         ),
     )
     skip_before: list[str] = Field(

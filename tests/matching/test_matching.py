@@ -382,17 +382,19 @@ def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> N
 def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_role_named(
     write_rules: RuleWriter,
 ) -> None:
-    people = PEOPLE.replace("  templates:", "  refer_back: true\n  templates:")
+    people = PEOPLE.replace("  templates:", "  refer_back: [the, der]\n  templates:")
     rule = "id: r\ntitle: R\nparts:\n  two: {entity: people, in_office: true, min: 2, distinct: country}\ncondition: sentence(two)\n"
     rules = load_rules(
         write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES})
     )
     assert matches(rules, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
+    assert matches(rules, "Vladimir Putin arrived on Monday. Der president met Kim Jong Un.")
     # no president named before it, or only one out of office that day: the title names no one
     assert not matches(rules, "The president met Kim Jong Un. Vladimir Putin arrived on Monday.")
     assert not matches(rules, "Dmitry Medvedev arrived on Monday. The president met Kim Jong Un.")
     # "the president of ..." is someone else's title
     assert not matches(rules, "Vladimir Putin arrived. The president of the bank met Kim Jong Un.")
+    assert not matches(rules, "Vladimir Putin arrived. Der president der Bank met Kim Jong Un.")
     # a role the person named before does not hold
     assert not matches(rules, "Kim Jong Un arrived on Monday. The president met Kim Jong Un.")
     # off by default: a list without refer_back reads no bare title
