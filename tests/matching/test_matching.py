@@ -91,6 +91,17 @@ def test_a_clause_ends_where_the_sentence_turns_to_another_event(rule_with: Buil
     assert not matches(rules, "Strikes by Ukrainian tanks hit the town.")
 
 
+def test_a_clause_turns_in_the_other_languages_the_service_reads_too(rule_with: Build) -> None:
+    rules = rule_with(
+        "a: {any: [Panzer, chars, tanques]}\nb: {any: [Angriffen, frappes, ataques]}",
+        "sentence(a, clause(a, not b))",
+    )
+    assert matches(rules, "Deutschland liefert Panzer an die Ukraine, nachdem es Angriffen auf Kiew gab.")
+    assert matches(rules, "La France livrera des chars à l'Ukraine après des frappes sur Kiev.")
+    assert matches(rules, "España enviará tanques a Ucrania después de los ataques rusos.")
+    assert not matches(rules, "Die Panzer wurden bei Angriffen zerstört.")
+
+
 def test_a_time_measured_from_another_event_goes_with_that_event(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [weeks]}", "sentence(a, clause(a, not b))")
     assert matches(rules, "Germany will send tanks to Ukraine, two weeks after the talks in Ramstein.")
