@@ -108,10 +108,13 @@ async def test_an_article_can_be_explained_rule_by_rule(api: Api) -> None:
     [rule] = result["rules"]
     assert rule["rule"] == "leader_summit"
     assert rule["matched"] is False
-    windows = [w for route in rule["routes"] for w in route["windows"]]
-    [vetoed] = [w for w in windows if w["vetoed_by"]]
-    assert vetoed["vetoed_by"] == "remote"
-    assert [(v["part"], v["text"]) for v in vetoed["veto"]] == [("remote", "telephone")]
+    # the call undoes the meeting words of its clause: each is shown with the guard and the word
+    assert {(g["occurrence"]["text"], g["guard"], g["by"]["text"]) for g in rule["guarded"]} == {
+        ("held talks", "by_phone", "telephone"),
+        ("talks", "by_phone", "telephone"),
+    }
+    meeting = next(route for route in rule["routes"] if route["route"] == "meeting")
+    assert [w["missing"] for w in meeting["windows"]] == ["meeting"]
     status, error = await api.call("POST", "/v1/rules/explain", {**phone_call, "rules": ["nope"]})
     assert status == 404
     assert "'nope'" in error["error"]["message"]

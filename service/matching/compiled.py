@@ -27,6 +27,7 @@ class CompiledPart:
     in_office: bool = False
     distinct: str | None = None
     abroad_from: str | None = None  # entity list of office holders whose own country is dropped
+    made_abroad: str | None = None  # entity list of places: keep products whose origin is another
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
     month_before_published: bool = False

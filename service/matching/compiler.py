@@ -24,7 +24,13 @@ from service.matching.compiled import (
     RuleExample,
 )
 from service.matching.condition import ConditionError, Node, Or, parse_condition, references
-from service.matching.entities import AliasMeaning, CompiledEntityList, compile_entities, title_aliases
+from service.matching.entities import (
+    AliasMeaning,
+    CompiledEntityList,
+    add_place_words,
+    compile_entities,
+    title_aliases,
+)
 from service.matching.filters import filters_of
 from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
@@ -208,6 +214,7 @@ class Compiler:
                     elif places is not None and country not in places.ids:
                         self.fail(at, f"unknown country '{country}' (not in list '{places.name}')")
             if places is not None:
+                add_place_words(compiled, places)
                 for text, meaning in title_aliases(model.titles, places, compiled.offices):
                     self._add_alias(text, False, meaning, (doc, ("titles", "templates")), meanings)
         self._entity_lists[model.name] = EntityListUse(compiled, {k: tuple(v) for k, v in meanings.items()})
@@ -300,6 +307,7 @@ class Compiler:
             part.in_office,
             part.distinct,
             part.abroad_from,
+            part.made_abroad,
             part.fields,
             part.year_before_published,
             part.month_before_published,
@@ -401,6 +409,17 @@ class Compiler:
                     )
             if part.in_office and not use.compiled.has_offices:
                 self.fail((doc, (*base, "in_office")), f"list '{part.entity}' records no offices")
+            if part.made_abroad is not None and "origin" not in attributes:
+                self.fail(
+                    (doc, (*base, "made_abroad")),
+                    f"'made_abroad' needs entities with an 'origin' attribute; list '{part.entity}' has none",
+                )
+        if part.made_abroad is not None and part.made_abroad not in self._entity_lists:
+            self.fail(
+                (doc, (*base, "made_abroad")),
+                f"'made_abroad' needs an entity list of places, not '{part.made_abroad}'"
+                f"{_suggest(part.made_abroad, self._entity_lists)}",
+            )
         if part.abroad_from is not None:
             people = self._entity_lists.get(part.abroad_from)
             if people is None or not people.compiled.has_offices:
@@ -420,6 +439,7 @@ class Compiler:
             in_office=part.in_office,
             distinct=part.distinct,
             abroad_from=part.abroad_from,
+            made_abroad=part.made_abroad,
             fields=fields,
             year_before_published=year,
             month_before_published=month,

@@ -22,7 +22,10 @@ SEPARATOR = "\x00"
 # Russian strikes killed 20". A time measured from the other event goes with it: "rose on
 # Monday, | two days after Modi visited Washington". Text here is folded (lower case).
 _BREAK_WORDS = (
-    r"(?:after|before|ahead of|while|whereas|although|though|despite|because|until|following|which|when|amid)"
+    r"(?:after|before|ahead of|while|whereas|although|though|despite|because|until|following|which|when|amid"
+    # the same turns in French, German, Spanish, Portuguese and Italian (folded: no accents)
+    r"|apres|avant de|avant que|alors que|tandis que|bien que|nachdem|bevor|wahrend|obwohl"
+    r"|despues de|antes de|mientras|aunque|depois de|enquanto|embora|dopo|prima di|mentre)"
 )
 _SINCE_WHEN = (
     r"(?:(?:just|only|barely|mere|some) )?"

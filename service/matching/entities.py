@@ -42,6 +42,9 @@ class CompiledEntity:
     def in_office(self, day: dt.date) -> bool:
         return any(tenure.covers(day) for tenure in self.tenures)
 
+    def roles_on(self, day: dt.date) -> frozenset[str]:
+        return frozenset(tenure.key[1] for tenure in self.tenures if tenure.covers(day))
+
     def country_on(self, day: dt.date) -> str | None:
         """The country whose office the entity held that day (a prime minister who later leads the EU)."""
         return next((tenure.key[0] for tenure in self.tenures if tenure.covers(day)), None)
@@ -54,6 +57,8 @@ class AliasMeaning:
     entity: int | None
     office: OfficeKey | None = None
     weak: bool = False
+    # a title with no country ("the president"): whoever of this role was named last before it
+    back_to_role: str | None = None
 
 
 class OfficeIndex:
@@ -75,6 +80,9 @@ class OfficeIndex:
 
     def keys(self) -> set[OfficeKey]:
         return set(self._spans)
+
+    def roles(self) -> set[str]:
+        return {role for _, role in self._spans}
 
     def holder(self, key: OfficeKey, day: dt.date) -> int | None:
         spans = self._spans.get(key)
@@ -155,6 +163,23 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
     )
 
 
+def add_place_words(entities: CompiledEntityList, places: CompiledEntityList) -> None:
+    """Let a weak alias count right after its person's country too: "South Korea's Lee",
+    "Kenyan Ruto" name the sitting holder as surely as "President Lee" does."""
+    titles_of = dict(entities.titles_of)
+    for index, entity in enumerate(entities.entities):
+        place_index = places.ids.get(str(entity.attributes.get("country")))
+        if place_index is None:
+            continue
+        place = places.entities[place_index]
+        names = [place.name, *_strings(place.attributes.get("names"))]
+        words = {fold(f"{name}'s") for name in names} | {
+            fold(d) for d in _strings(place.attributes.get("demonyms"))
+        }
+        titles_of[index] = tuple(sorted({*titles_of.get(index, ()), *words}))
+    entities.titles_of = titles_of
+
+
 def title_aliases(
     titles: Titles, places: CompiledEntityList, offices: OfficeIndex
 ) -> list[tuple[str, AliasMeaning]]:
@@ -172,6 +197,11 @@ def title_aliases(
             for template in titles.templates:
                 for text in _fill(template, title, demonyms, names):
                     generated.append((text, AliasMeaning(None, office=key)))
+    # "the leader" or "the counterpart" is said of anyone: only named offices refer back
+    for role in sorted(offices.roles() - {LEADER_ROLE}) if titles.refer_back else ():
+        for title in titles.roles.get(role, ()):
+            for article in titles.refer_back:
+                generated.append((f"{article} {title}", AliasMeaning(None, back_to_role=role)))
     return generated
 
 

@@ -46,6 +46,7 @@ def filters_of(part: CompiledPart) -> tuple[str, ...]:
         "in_office": part.in_office,
         "where": bool(part.where),
         "abroad_from": part.abroad_from is not None,
+        "made_abroad": part.made_abroad is not None,
         "distinct": part.distinct is not None and part.distinct != "id",
         "year_before_published": part.year_before_published,
         "month_before_published": part.month_before_published,
@@ -96,6 +97,22 @@ def _abroad_from(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) 
     assert part.abroad_from is not None
     people = part.abroad_from
     return [hit for hit in hits if hit.entity not in occurrences.home_countries(people, hit.start)]
+
+
+@registered("made_abroad")
+def _made_abroad(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Products made in a country other than one named in the same sentence: the maker's country
+    is the other side of a sale ("Switzerland signed for 36 F-35As"), where the sentence names only
+    the buyer."""
+    assert part.entity_list is not None
+    assert part.made_abroad is not None
+    name, places = part.entity_list, part.made_abroad
+    kept: list[Hit] = []
+    for hit in hits:
+        origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
+        if origin is not None and occurrences.places_in_sentence(places, hit.start) - {str(origin)}:
+            kept.append(hit)
+    return kept
 
 
 @registered("distinct")

@@ -19,3 +19,12 @@ class Hit(NamedTuple):
 # Builds a Hit from all six fields without the Python-level __new__ of a NamedTuple: occurrences
 # are made by the dozen for every article
 new_hit: Callable[[tuple[int, int, str, str | None, object, int]], Hit] = partial(tuple.__new__, Hit)
+
+
+class Mention(NamedTuple):
+    """An entity named in the article."""
+
+    start: int
+    end: int
+    term: str
+    entity: int  # index in its list

@@ -14,23 +14,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import NamedTuple
 
+from service.matching.backrefs import BareTitle, refer_back
 from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
 from service.matching.document import Document
 from service.matching.entities import CompiledEntity
 from service.matching.filters import Veto, apply_filters, title_skipped
-from service.matching.hit import Hit, new_hit
-
-
-class Mention(NamedTuple):
-    """An entity named in the article."""
-
-    start: int
-    end: int
-    term: str
-    entity: int  # index in its list
-
+from service.matching.hit import Hit, Mention, new_hit
 
 # Between two people named together ("Putin and North Korean leader Kim", "Sánchez y Sheinbaum",
 # "Xi, Putin"): a comma or a conjunction of one of the lists' languages, then at most a few words,
@@ -256,6 +246,18 @@ class Occurrences:
             self._entity_base[name] = hits
         return list(hits)
 
+    def places_in_sentence(self, list_name: str, offset: int) -> set[str]:
+        """The ids of the list's entities named in the sentence at ``offset``."""
+        low, high = self.doc.sentence_span(offset)
+        found = self.mentions(list_name)
+        entities = self.compiled.lists[list_name].compiled.entities
+        named: set[str] = set()
+        for mention in found[bisect_left(found, low, key=lambda mention: mention.start) :]:
+            if mention.start >= high:
+                break
+            named.add(entities[mention.entity].id)
+        return named
+
     def entity(self, list_name: str, index: int) -> CompiledEntity:
         return self.compiled.lists[list_name].compiled.entities[index]
 
@@ -341,11 +343,18 @@ class Occurrences:
         named: set[int] = set()
         found: list[tuple[int, int, str, int, bool]] = []
         literal = self.literal
+        backs: list[BareTitle] = []
         for term_id in literal.keys() & use.meanings.keys():
             spans = literal[term_id]
             for meaning in use.meanings[term_id]:
                 for start, end in spans:
                     entity = meaning.entity
+                    if meaning.back_to_role is not None:
+                        if not title_skipped(
+                            text, start, end, use.compiled.skip_after, use.compiled.skip_before
+                        ):
+                            backs.append(BareTitle(start, end, displays[term_id], meaning.back_to_role))
+                        continue
                     if meaning.office is not None:
                         if title_skipped(text, start, end, use.compiled.skip_after, use.compiled.skip_before):
                             continue
@@ -372,6 +381,9 @@ class Occurrences:
             if end > cover_end:
                 cover_start, cover_end = start, end
             result.append(Mention(start, end, term, entity))
+        if backs:
+            entities = use.compiled.entities
+            result = refer_back(result, backs, text, lambda index: entities[index].roles_on(day))
         self._mentions[name] = result
         return result
 

@@ -88,6 +88,14 @@ class Selection(_Strict):
             "list named in the same sentence ('Modi visits Japan' keeps Japan, 'Modi visits India' does not)"
         ),
     )
+    made_abroad: Identifier | None = Field(
+        None,
+        description=(
+            "entity parts over products: keep an entry whose 'origin' attribute is a country other "
+            "than one of this list named in the same sentence ('Switzerland signed for 36 F-35As' "
+            "names the seller by its jet; 'the U.S. Air Force ordered F-35s' does not)"
+        ),
+    )
     fields: list[ArticleField] | None = Field(None, min_length=1, description="article fields to search")
     year: Literal["before_published"] | None = Field(
         None, description="keep matches that contain a year earlier than the article's publication year"
@@ -106,9 +114,11 @@ class Selection(_Strict):
         kinds = [name for name in ("any", "all", "entity") if getattr(self, name) is not None]
         if len(kinds) != 1:
             raise ValueError("a part needs exactly one of 'any', 'all' or 'entity'")
-        if self.entity is None and (self.where or self.in_office or self.distinct or self.abroad_from):
+        if self.entity is None and (
+            self.where or self.in_office or self.distinct or self.abroad_from or self.made_abroad
+        ):
             raise ValueError(
-                "'where', 'in_office', 'distinct' and 'abroad_from' apply only to 'entity' parts"
+                "'where', 'in_office', 'distinct', 'abroad_from' and 'made_abroad' apply only to 'entity' parts"
             )
         return self
 
@@ -273,6 +283,15 @@ class Titles(_Strict):
     )
     skip_after: list[str] = Field(
         default_factory=list, description="a title preceded by one of these words is ignored (former, deputy)"
+    )
+    refer_back: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description=(
+            "articles ('the', 'der', 'le') before which a title with no country names the sitting "
+            "holder of that role named last before it in the article ('the crown prince'); not for "
+            "the role 'leader'"
+        ),
     )
     skip_before: list[str] = Field(
         default_factory=list,

@@ -11,6 +11,7 @@ take ~delivery inflect one word of a phrase
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ ParsedTerm = LiteralTerm | RegexTerm | ListRef
 _LIST_NAME = re.compile(r"^@([a-z][a-z0-9_]*)$")
 
 
+# Every compile of the rules parses the same tens of thousands of aliases and titles again (a
+# backtest compiles twice, the console's editor on each check): parsed terms are immutable, so a
+# process keeps the most recent ones. Bounded, since rule text comes from users.
+@functools.lru_cache(maxsize=1 << 16)
 def parse_term(text: str, *, case_sensitive: bool = False) -> ParsedTerm:
     if text.startswith("\\"):
         return _literal(text, text[1:], case_sensitive, parse_syntax=False)

@@ -146,7 +146,8 @@ def test_a_fixed_edit_is_tested_backtested_saved_and_raises_the_next_matching_ar
 
     page.locator("#tab-backtest").click()
     page.locator("#backtest-run").click()
-    page.locator("#backtest-summary").wait_for()
+    # a backtest compiles the shipped lists twice (a few seconds on a loaded two-core machine)
+    page.locator("#backtest-summary").wait_for(timeout=45_000)
     assert "1 added" in page.locator("#backtest-summary").inner_text()
     added = page.locator('.diff-list[data-kind="added"] li')
     assert added.count() == 1

@@ -1,9 +1,13 @@
 """Part options are registered filters, applied in a fixed order after the occurrences are found."""
 
+import datetime as dt
+
+import pytest
 from conftest import PEOPLE, PLACES, RuleWriter
 
-from service.matching import load_rules
+from service.matching import RuleLoadError, RuleSet, load_rules
 from service.matching.filters import title_skipped
+from service.models import Article
 
 PARTS = """
 id: r
@@ -47,3 +51,57 @@ def test_a_title_after_former_or_before_elect_names_no_one_in_office() -> None:
     assert not title_skipped(text, third, third + 17, skip_after, skip_before)
     served = "who served as russian president"
     assert title_skipped(served, 14, 31, skip_after, skip_before)
+
+
+PRODUCTS = """
+list: products
+entities:
+  - {id: widget, name: Widget, aliases: [Widgets], attributes: {origin: KP}}
+  - {id: gadget, name: Gadget, aliases: [Gadgets], attributes: {origin: RU}}
+  - {id: gizmo, name: Gizmo, aliases: [Gizmos]}
+"""
+
+IMPORTS = """
+id: r
+title: R
+parts:
+  imported: {entity: products, made_abroad: places}
+condition: imported
+"""
+
+
+def _imports(write_rules: RuleWriter, rule: str = IMPORTS) -> RuleSet:
+    return load_rules(
+        write_rules({"r.yaml": rule, "lists/places.yaml": PLACES, "lists/products.yaml": PRODUCTS})
+    )
+
+
+def _fired(rules: RuleSet, body: str) -> bool:
+    return bool(
+        rules.match(Article(id="a", title="", body=body, published=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)))
+    )
+
+
+def test_made_abroad_keeps_a_product_made_in_another_country_than_one_the_sentence_names(
+    write_rules: RuleWriter,
+) -> None:
+    rules = _imports(write_rules)
+    assert _fired(rules, "Russia bought 12 Widgets.")  # made in North Korea: the seller
+    assert _fired(rules, "Russia and North Korea signed for 12 Widgets.")  # Russia is not the maker
+    assert not _fired(rules, "Russia bought 12 Gadgets.")  # made at home
+    assert not _fired(rules, "North Korea showed 12 Widgets.")  # the maker itself
+    assert not _fired(rules, "12 Widgets arrived.")  # no country: no one to be abroad from
+    assert not _fired(rules, "Russia said it was pleased. 12 Widgets arrived.")  # another sentence
+    assert not _fired(rules, "Russia bought 12 Gizmos.")  # origin unknown
+    [rule] = rules.compiled.rules
+    assert rule.parts[0].filters == ("made_abroad",)
+
+
+def test_made_abroad_needs_a_list_of_places_and_products_with_an_origin(write_rules: RuleWriter) -> None:
+    with pytest.raises(RuleLoadError) as unknown:
+        _imports(write_rules, IMPORTS.replace("made_abroad: places", "made_abroad: placez"))
+    assert "r.yaml:4:45:" in str(unknown.value)
+    assert "'made_abroad' needs an entity list of places" in str(unknown.value)
+    with pytest.raises(RuleLoadError) as no_origin:
+        _imports(write_rules, IMPORTS.replace("entity: products", "entity: places"))
+    assert "needs entities with an 'origin' attribute" in str(no_origin.value)

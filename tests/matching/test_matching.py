@@ -91,6 +91,17 @@ def test_a_clause_ends_where_the_sentence_turns_to_another_event(rule_with: Buil
     assert not matches(rules, "Strikes by Ukrainian tanks hit the town.")
 
 
+def test_a_clause_turns_in_the_other_languages_the_service_reads_too(rule_with: Build) -> None:
+    rules = rule_with(
+        "a: {any: [Panzer, chars, tanques]}\nb: {any: [Angriffen, frappes, ataques]}",
+        "sentence(a, clause(a, not b))",
+    )
+    assert matches(rules, "Deutschland liefert Panzer an die Ukraine, nachdem es Angriffen auf Kiew gab.")
+    assert matches(rules, "La France livrera des chars à l'Ukraine après des frappes sur Kiev.")
+    assert matches(rules, "España enviará tanques a Ucrania después de los ataques rusos.")
+    assert not matches(rules, "Die Panzer wurden bei Angriffen zerstört.")
+
+
 def test_a_time_measured_from_another_event_goes_with_that_event(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [weeks]}", "sentence(a, clause(a, not b))")
     assert matches(rules, "Germany will send tanks to Ukraine, two weeks after the talks in Ramstein.")
@@ -377,3 +388,37 @@ def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> N
     assert matches(rules, "since their meeting in June")  # published in September
     assert not matches(rules, "ahead of their meeting in November")
     assert not matches(rules, "their meeting in Geneva")
+
+
+def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_role_named(
+    write_rules: RuleWriter,
+) -> None:
+    people = PEOPLE.replace("  templates:", "  refer_back: [the, der]\n  templates:")
+    rule = "id: r\ntitle: R\nparts:\n  two: {entity: people, in_office: true, min: 2, distinct: country}\ncondition: sentence(two)\n"
+    rules = load_rules(
+        write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES})
+    )
+    assert matches(rules, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
+    assert matches(rules, "Vladimir Putin arrived on Monday. Der president met Kim Jong Un.")
+    # no president named before it, or only one out of office that day: the title names no one
+    assert not matches(rules, "The president met Kim Jong Un. Vladimir Putin arrived on Monday.")
+    assert not matches(rules, "Dmitry Medvedev arrived on Monday. The president met Kim Jong Un.")
+    # "the president of ..." is someone else's title
+    assert not matches(rules, "Vladimir Putin arrived. The president of the bank met Kim Jong Un.")
+    assert not matches(rules, "Vladimir Putin arrived. Der president der Bank met Kim Jong Un.")
+    # a role the person named before does not hold
+    assert not matches(rules, "Kim Jong Un arrived on Monday. The president met Kim Jong Un.")
+    # off by default: a list without refer_back reads no bare title
+    plain = load_rules(
+        write_rules({"r.yaml": rule, "lists/people.yaml": PEOPLE, "lists/places.yaml": PLACES})
+    )
+    assert not matches(plain, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
+
+
+def test_a_weak_alias_right_after_its_persons_country_names_the_person(rule_with: Build) -> None:
+    rules = rule_with("two: {entity: people, in_office: true, min: 2, distinct: country}", "sentence(two)")
+    assert matches(rules, "North Korea's Kim met Putin in Vostochny.")
+    assert matches(rules, "The North Korean Kim met Putin in Vostochny.")
+    # after another country, or with no country, the surname may be anyone's
+    assert not matches(rules, "Russia's Kim met Putin in Vostochny.")
+    assert not matches(rules, "Kim met Putin in Vostochny.")

@@ -1,0 +1,61 @@
+"""Titles that refer back: "the president", "the crown prince".
+
+A title with no country names no one by itself, but news uses it for someone it
+named a sentence or two before ("Saudi Crown Prince Mohammed bin Salman ... The
+crown prince greeted Trump on the tarmac"). Such a title names the sitting
+holder of that role named last before it; with no one of that role named
+before, it names no one. A title followed by "of" ("the president of the
+European Commission", "le président de la Commission") is someone else's and
+names no one either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+from service.matching.hit import Mention
+
+# "the president of the bank", "le président de la Commission", "der Präsident des Verbands"
+_OF = re.compile(r" (?:of|de|del|della|di|du|des|der|do|da|dos|das|van|von)\b")
+
+
+class BareTitle(NamedTuple):
+    start: int
+    end: int
+    term: str
+    role: str
+
+
+def refer_back(
+    mentions: list[Mention], titles: list[BareTitle], text: str, roles_of: Callable[[int], frozenset[str]]
+) -> list[Mention]:
+    """``mentions`` (in text order) with each bare title that refers back added as a mention of
+    its person. One pass in text order: the last person named in each role is kept as it goes."""
+    titles = sorted(titles)
+    last_in_role: dict[str, int] = {}
+    roles: dict[int, frozenset[str]] = {}
+    resolved: list[Mention] = []
+    position = 0
+    for title in titles:
+        while position < len(mentions) and mentions[position].start < title.start:
+            named = mentions[position]
+            held = roles.get(named.entity)
+            if held is None:
+                held = roles[named.entity] = roles_of(named.entity)
+            for role in held:
+                last_in_role[role] = named.entity
+            position += 1
+        if position < len(mentions) and mentions[position].start < title.end:
+            continue  # part of a longer mention ("the president of France")
+        if position > 0 and mentions[position - 1].end > title.start:
+            continue
+        if _OF.match(text, title.end):
+            continue
+        entity = last_in_role.get(title.role)
+        if entity is not None:
+            resolved.append(Mention(title.start, title.end, title.term, entity))
+    if not resolved:
+        return mentions
+    return sorted([*mentions, *resolved], key=lambda mention: (mention.start, -mention.end))
