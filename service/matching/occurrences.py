@@ -102,6 +102,7 @@ class Occurrences:
         self._mentions: dict[str, list[Mention]] = {}
         self._entity_base: dict[str, list[Hit]] = {}
         self._homes: dict[tuple[str, int], tuple[_Homes, dict[int, _Homes]]] = {}  # by sentence
+        self._places: dict[tuple[str, int], set[str]] = {}  # by list and sentence
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
         self._whole: dict[tuple[int, int], list[Hit] | None] = {}  # inside() the whole article
         self._size = len(doc.text)
@@ -247,8 +248,15 @@ class Occurrences:
         return list(hits)
 
     def places_in_sentence(self, list_name: str, offset: int) -> set[str]:
-        """The ids of the list's entities named in the sentence at ``offset``."""
+        """The ids of the list's entities named in the sentence at ``offset``: gathered once per
+        sentence, so a sentence naming thousands of products costs one pass over its places."""
         low, high = self.doc.sentence_span(offset)
+        known = self._places.get((list_name, low))
+        if known is None:
+            known = self._places[(list_name, low)] = self._named_between(list_name, low, high)
+        return known
+
+    def _named_between(self, list_name: str, low: int, high: int) -> set[str]:
         found = self.mentions(list_name)
         entities = self.compiled.lists[list_name].compiled.entities
         named: set[str] = set()

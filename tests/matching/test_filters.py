@@ -7,6 +7,7 @@ from conftest import PEOPLE, PLACES, RuleWriter
 
 from service.matching import RuleLoadError, RuleSet, load_rules
 from service.matching.filters import title_skipped
+from service.matching.occurrences import Occurrences
 from service.models import Article
 
 PARTS = """
@@ -105,3 +106,20 @@ def test_made_abroad_needs_a_list_of_places_and_products_with_an_origin(write_ru
     with pytest.raises(RuleLoadError) as no_origin:
         _imports(write_rules, IMPORTS.replace("entity: products", "entity: places"))
     assert "needs entities with an 'origin' attribute" in str(no_origin.value)
+
+
+def test_a_sentence_naming_thousands_of_products_gathers_its_places_once(
+    write_rules: RuleWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = _imports(write_rules)
+    passes = 0
+    named_between = Occurrences._named_between
+
+    def counted(self: Occurrences, list_name: str, low: int, high: int) -> set[str]:
+        nonlocal passes
+        passes += 1
+        return named_between(self, list_name, low, high)
+
+    monkeypatch.setattr(Occurrences, "_named_between", counted)
+    assert _fired(rules, "Russia bought Widgets and " * 2000 + "more.")
+    assert passes == 1
