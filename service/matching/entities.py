@@ -106,9 +106,9 @@ class CompiledEntityList:
     aliases: list[tuple[str, bool, AliasMeaning, tuple[str | int, ...]]] = field(default_factory=list)
     skip_after: frozenset[str] = frozenset()
     skip_before: frozenset[str] = frozenset()
-    # entity index -> the folded words for its named offices ("prime minister", "premier"): a
-    # weak alias right after one of them names the entity ("Prime Minister Albanese")
-    titles_of: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # entity index -> the folded words that, right before a weak alias, name the entity: its
+    # named offices ("Prime Minister Albanese") and its country ("South Korea's Lee")
+    introducers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def has_offices(self) -> bool:
@@ -145,7 +145,7 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
     titles = source.titles
     after = frozenset(fold(word) for word in titles.skip_after) if titles else frozenset()
     before = frozenset(fold(word) for word in titles.skip_before) if titles else frozenset()
-    titles_of: dict[int, tuple[str, ...]] = {}
+    introducers: dict[int, tuple[str, ...]] = {}
     if titles:
         for index, entity in enumerate(entities):
             # the words of a named office only: "leader" or "counterpart" is said of anyone's
@@ -157,16 +157,16 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
                 for word in titles.roles.get(tenure.key[1], ())
             }
             if words:
-                titles_of[index] = tuple(sorted(words))
+                introducers[index] = tuple(sorted(words))
     return CompiledEntityList(
-        source.name, entities, ids, OfficeIndex(entities), aliases, after, before, titles_of
+        source.name, entities, ids, OfficeIndex(entities), aliases, after, before, introducers
     )
 
 
 def add_place_words(entities: CompiledEntityList, places: CompiledEntityList) -> None:
     """Let a weak alias count right after its person's country too: "South Korea's Lee",
     "Kenyan Ruto" name the sitting holder as surely as "President Lee" does."""
-    titles_of = dict(entities.titles_of)
+    introducers = dict(entities.introducers)
     for index, entity in enumerate(entities.entities):
         place_index = places.ids.get(str(entity.attributes.get("country")))
         if place_index is None:
@@ -176,8 +176,8 @@ def add_place_words(entities: CompiledEntityList, places: CompiledEntityList) ->
         words = {fold(f"{name}'s") for name in names} | {
             fold(d) for d in _strings(place.attributes.get("demonyms"))
         }
-        titles_of[index] = tuple(sorted({*titles_of.get(index, ()), *words}))
-    entities.titles_of = titles_of
+        introducers[index] = tuple(sorted({*introducers.get(index, ()), *words}))
+    entities.introducers = introducers
 
 
 def title_aliases(

@@ -374,9 +374,9 @@ class Occurrences:
                         named.add(entity)
                     found.append((start, end, displays[term_id], entity, meaning.weak))
         found.sort(key=lambda item: (item[0], -item[1]))
-        titles_of = use.compiled.titles_of
+        introducers = use.compiled.introducers
         sure = [
-            not weak or entity in named or _after_title(text, start, titles_of.get(entity))
+            not weak or entity in named or _after_title(text, start, introducers.get(entity))
             for start, _, _, entity, weak in found
         ]
         result: list[Mention] = []
@@ -418,8 +418,9 @@ class Occurrences:
 
 
 def _after_title(text: str, start: int, titles: tuple[str, ...] | None) -> bool:
-    """Whether one of the entity's office titles stands right before ``start``: a weak surname
-    so introduced ("Prime Minister Albanese") names the office holder, not a namesake."""
+    """Whether one of the entity's office titles or its country stands right before ``start``: a
+    weak surname so introduced ("Prime Minister Albanese", "South Korea's Lee") names the person,
+    not a namesake."""
     if not titles:
         return False
     before = text[max(0, start - 40) : start].rstrip()

@@ -212,9 +212,7 @@ def test_a_weak_alias_right_after_its_office_title_names_the_holder(write_rules:
         "roles: {president: [president], prime minister: [prime minister, premier], leader: [leader]}",
     )
     rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
-    rules = load_rules(
-        write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES})
-    )
+    rules = with_people(write_rules, people, rule)
     assert matches(rules, "Prime Minister Sanchez arrives")
     assert matches(rules, "the American premier Sanchez arrives")
     # another office's word, a word merely ending like it, or none: a namesake
@@ -375,12 +373,17 @@ def test_a_sentence_naming_thousands_of_leaders_and_places_costs_in_proportion_t
     assert looked_up <= 3 * 2000
 
 
+def with_people(write_rules: RuleWriter, people: str, rule: str) -> RuleSet:
+    """The rule ``rule`` over the given people list and the places list."""
+    return load_rules(write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES}))
+
+
 def with_skip_phrases(write_rules: RuleWriter) -> RuleSet:
     people = PEOPLE.replace("skip_after: [former]", "skip_after: [former, served as]").replace(
         "skip_before: [elect]", "skip_before: [elect, from 2008]"
     )
     rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
-    return load_rules(write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES}))
+    return with_people(write_rules, people, rule)
 
 
 def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> None:
@@ -395,9 +398,7 @@ def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_
 ) -> None:
     people = PEOPLE.replace("  templates:", "  refer_back: [the, der]\n  templates:")
     rule = "id: r\ntitle: R\nparts:\n  two: {entity: people, in_office: true, min: 2, distinct: country}\ncondition: sentence(two)\n"
-    rules = load_rules(
-        write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": PLACES})
-    )
+    rules = with_people(write_rules, people, rule)
     assert matches(rules, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
     assert matches(rules, "Vladimir Putin arrived on Monday. Der president met Kim Jong Un.")
     # no president named before it, or only one out of office that day: the title names no one
@@ -409,9 +410,7 @@ def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_
     # a role the person named before does not hold
     assert not matches(rules, "Kim Jong Un arrived on Monday. The president met Kim Jong Un.")
     # off by default: a list without refer_back reads no bare title
-    plain = load_rules(
-        write_rules({"r.yaml": rule, "lists/people.yaml": PEOPLE, "lists/places.yaml": PLACES})
-    )
+    plain = with_people(write_rules, PEOPLE, rule)
     assert not matches(plain, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
 
 
