@@ -45,7 +45,7 @@ from service.ingest.stories import StoryIndex
 from service.ingest.workers import WorkerPool
 from service.keymigration import legacy_keys_present
 from service.keys import ALERTS_GROUP, ARTICLES_GROUP, Keys
-from service.lifecycle import Stage, measure_loop_lag, watch_file
+from service.lifecycle import Stage, measure_loop_lag, set_aside_long_lived, settling, watch_file
 from service.links import pause_links
 from service.matcher import Matcher
 from service.matching import RuleSource
@@ -137,9 +137,12 @@ async def rules_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     source = app[RULES] = await asyncio.to_thread(RuleSource, settings.rules_dir)
     log.info("loaded %d rules from %s", len(source.rules.rules), settings.rules_dir)
+    set_aside_long_lived()
     # One watcher for the matcher and the API alike; requests only read the last good rules.
     stage = Stage(settings)
-    stage.spawn("rules-watch", lambda: watch_file(source.refresh, stage.stop, settings.reload_interval))
+    stage.spawn(
+        "rules-watch", lambda: watch_file(settling(source.refresh), stage.stop, settings.reload_interval)
+    )
     yield
     await stage.close()
 

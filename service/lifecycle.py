@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -68,3 +69,31 @@ async def watch_file(refresh: Callable[[], bool], stop: asyncio.Event, interval:
     """
     while not await sleep_or_stop(stop, interval):
         await asyncio.to_thread(refresh)
+
+
+def set_aside_long_lived() -> None:
+    """Take every object alive now out of the garbage collector's future passes (``gc.freeze``).
+
+    A rule set is a few hundred thousand objects that live until the next
+    edit. Left to the collector, every full pass walks them all again, and a
+    pass holds the interpreter lock: during a reload, in the loading thread,
+    that froze the event loop for a tenth of a second or more at a time (the
+    reload of the shipped library, measured: longest stall about 175 ms
+    unfrozen, 75 ms frozen; the whole reload 1.1 s against 0.8 s). Frozen
+    objects are still freed by reference counting, which is how a replaced
+    rule set goes (it holds no cycles); only cyclic garbage among them would
+    stay, and a reload is a rare, human-paced event.
+    """
+    gc.freeze()
+
+
+def settling(refresh: Callable[[], bool]) -> Callable[[], bool]:
+    """``refresh``, followed by :func:`set_aside_long_lived` whenever it installed something new."""
+
+    def refresh_and_settle() -> bool:
+        changed = refresh()
+        if changed:
+            set_aside_long_lived()
+        return changed
+
+    return refresh_and_settle

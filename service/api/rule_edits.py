@@ -24,6 +24,7 @@ from service.api.middlewares import authenticated
 from service.api.schemas import ErrorBody
 from service.backtest import BacktestResult, RuleRecipe, backtest, parse_since, rule_sets_for
 from service.console.auth import session_of
+from service.lifecycle import settling
 from service.matching import RuleSource
 from service.rulefiles import (
     MAX_RULE_BYTES,
@@ -119,9 +120,9 @@ class BacktestIn(BaseModel):
 
 
 def _source(request: web.Request) -> RuleSource:
-    source = request.app[RULES]
-    source.refresh()
-    return source
+    """The last good rules. Never reloaded here: a large edit on disk would hold the event loop
+    for as long as it takes to compile (the watcher reloads in a thread; a save, just below)."""
+    return request.app[RULES]
 
 
 def _directory(request: web.Request) -> Path:
@@ -273,7 +274,7 @@ async def save(request: web.Request) -> web.Response:
         )
     except RuleEditError as exc:
         raise ApiError(exc.status, exc.message) from None
-    await asyncio.to_thread(source.refresh)
+    await asyncio.to_thread(settling(source.refresh))  # the saved rule is in use when this answers
     return json_of(_draft_out(draft, saved=True))
 
 
