@@ -32,9 +32,17 @@ _SINCE_WHEN = (
     r"(?:(?:a few|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten) )?"
     r"(?:hours?|days?|weeks?|months?|years?) "
 )
-_CLAUSE_BREAK = re.compile(rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?={_BREAK_WORDS}\s)")
+_CLAUSE_BREAK = re.compile(rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?=(?P<word>{_BREAK_WORDS})\s)")
 # the time right before a turn, looked for only where a turn is found
 _TIME_BEFORE = re.compile(rf"(?<!\w){_SINCE_WHEN[:-1]}\Z")
+# "When" right after a named time is that time, not a turn to another event: what follows "last
+# met in Brasilia in July, when Modi made a state visit" happened then, and is history with it.
+_NAMED_TIME_BEFORE = re.compile(
+    r"(?<!\w)(?:january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|(?:january|february|march|april|may|june|july"
+    r"|august|september|october|november|december) \d{1,2}|(?:19|20)\d\d|last (?:year|month|week)"
+    r"|yesterday|at the time|then)\W*\Z"
+)
 # The same turn opening a sentence runs to its first comma: "Days after the vote, | Starmer met
 # Macron".
 _LEADING = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s[^,;:.]{{1,120}},\s*")
@@ -145,6 +153,10 @@ class Document:
         breaks: set[int] = set()
         for match in _CLAUSE_BREAK.finditer(sentence):
             at = match.end()
+            if match.group("word") == "when" and _NAMED_TIME_BEFORE.search(
+                sentence, max(0, match.start() - 20), match.start()
+            ):
+                continue
             if match.group("turn") is not None:
                 time = _TIME_BEFORE.search(sentence, max(0, match.start() - 40), match.start())
                 if time is not None:
