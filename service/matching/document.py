@@ -171,11 +171,11 @@ class Document:
         return [low, *sorted(edge for edge in breaks if low < edge < high)]
 
     def words_around(self, start: int, end: int, words: int) -> tuple[int, int]:
-        """``words`` words either side of the word at ``start``, within its field; reaching
-        ``words`` words past ``end`` when the span itself runs beyond that."""
+        """From ``words`` words before the word at ``start`` to ``words`` words after the last word
+        of the span ending at ``end``, within its field."""
         low, high = self.words_at(start, words)
-        if end > high:
-            high = self.words_at(end - 1, words)[1]
+        if end - start > 1:
+            high = max(high, self.words_at(end - 1, words)[1])
         return low, high
 
     def words_at(self, offset: int, words: int) -> tuple[int, int]:

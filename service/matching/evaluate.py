@@ -232,9 +232,10 @@ class ArticleMatcher:
         tried: set[tuple[int, int]] = set()
         for hit in anchors[:MAX_ANCHORS]:
             low, high = window_of(hit.start)
-            # the window around an anchor reaches its end too (near: N words after the anchor's last word)
-            if hit.end > high:
-                high = window_of(hit.end - 1)[1]
+            # the window around an anchor reaches its end too (near: N words after the anchor's last
+            # word, however many words the anchor has)
+            if hit.end - hit.start > 1:
+                high = max(high, window_of(hit.end - 1)[1])
             window = (max(start, low), min(end, high))
             if window in tried:
                 continue

@@ -71,6 +71,16 @@ def test_a_near_guard_bites_only_within_its_words(write_rules: RuleWriter) -> No
     assert fired(rules, "Putin met Kim Jong Un on Tuesday in Vladivostok, a claim Moscow never denied.")
 
 
+def test_a_near_guard_counts_its_words_from_the_last_word_of_a_phrase(write_rules: RuleWriter) -> None:
+    rule = GUARDED.replace("[~meet, summit]", "[~meet, hold a summit with]")
+    rules = rules_with(write_rules, rule.replace("GUARDS", "hedge"))
+    # "never" is three words from the last word of the phrase, and six from its first
+    assert not fired(rules, "Putin and Kim Jong Un hold a summit with no aides, never mind the protocol.")
+    assert fired(
+        rules, "Putin and Kim Jong Un hold a summit with their aides and staff, never mind the protocol."
+    )
+
+
 def test_a_clause_guard_bites_only_in_the_clause_of_the_event_word(write_rules: RuleWriter) -> None:
     rules = guarded(write_rules, "history")
     assert not fired(rules, "Putin and Kim Jong Un met on the anniversary of the treaty.")

@@ -129,6 +129,13 @@ def test_near_counts_words_between_terms(rule_with: Build) -> None:
     assert not matches(rules, "sold the big old very many tanks")
 
 
+def test_near_counts_its_words_from_the_last_word_of_a_phrase(rule_with: Build) -> None:
+    # a five-word phrase does not use up the window: the place is one word after its last word
+    rules = rule_with("a: {any: [stepped off his plane in]}\nb: {any: [astana]}", "near(a, b, 4)")
+    assert matches(rules, "Mirziyoyev stepped off his plane in Astana.")
+    assert not matches(rules, "Mirziyoyev stepped off his plane in the old city of Astana.")
+
+
 def test_fields_limit_where_a_part_looks(rule_with: Build) -> None:
     rules = rule_with("a: {any: [summit], fields: [title]}", "a")
     assert matches(rules, title="Summit opens")
