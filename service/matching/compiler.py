@@ -308,6 +308,7 @@ class Compiler:
             part.distinct,
             part.abroad_from,
             part.made_abroad,
+            part.origin_elsewhere,
             part.fields,
             part.year_before_published,
             part.month_before_published,
@@ -409,17 +410,25 @@ class Compiler:
                     )
             if part.in_office and not use.compiled.has_offices:
                 self.fail((doc, (*base, "in_office")), f"list '{part.entity}' records no offices")
-            if part.made_abroad is not None and "origin" not in attributes:
+            for option, places in (
+                ("made_abroad", part.made_abroad),
+                ("origin_elsewhere", part.origin_elsewhere),
+            ):
+                if places is not None and "origin" not in attributes:
+                    self.fail(
+                        (doc, (*base, option)),
+                        f"'{option}' needs entities with an 'origin' attribute; list '{part.entity}' has none",
+                    )
+        for option, places in (
+            ("made_abroad", part.made_abroad),
+            ("origin_elsewhere", part.origin_elsewhere),
+        ):
+            if places is not None and places not in self._entity_lists:
                 self.fail(
-                    (doc, (*base, "made_abroad")),
-                    f"'made_abroad' needs entities with an 'origin' attribute; list '{part.entity}' has none",
+                    (doc, (*base, option)),
+                    f"'{option}' needs an entity list of places, not '{places}'"
+                    f"{_suggest(places, self._entity_lists)}",
                 )
-        if part.made_abroad is not None and part.made_abroad not in self._entity_lists:
-            self.fail(
-                (doc, (*base, "made_abroad")),
-                f"'made_abroad' needs an entity list of places, not '{part.made_abroad}'"
-                f"{_suggest(part.made_abroad, self._entity_lists)}",
-            )
         if part.abroad_from is not None:
             people = self._entity_lists.get(part.abroad_from)
             if people is None or not people.compiled.has_offices:
@@ -440,6 +449,7 @@ class Compiler:
             distinct=part.distinct,
             abroad_from=part.abroad_from,
             made_abroad=part.made_abroad,
+            origin_elsewhere=part.origin_elsewhere,
             fields=fields,
             year_before_published=year,
             month_before_published=month,

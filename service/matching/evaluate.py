@@ -288,8 +288,9 @@ class ArticleMatcher:
         evidence: list[Evidence] = []
         for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
             field, text, first, last, excerpt = self._located(hit.start, hit.end)
+            # built from the engine's own values, which need no validation (hot: every match)
             evidence.append(
-                Evidence(
+                Evidence.model_construct(
                     part=part,
                     field=field,
                     term=hit.term,

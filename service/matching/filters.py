@@ -47,6 +47,7 @@ def filters_of(part: CompiledPart) -> tuple[str, ...]:
         "where": bool(part.where),
         "abroad_from": part.abroad_from is not None,
         "made_abroad": part.made_abroad is not None,
+        "origin_elsewhere": part.origin_elsewhere is not None,
         "distinct": part.distinct is not None and part.distinct != "id",
         "year_before_published": part.year_before_published,
         "month_before_published": part.month_before_published,
@@ -111,6 +112,25 @@ def _made_abroad(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) 
     for hit in hits:
         origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
         if origin is not None and occurrences.places_in_sentence(places, hit.start) - {str(origin)}:
+            kept.append(hit)
+    return kept
+
+
+@registered("origin_elsewhere")
+def _origin_elsewhere(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Products whose country of origin their sentence does not name, in an article that names
+    another country: a foreign system arriving where the sentence names only a base or a city
+    ("the first Rafale jets landed at Pekanbaru air base"), the buyer named elsewhere."""
+    assert part.entity_list is not None
+    assert part.origin_elsewhere is not None
+    name, places = part.entity_list, part.origin_elsewhere
+    named = occurrences.places_in_article(places)
+    kept: list[Hit] = []
+    for hit in hits:
+        origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
+        if origin is None or not named - {str(origin)}:
+            continue
+        if str(origin) not in occurrences.places_in_sentence(places, hit.start):
             kept.append(hit)
     return kept
 

@@ -256,6 +256,13 @@ class Occurrences:
             known = self._places[(list_name, low)] = self._named_between(list_name, low, high)
         return known
 
+    def places_in_article(self, list_name: str) -> set[str]:
+        """The ids of the list's entities named anywhere in the article, gathered once."""
+        known = self._places.get((list_name, -1))
+        if known is None:
+            known = self._places[(list_name, -1)] = self._named_between(list_name, 0, len(self.doc.text))
+        return known
+
     def _named_between(self, list_name: str, low: int, high: int) -> set[str]:
         found = self.mentions(list_name)
         entities = self.compiled.lists[list_name].compiled.entities

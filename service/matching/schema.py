@@ -96,6 +96,14 @@ class Selection(_Strict):
             "names the seller by its jet; 'the U.S. Air Force ordered F-35s' does not)"
         ),
     )
+    origin_elsewhere: Identifier | None = Field(
+        None,
+        description=(
+            "entity parts over products: keep an entry whose 'origin' attribute is not named in its "
+            "sentence while the article names another country of this list ('the first Rafale jets "
+            "landed at Pekanbaru air base' in a story about Indonesia)"
+        ),
+    )
     fields: list[ArticleField] | None = Field(None, min_length=1, description="article fields to search")
     year: Literal["before_published"] | None = Field(
         None, description="keep matches that contain a year earlier than the article's publication year"
@@ -115,10 +123,16 @@ class Selection(_Strict):
         if len(kinds) != 1:
             raise ValueError("a part needs exactly one of 'any', 'all' or 'entity'")
         if self.entity is None and (
-            self.where or self.in_office or self.distinct or self.abroad_from or self.made_abroad
+            self.where
+            or self.in_office
+            or self.distinct
+            or self.abroad_from
+            or self.made_abroad
+            or self.origin_elsewhere
         ):
             raise ValueError(
-                "'where', 'in_office', 'distinct', 'abroad_from' and 'made_abroad' apply only to 'entity' parts"
+                "'where', 'in_office', 'distinct', 'abroad_from', 'made_abroad' and 'origin_elsewhere' "
+                "apply only to 'entity' parts"
             )
         return self
 

@@ -108,6 +108,26 @@ def test_made_abroad_needs_a_list_of_places_and_products_with_an_origin(write_ru
     assert "needs entities with an 'origin' attribute" in str(no_origin.value)
 
 
+def test_origin_elsewhere_keeps_a_product_whose_country_its_sentence_leaves_unnamed_in_a_story_of_another(
+    write_rules: RuleWriter,
+) -> None:
+    rules = _imports(write_rules, IMPORTS.replace("made_abroad: places", "origin_elsewhere: places"))
+    # the buyer named in another sentence, the product's maker in none
+    assert _fired(rules, "Russia's army is growing. The first 12 Widgets landed at the base.")
+    assert _fired(rules, "The first 12 Widgets landed at the base, Russian officials said.")
+    assert not _fired(
+        rules, "North Korea's army is growing. The first 12 Widgets landed at the base."
+    )  # home
+    assert not _fired(rules, "Russia is pleased. The first 12 North Korean Widgets landed.")  # maker named
+    assert not _fired(rules, "The first 12 Widgets landed at the base.")  # no other country anywhere
+    assert not _fired(rules, "Russia's army is growing. The first 12 Gizmos landed.")  # origin unknown
+    [rule] = rules.compiled.rules
+    assert rule.parts[0].filters == ("origin_elsewhere",)
+    with pytest.raises(RuleLoadError) as unknown:
+        _imports(write_rules, IMPORTS.replace("made_abroad: places", "origin_elsewhere: placez"))
+    assert "'origin_elsewhere' needs an entity list of places" in str(unknown.value)
+
+
 def test_a_sentence_naming_thousands_of_products_gathers_its_places_once(
     write_rules: RuleWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
