@@ -174,9 +174,13 @@ class Document:
         """From ``words`` words before the word at ``start`` to ``words`` words after the last word
         of the span ending at ``end``, within its field."""
         low, high = self.words_at(start, words)
-        if end - start > 1:
+        if self.spans_words(start, end):
             high = max(high, self.words_at(end - 1, words)[1])
         return low, high
+
+    def spans_words(self, start: int, end: int) -> bool:
+        """Whether the span holds more than one word (a phrase, or a hyphenated word)."""
+        return _NON_WORD.search(self.text, start, end) is not None
 
     def words_at(self, offset: int, words: int) -> tuple[int, int]:
         """From ``words`` words before the word at ``offset`` (or the last one before it) to
@@ -215,6 +219,7 @@ class Document:
 
 
 _WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W")
 _WORD_RUN_BACK = re.compile(r"\w*")
 _LAST_WORD_BACK = re.compile(r"\W*\w+")
 

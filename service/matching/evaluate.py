@@ -228,13 +228,14 @@ class ArticleMatcher:
             if (any_anchor or operand is first) and (anchors is None or len(positions) < len(anchors)):
                 anchors = positions
         assert anchors is not None
+        near = isinstance(node, Near)  # a sentence holds its anchors whole
         proof: Proof = []
         tried: set[tuple[int, int]] = set()
         for hit in anchors[:MAX_ANCHORS]:
             low, high = window_of(hit.start)
             # the window around an anchor reaches its end too (near: N words after the anchor's last
             # word, however many words the anchor has)
-            if hit.end - hit.start > 1:
+            if hit.end > high or (near and self.doc.spans_words(hit.start, hit.end)):
                 high = max(high, window_of(hit.end - 1)[1])
             window = (max(start, low), min(end, high))
             if window in tried:
@@ -288,9 +289,8 @@ class ArticleMatcher:
         evidence: list[Evidence] = []
         for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
             field, text, first, last, excerpt = self._located(hit.start, hit.end)
-            # built from the engine's own values, which need no validation (hot: every match)
             evidence.append(
-                Evidence.model_construct(
+                Evidence(
                     part=part,
                     field=field,
                     term=hit.term,

@@ -78,7 +78,7 @@ class RuleSet:
                 continue
             info = rule.info
             matches.append(
-                Match.model_construct(
+                Match(
                     rule=info.id,
                     title=info.title,
                     severity=info.severity,
