@@ -4,14 +4,16 @@
 
 A rules directory (the shipped library plus one generated term list) is
 edited, and ``RuleSource.refresh`` reloads it, the way the service does
-(``lifecycle.watch_file``: in a thread) and the way it used to (called on the
-event loop). A ticker on the loop wakes every 10 ms; its worst lateness is
+(``lifecycle.watch_file``: in a thread, the new rule set then set aside from the
+garbage collector's passes), the same without setting it aside, and the way it
+used to (called on the event loop). A ticker on the loop wakes every 10 ms; its worst lateness is
 the time no request, not even ``/livez``, could have been answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import shutil
 import string
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import parser, summary  # noqa: E402
+from service.lifecycle import set_aside_long_lived, settling  # noqa: E402
 from service.matching import RuleSource  # noqa: E402
 
 TICK = 0.01
@@ -70,14 +73,20 @@ async def measure(terms: int, runs: int) -> dict[str, dict[str, float]]:
         rules = Path(name) / "rules"
         shutil.copytree(ROOT / "rules", rules)
         source = RuleSource(rules)
-        for way in ("thread", "loop"):
+        for way in ("unfrozen", "thread", "loop"):
+            if way == "unfrozen":
+                gc.unfreeze()  # the service before it set its rule sets aside from the collector
+            else:
+                set_aside_long_lived()  # as the service does once its rules are loaded
             took_all, stalls = [], []
             for run in range(runs):
                 (rules / "lists" / "generated.yaml").write_text(term_list(terms, seed=run * 2 + len(way)))
 
                 async def reload(way: str = way) -> bool:
-                    if way == "thread":
-                        return await asyncio.to_thread(source.refresh)  # as lifecycle.watch_file does
+                    if way == "thread":  # as the service's watcher does
+                        return await asyncio.to_thread(settling(source.refresh))
+                    if way == "unfrozen":
+                        return await asyncio.to_thread(source.refresh)
                     return source.refresh()  # the naive way: on the event loop
 
                 took, stall = await worst_stall(reload)
@@ -100,7 +109,11 @@ def main() -> None:
     print(f"{'terms':>7}  {'where':<22} {'reload':>8}  {'worst loop stall':>17}  {'(max)':>8}")
     for terms in sizes:
         results = asyncio.run(measure(terms, runs))
-        for way, label in (("thread", "thread (the service)"), ("loop", "event loop (naive)")):
+        for way, label in (
+            ("thread", "thread (the service)"),
+            ("unfrozen", "thread, collector on"),
+            ("loop", "event loop (naive)"),
+        ):
             r = results[way]
             print(
                 f"{terms:>7}  {label:<22} {r['reload_s']:>7.2f}s  {r['stall_ms']:>14.0f} ms  {r['stall_max_ms']:>5.0f} ms"
