@@ -28,9 +28,9 @@ class CompiledPart:
     distinct: str | None = None
     abroad_from: str | None = None  # entity list of office holders whose own country is dropped
     made_abroad: str | None = None  # entity list of places: keep products whose origin is another
-    origin_elsewhere: str | None = (
-        None  # the same, the origin unnamed in the sentence, another country in the article
-    )
+    # the same list of places: keep products whose origin the sentence does not name, in an
+    # article that names another country
+    origin_elsewhere: str | None = None
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
     month_before_published: bool = False

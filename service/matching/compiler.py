@@ -391,6 +391,8 @@ class Compiler:
     ) -> CompiledPart:
         doc, base = at
         assert part.entity is not None
+        # the options that compare a product's origin with a list of places
+        origin_options = (("made_abroad", part.made_abroad), ("origin_elsewhere", part.origin_elsewhere))
         use = self._entity_lists.get(part.entity)
         if use is None:
             hint = (
@@ -410,19 +412,13 @@ class Compiler:
                     )
             if part.in_office and not use.compiled.has_offices:
                 self.fail((doc, (*base, "in_office")), f"list '{part.entity}' records no offices")
-            for option, places in (
-                ("made_abroad", part.made_abroad),
-                ("origin_elsewhere", part.origin_elsewhere),
-            ):
+            for option, places in origin_options:
                 if places is not None and "origin" not in attributes:
                     self.fail(
                         (doc, (*base, option)),
                         f"'{option}' needs entities with an 'origin' attribute; list '{part.entity}' has none",
                     )
-        for option, places in (
-            ("made_abroad", part.made_abroad),
-            ("origin_elsewhere", part.origin_elsewhere),
-        ):
+        for option, places in origin_options:
             if places is not None and places not in self._entity_lists:
                 self.fail(
                     (doc, (*base, option)),
