@@ -43,6 +43,9 @@ _NAMED_TIME_BEFORE = re.compile(
     r"|august|september|october|november|december) \d{1,2}|(?:19|20)\d\d|last (?:year|month|week)"
     r"|yesterday|at the time|then)\W*\Z"
 )
+# Nor is "which" right after a year, with its preposition: "the arms deal of 1999, in which South
+# Africa bought frigates" tells what was done then.
+_YEAR_BEFORE_WHICH = re.compile(r"(?<!\w)(?:19|20)\d\d\W*(?:in|under|by|through|with|during|for)?\W*\Z")
 # The same turn opening a sentence runs to its first comma: "Days after the vote, | Starmer met
 # Macron".
 _LEADING = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s[^,;:.]{{1,120}},\s*")
@@ -153,8 +156,13 @@ class Document:
         breaks: set[int] = set()
         for match in _CLAUSE_BREAK.finditer(sentence):
             at = match.end()
-            if match.group("word") == "when" and _NAMED_TIME_BEFORE.search(
+            word = match.group("word")
+            if word == "when" and _NAMED_TIME_BEFORE.search(
                 sentence, max(0, match.start() - 20), match.start()
+            ):
+                continue
+            if word == "which" and _YEAR_BEFORE_WHICH.search(
+                sentence, max(0, match.start() - 16), match.start()
             ):
                 continue
             if match.group("turn") is not None:

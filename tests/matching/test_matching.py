@@ -123,6 +123,25 @@ def test_a_turn_inside_a_participle_phrase_does_not_end_the_clause(rule_with: Bu
     assert not matches(rules, "The contract, then after a long wait, covers 96 K2 tanks.")
 
 
+def test_which_right_after_a_year_stays_in_the_clause_of_that_year(rule_with: Build) -> None:
+    # what a relative clause tells of a dated thing happened then: "the arms deal of 1999, in
+    # which South Africa bought frigates"
+    rules = rule_with(
+        "a: {any: [bought]}\nb: {any: ['/\\b(?:19|20)\\d\\d\\b/']}", "sentence(a, clause(a, not b))"
+    )
+    assert not matches(
+        rules, "The arms deal of 1999, in which South Africa bought frigates, is back in court."
+    )
+    assert not matches(
+        rules, "The arms deal of 1999, which saw South Africa bought frigates, is back in court."
+    )
+    # elsewhere "which" still turns to another event
+    assert matches(rules, "The 2024 budget was cut, which is why Chile bought frigates.")
+    # and so does "when" after a named time
+    rules = rule_with("a: {any: [visit]}\nb: {any: [july]}", "sentence(a, clause(a, not b))")
+    assert not matches(rules, "They last met in Brasilia in July, when Modi made a state visit.")
+
+
 def test_near_counts_words_between_terms(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [~sell]}", "near(a, b, 3)")
     assert matches(rules, "sold 250 Abrams tanks")
