@@ -34,6 +34,8 @@ class CompiledPart:
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
     month_before_published: bool = False
+    # terms whose occurrences an occurrence must not lie inside (``not_within``), as a part
+    not_within: CompiledPart | None = None
     # literal term id -> groups it counts for; built from literal_ids and literal_groups
     literal_index: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     # shared guards that veto an occurrence of this part when they occur within their scope of it
@@ -63,6 +65,7 @@ class CompiledGuard:
     scope: str  # "sentence", "clause" or "near"
     words: int = 0  # for "near"
     in_clause: bool = False  # "near" bounded by the occurrence's clause as well
+    spares: CompiledPart | None = None  # occurrences that are one of these terms are never vetoed
 
     def describe(self) -> str:
         if self.scope != "near":

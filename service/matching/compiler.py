@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from service.errors import FileProblem
@@ -266,12 +266,18 @@ class Compiler:
                 defined[name] = doc.path
                 part = self._compile_selection(name, guard, (doc, at), frozenset(ALL_FIELDS))
                 scope = "near" if guard.near is not None else guard.scope or "sentence"
+                spares = None
+                if guard.spares is not None:
+                    spares = self._terms_part(
+                        f"{name} (spares)", guard.spares, (doc, (*at, "spares")), frozenset(ALL_FIELDS)
+                    )
                 self._guards[name] = CompiledGuard(
                     name,
                     self._share(part),
                     scope,
                     guard.near or 0,
                     in_clause=guard.near is not None and guard.scope == "clause",
+                    spares=self._share(spares) if spares is not None else None,
                 )
 
     # -- rules -------------------------------------------------------------
@@ -312,6 +318,7 @@ class Compiler:
             part.fields,
             part.year_before_published,
             part.month_before_published,
+            part.not_within.shared_id if part.not_within is not None else -1,
             tuple(guard.name for guard in part.guards),
         )
         shared_id = self._shared_parts.setdefault(signature, len(self._shared_parts))
@@ -346,18 +353,43 @@ class Compiler:
         fields = frozenset(part.fields) if part.fields else default_fields
         year = part.year == "before_published"
         month = part.month == "before_published"
+        not_within = None
+        if part.not_within is not None:
+            at_option = (doc, (*base, "not_within"))
+            not_within = self._share(
+                self._terms_part(f"{name} (not_within)", part.not_within, at_option, fields)
+            )
         if part.entity is not None:
-            return self._entity_part(name, part, (doc, base), fields, year, month)
+            compiled = self._entity_part(name, part, (doc, base), fields, year, month)
+            return dataclasses.replace(compiled, not_within=not_within)
         terms = part.any if part.any is not None else part.all or []
+        key = "any" if part.any is not None else "all"
+        compiled = self._terms_part(name, terms, (doc, (*base, key)), fields)
+        required = len(terms) if part.all is not None else part.min
+        if required > len(terms):
+            self.fail((doc, (*base, "min")), f"min is {required} but the part has only {len(terms)} terms")
+        return dataclasses.replace(
+            compiled,
+            required=required,
+            year_before_published=year,
+            month_before_published=month,
+            not_within=not_within,
+        )
+
+    def _terms_part(
+        self, name: str, terms: Sequence[Term], at: Located, fields: frozenset[ArticleField]
+    ) -> CompiledPart:
+        """A part of literal terms and regexes, one group per term written (a list's terms share
+        the group of the '@name' that brought them)."""
+        doc, base = at
         literal_ids: list[int] = []
         literal_groups: list[int] = []
         regex_ids: list[int] = []
         regex_groups: list[int] = []
-        key = "any" if part.any is not None else "all"
         for group, term in enumerate(terms):
-            at = (doc, (*base, key, group))
-            parsed = self._parse(term, at)
-            expanded = self._resolve_ref(parsed, at, ()) if isinstance(parsed, ListRef) else [parsed]
+            located = (doc, (*base, group))
+            parsed = self._parse(term, located)
+            expanded = self._resolve_ref(parsed, located, ()) if isinstance(parsed, ListRef) else [parsed]
             for item in expanded:
                 if isinstance(item, LiteralTerm):
                     literal_ids.append(self._literal_id(item))
@@ -365,19 +397,13 @@ class Compiler:
                 elif isinstance(item, RegexTerm):
                     regex_ids.append(self._regex_id(item))
                     regex_groups.append(group)
-        required = len(terms) if part.all is not None else part.min
-        if required > len(terms):
-            self.fail((doc, (*base, "min")), f"min is {required} but the part has only {len(terms)} terms")
         return CompiledPart(
             name,
             tuple(literal_ids),
             tuple(literal_groups),
             tuple(regex_ids),
             tuple(regex_groups),
-            required,
             fields=fields,
-            year_before_published=year,
-            month_before_published=month,
         )
 
     def _entity_part(

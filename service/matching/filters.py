@@ -1,7 +1,7 @@
 """Registered filters: the small steps that narrow a part's occurrences.
 
 A part's options (``fields``, ``in_office``, ``where``, ``distinct``,
-``abroad_from``, ``year``/``month: before_published``, ``guards``) each name a
+``abroad_from``, ``not_within``, ``year``/``month: before_published``, ``guards``) each name a
 filter here. The compiler lists the filters a part uses, in the order below;
 the matcher applies them once per article and part. So the evaluator knows
 only conditions and windows, and a new kind of filter is one function and one
@@ -48,6 +48,7 @@ def filters_of(part: CompiledPart) -> tuple[str, ...]:
         "abroad_from": part.abroad_from is not None,
         "made_abroad": part.made_abroad is not None,
         "origin_elsewhere": part.origin_elsewhere is not None,
+        "not_within": part.not_within is not None,
         "distinct": part.distinct is not None and part.distinct != "id",
         "year_before_published": part.year_before_published,
         "month_before_published": part.month_before_published,
@@ -135,6 +136,17 @@ def _origin_elsewhere(occurrences: Occurrences, part: CompiledPart, hits: list[H
     return kept
 
 
+@registered("not_within")
+def _not_within(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Occurrences that do not lie inside an occurrence of a ``not_within`` term: what the words
+    around a match say, which regular expressions here (RE2) cannot look at."""
+    assert part.not_within is not None
+    around = occurrences.of(part.not_within)[0]
+    if not around:
+        return hits
+    return [hit for hit in hits if not any(o.start <= hit.start and hit.end <= o.end for o in around)]
+
+
 @registered("distinct")
 def _distinct(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
     """Count distinct values of an attribute for 'min': the country a person held office for that
@@ -219,9 +231,16 @@ def _guards(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> li
     if not active:
         return hits
     key = occurrences.key(part)
+    spared = {
+        guard.name: {(found.start, found.end) for found in occurrences.of(guard.spares)[0]}
+        for guard in active
+        if guard.spares is not None
+    }
     kept: list[Hit] = []
     for hit in hits:
         for guard in active:
+            if guard.name in spared and (hit.start, hit.end) in spared[guard.name]:
+                continue
             by = occurrences.guard_veto(guard, hit)
             if by is not None:
                 occurrences.vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, by))

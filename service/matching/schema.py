@@ -115,6 +115,14 @@ class Selection(_Strict):
             "('in June' in an August article)"
         ),
     )
+    not_within: list[Term] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "drop a match that lies inside a match of one of these terms: a look-around, which the "
+            "regexes here lack ('in 2022' inside 'tanks ordered from Korea in 2022' dates the order)"
+        ),
+    )
     description: str = ""
 
     @model_validator(mode="after")
@@ -161,6 +169,12 @@ class Guard(Selection):
         le=50,
         description="bite only within this many words of the occurrence (with scope: clause, and "
         "within its clause)",
+    )
+    spares: list[Term] | None = Field(
+        None,
+        min_length=1,
+        description="never veto an occurrence that is one of these terms ('received' beside 'the tanks "
+        "ordered in 2022': the year is the order's, not the delivery's)",
     )
 
     @model_validator(mode="after")

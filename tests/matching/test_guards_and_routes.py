@@ -219,3 +219,32 @@ def test_a_relative_clause_between_commas_keeps_its_year_to_itself(write_rules: 
     rules = rules_with(write_rules, GUARDED.replace("GUARDS", "old"), in_clause)
     assert fired(rules, "Putin, who last met Kim Jong Un in 2019, met him again on Tuesday.")
     assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
+
+
+def test_a_guard_spares_the_terms_it_is_told_to_spare(write_rules: RuleWriter) -> None:
+    # the year is the invitation's: the meeting it was issued for is news of today
+    guards = "guards:\n  decided: {any: ['/invited in 20\\d\\d/'], spares: [~meet]}\n"
+    rule = GUARDED.replace("[~meet, summit]", "[~meet, summit, invited]").replace("GUARDS", "decided")
+    rules = rules_with(write_rules, rule, guards)
+    assert fired(rules, "Putin met Kim Jong Un, whom he invited in 2019, on Tuesday.")
+    assert not fired(rules, "Putin and Kim Jong Un were at the summit he invited in 2019 to hold.")
+    unspared = rules_with(write_rules, rule, guards.replace(", spares: [~meet]", ""))
+    assert not fired(unspared, "Putin met Kim Jong Un, whom he invited in 2019, on Tuesday.")
+
+
+def test_a_selection_drops_a_match_inside_one_of_its_not_within_terms(write_rules: RuleWriter) -> None:
+    guards = (
+        "guards:\n"
+        "  old:\n"
+        "    any: ['/\\bin 20\\d\\d\\b/']\n"
+        "    not_within: ['/\\binvited(?: [a-z]+){0,3} in 20\\d\\d\\b/']\n"
+        "    year: before_published\n"
+        "    near: 12\n"
+        "    scope: clause\n"
+    )
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "old"), guards)
+    assert fired(rules, "Putin met Kim Jong Un, invited to Russia in 2019, in Vladivostok.")
+    assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
+    [rule] = rules.compiled.rules
+    [guard] = rule.parts[rule.part_index["meeting"]].guards
+    assert guard.part.filters == ("not_within", "year_before_published")
