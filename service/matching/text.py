@@ -214,7 +214,12 @@ _ABBREVIATION_WORDS = (
     "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
-_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u061f][\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)|\n\s*(?=\S)")
+# Chinese and Japanese end a sentence with a full-width mark and no space after it
+_SENTENCE_END = re.compile(
+    r"[.!?\u061f][\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)"
+    r"|[\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]\u300d\u300f\uff09]*\s*(?=\S)"
+    r"|\n\s*(?=\S)"
+)
 _INITIALISM = re.compile(r"^(?:[a-z]\.)*[a-z]$")
 _OPENING = "(\"'\u201c\u2018"
 

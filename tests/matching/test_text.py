@@ -34,6 +34,18 @@ def test_abbreviations_and_initials_do_not_end_sentences() -> None:
     assert len(sentence_starts(text)) == 2
 
 
+def test_chinese_and_japanese_full_stops_end_sentences_with_no_space_after_them() -> None:
+    text = "阅兵式上，导弹方队首次亮相。2024年9月火箭军曾发射一发洲际弹道导弹。「引用です。」次の文です！"
+    starts = sentence_starts(text)
+    sentences = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    assert sentences == [
+        "阅兵式上，导弹方队首次亮相。",
+        "2024年9月火箭军曾发射一发洲际弹道导弹。",
+        "「引用です。」",
+        "次の文です！",
+    ]
+
+
 def test_line_breaks_end_sentences() -> None:
     assert len(sentence_starts("Headline without a stop\nBody text.")) == 2
 
