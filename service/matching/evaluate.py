@@ -117,6 +117,15 @@ class ArticleMatcher:
         """Occurrences of the part that its guards dropped (after its hits were gathered)."""
         return self.occurrences.vetoes.get(self.occurrences.key(part), [])
 
+    def spared(self, part: CompiledPart) -> list[Veto]:
+        """Occurrences of the part a guard would have dropped but spares (after its hits were gathered)."""
+        return self.occurrences.spared.get(self.occurrences.key(part), [])
+
+    def set_aside(self, part: CompiledPart) -> list[tuple[Hit, Hit]]:
+        """Occurrences of the part that lay inside a ``not_within`` match, each with that match
+        (after its hits were gathered)."""
+        return self.occurrences.set_aside.get(self.occurrences.key(part), [])
+
     # -- conditions ----------------------------------------------------------
 
     def _holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> Proof | None:

@@ -52,6 +52,13 @@ class GuardVeto(BaseModel):
     by: Occurrence = Field(description="the guard's own occurrence that vetoed it")
 
 
+class SetAside(BaseModel):
+    """An occurrence of a part or guard dropped because it lay inside one of its ``not_within`` terms."""
+
+    occurrence: Occurrence
+    within: Occurrence = Field(description="the not_within match it lay inside")
+
+
 class WindowExplanation(BaseModel):
     """A sentence, clause or word window the matcher tried for a route."""
 
@@ -95,6 +102,13 @@ class RuleExplanation(BaseModel):
         description="occurrences of each part in the article, after filters and guards"
     )
     guarded: list[GuardVeto] = Field(default_factory=list, description="occurrences dropped by guards")
+    spared: list[GuardVeto] = Field(
+        default_factory=list, description="occurrences a guard would have dropped but spares"
+    )
+    set_aside: list[SetAside] = Field(
+        default_factory=list,
+        description="occurrences of parts, and of the guards on them, that lay inside a not_within term",
+    )
     routes: list[RouteExplanation]
 
 
@@ -141,6 +155,30 @@ class _Explainer:
             for part in rule.parts
             for veto in matcher.vetoes(part)
         ]
+        spared = [
+            GuardVeto(
+                part=veto.part,
+                occurrence=self._occurrence(veto.part, veto.hit),
+                guard=veto.guard.name,
+                scope=veto.guard.describe(),
+                by=self._occurrence(veto.guard.name, veto.by),
+            )
+            for part in rule.parts
+            for veto in matcher.spared(part)
+        ]
+        # the parts' own, then their guards' (once each): "in 2022" inside "ordered in 2022"
+        selections = {part.name: part for part in rule.parts}
+        for part in rule.parts:
+            for guard in part.guards:
+                selections.setdefault(guard.name, guard.part)
+        set_aside = [
+            SetAside(
+                occurrence=self._occurrence(name, hit),
+                within=self._occurrence(f"{name} not_within", inside),
+            )
+            for name, selection in selections.items()
+            for hit, inside in matcher.set_aside(selection)
+        ]
         return RuleExplanation(
             rule=rule.info.id,
             matched=first is not None and candidate,
@@ -148,6 +186,8 @@ class _Explainer:
             candidate=candidate,
             parts={part.name: len(matcher.part_hits(part)) for part in rule.parts},
             guarded=guarded[:MAX_HITS],
+            spared=spared[:MAX_HITS],
+            set_aside=set_aside[:MAX_HITS],
             routes=routes,
         )
 
@@ -258,6 +298,12 @@ def render(explanation: ArticleExplanation, title: str = "") -> list[str]:
             lines.append(
                 f"    guard {veto.guard} ({veto.scope}) vetoed {_quote(veto.occurrence)} by {_quote(veto.by)}"
             )
+        for veto in rule.spared:
+            lines.append(
+                f"    guard {veto.guard} ({veto.scope}) spared {_quote(veto.occurrence)} despite {_quote(veto.by)}"
+            )
+        for aside in rule.set_aside:
+            lines.append(f"    set aside {_quote(aside.occurrence)} inside {_quote(aside.within)}")
         for route in rule.routes:
             name = route.route or "condition"
             outcome = "held" if route.held else f"failed: {route.failed}"

@@ -144,7 +144,14 @@ def _not_within(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -
     around = occurrences.of(part.not_within)[0]
     if not around:
         return hits
-    return [hit for hit in hits if not any(o.start <= hit.start and hit.end <= o.end for o in around)]
+    kept: list[Hit] = []
+    for hit in hits:
+        inside = next((o for o in around if o.start <= hit.start and hit.end <= o.end), None)
+        if inside is None:
+            kept.append(hit)
+        else:  # kept to explain
+            occurrences.set_aside.setdefault(occurrences.key(part), []).append((hit, inside))
+    return kept
 
 
 @registered("distinct")
@@ -239,9 +246,10 @@ def _guards(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> li
     kept: list[Hit] = []
     for hit in hits:
         for guard in active:
-            if guard.name in spared and (hit.start, hit.end) in spared[guard.name]:
-                continue
             by = occurrences.guard_veto(guard, hit)
+            if by is not None and guard.name in spared and (hit.start, hit.end) in spared[guard.name]:
+                occurrences.spared.setdefault(key, []).append(Veto(part.name, hit, guard, by))
+                continue
             if by is not None:
                 occurrences.vetoes.setdefault(key, []).append(Veto(part.name, hit, guard, by))
                 break

@@ -107,6 +107,10 @@ class Occurrences:
         self._whole: dict[tuple[int, int], list[Hit] | None] = {}  # inside() the whole article
         self._size = len(doc.text)
         self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
+        # filled by the not_within filter: occurrences set aside, each with the match it lay inside
+        self.set_aside: dict[int, list[tuple[Hit, Hit]]] = {}
+        # filled by the guards filter: occurrences a guard would have vetoed but spares
+        self.spared: dict[int, list[Veto]] = {}
         self._guard_zones: dict[int, dict[int, Hit]] = {}
         self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
 

@@ -81,6 +81,37 @@ def test_a_guard_veto_names_the_guard_its_words_and_the_occurrence_it_dropped(ru
     assert rule.routes[0].windows[0].missing == "meeting"
 
 
+def test_what_spares_exempted_and_not_within_set_aside_are_named(write_rules: RuleWriter) -> None:
+    guards = (
+        "guards:\n"
+        "  hedge: {any: [never], near: 2}\n"
+        "  dated:\n"
+        "    any: ['/\\bin 20\\d\\d\\b/']\n"
+        "    not_within: ['/\\binvited in 20\\d\\d\\b/']\n"
+        "  decided: {any: ['/\\binvited in 20\\d\\d\\b/'], spares: [~meet]}\n"
+    )
+    rule = RULE.replace("guards: [hedge]", "guards: [hedge, dated, decided]")
+    files = {
+        "summit.yaml": rule,
+        "guards.yaml": guards,
+        "lists/people.yaml": PEOPLE,
+        "lists/places.yaml": PLACES,
+    }
+    rules = load_rules(write_rules(files))
+    [explained] = explain(
+        rules, article("Putin met Kim Jong Un, whom he invited in 2019, in Vostochny.")
+    ).rules
+    assert explained.matched
+    [spared] = explained.spared
+    assert (spared.guard, spared.occurrence.text, spared.by.text) == ("decided", "met", "invited in 2019")
+    [aside] = explained.set_aside
+    assert (aside.occurrence.part, aside.occurrence.text, aside.within.text) == (
+        "dated",
+        "in 2019",
+        "invited in 2019",
+    )
+
+
 def test_every_route_is_explained_and_the_first_that_held_named(rules: RuleSet) -> None:
     [rule] = explain(rules, article("Putin flew to North Korea.")).rules
     assert (rule.matched, rule.route) == (True, "visit")
