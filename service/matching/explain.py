@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from service.matching.compiled import CompiledRule
 from service.matching.condition import Near, Node, Not, references, unparse
 from service.matching.document import Document
-from service.matching.evaluate import ArticleMatcher, Hit, Window
+from service.matching.evaluate import ArticleMatcher, Hit, Veto, Window
 from service.matching.ruleset import RuleSet
 from service.models import Article, ArticleField
 
@@ -144,28 +144,8 @@ class _Explainer:
         rule, matcher = self.rule, self.matcher
         routes = [self._route(name, node) for name, node in rule.routes or ((None, rule.condition),)]
         first = next((route for route in routes if route.held), None)
-        guarded = [
-            GuardVeto(
-                part=veto.part,
-                occurrence=self._occurrence(veto.part, veto.hit),
-                guard=veto.guard.name,
-                scope=veto.guard.describe(),
-                by=self._occurrence(veto.guard.name, veto.by),
-            )
-            for part in rule.parts
-            for veto in matcher.vetoes(part)
-        ]
-        spared = [
-            GuardVeto(
-                part=veto.part,
-                occurrence=self._occurrence(veto.part, veto.hit),
-                guard=veto.guard.name,
-                scope=veto.guard.describe(),
-                by=self._occurrence(veto.guard.name, veto.by),
-            )
-            for part in rule.parts
-            for veto in matcher.spared(part)
-        ]
+        guarded = [self._guard_veto(veto) for part in rule.parts for veto in matcher.vetoes(part)]
+        spared = [self._guard_veto(veto) for part in rule.parts for veto in matcher.spared(part)]
         # the parts' own, then their guards' (once each): "in 2022" inside "ordered in 2022"
         selections = {part.name: part for part in rule.parts}
         for part in rule.parts:
@@ -268,6 +248,15 @@ class _Explainer:
                     found.append(self._occurrence(name, hit))
         found.sort(key=lambda occurrence: occurrence.start)
         return _distinct(found)
+
+    def _guard_veto(self, veto: Veto) -> GuardVeto:
+        return GuardVeto(
+            part=veto.part,
+            occurrence=self._occurrence(veto.part, veto.hit),
+            guard=veto.guard.name,
+            scope=veto.guard.describe(),
+            by=self._occurrence(veto.guard.name, veto.by),
+        )
 
     def _occurrence(self, part: str, hit: Hit) -> Occurrence:
         field, original, first, last = self.doc.original(hit.start, hit.end)
