@@ -214,9 +214,10 @@ _ABBREVIATION_WORDS = (
     "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
-# Chinese and Japanese end a sentence with a full-width mark and no space after it
+# Chinese and Japanese end a sentence with a full-width mark and no space after it; Hindi
+# and the other languages written in Devanagari with a danda (।, ॥) and a space
 _SENTENCE_END = re.compile(
-    r"[.!?\u061f][\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)"
+    r"[.!?\u061f\u0964\u0965][\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)"
     r"|[\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]\u300d\u300f\uff09]*\s*(?=\S)"
     r"|\n\s*(?=\S)"
 )
@@ -225,7 +226,7 @@ _OPENING = "(\"'\u201c\u2018"
 
 
 # The first characters of a sentence end (``_SENTENCE_END``)
-_SENTENCE_MARKS = ".!?\u3002\uff01\uff1f\u061f\n"
+_SENTENCE_MARKS = ".!?\u3002\uff01\uff1f\u061f\u0964\u0965\n"
 
 
 def _sentence_ends(text: str) -> Iterator[re.Match[str]]:

@@ -46,6 +46,17 @@ def test_chinese_and_japanese_full_stops_end_sentences_with_no_space_after_them(
     ]
 
 
+def test_a_danda_ends_a_hindi_sentence() -> None:
+    text = "मोदी और लूला ने ब्रासीलिया में वार्ता की। 2019 में भारत ने एक परीक्षण किया था॥ तीसरा वाक्य।"
+    starts = sentence_starts(text)
+    sentences = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    assert sentences == [
+        "मोदी और लूला ने ब्रासीलिया में वार्ता की। ",
+        "2019 में भारत ने एक परीक्षण किया था॥ ",
+        "तीसरा वाक्य।",
+    ]
+
+
 def test_line_breaks_end_sentences() -> None:
     assert len(sentence_starts("Headline without a stop\nBody text.")) == 2
 
