@@ -32,7 +32,12 @@ _SINCE_WHEN = (
     r"(?:(?:a few|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten) )?"
     r"(?:hours?|days?|weeks?|months?|years?) "
 )
-_CLAUSE_BREAK = re.compile(rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?=(?P<word>{_BREAK_WORDS})\s)")
+# A comma before "and" and a new subject joins two clauses: "ministers discuss ammunition stocks, |
+# and the UN envoy presses the army to accept a truce" (a list ends in a noun, not a clause)
+_CLAUSE_BREAK = re.compile(
+    rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?=(?P<word>{_BREAK_WORDS})\s)"
+    r"|,\s+(?=and (?:the|a|an|its|their|his|her|this|these|those) )"
+)
 # the time right before a turn, looked for only where a turn is found
 _TIME_BEFORE = re.compile(rf"(?<!\w){_SINCE_WHEN[:-1]}\Z")
 # "When" right after a named time is that time, not a turn to another event: what follows "last

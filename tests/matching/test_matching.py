@@ -102,6 +102,15 @@ def test_a_clause_turns_in_the_other_languages_the_service_reads_too(rule_with: 
     assert not matches(rules, "Die Panzer wurden bei Angriffen zerstört.")
 
 
+def test_a_comma_and_a_new_subject_start_a_clause_and_a_list_does_not(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [ammunition]}\nb: {any: [sign]}", "clause(a, b)")
+    assert not matches(
+        rules, "Ministers discuss ammunition stocks, and the UN envoy asks the army to sign a truce."
+    )
+    assert matches(rules, "They will sign for tanks, howitzers, and ammunition.")
+    assert matches(rules, "They will sign for ammunition and the trucks to carry it.")
+
+
 def test_a_time_measured_from_another_event_goes_with_that_event(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [weeks]}", "sentence(a, clause(a, not b))")
     assert matches(rules, "Germany will send tanks to Ukraine, two weeks after the talks in Ramstein.")
