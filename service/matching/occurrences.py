@@ -113,6 +113,7 @@ class Occurrences:
         self.spared: dict[int, list[Veto]] = {}
         self._guard_zones: dict[int, dict[int, Hit]] = {}
         self._guard_verdicts: dict[tuple[int, int, int], Hit | None] = {}
+        self._guard_reach: dict[tuple[int, int, int, int], Hit | None] = {}
 
     @staticmethod
     def key(part: CompiledPart) -> int:
@@ -164,14 +165,15 @@ class Occurrences:
         doc = self.doc
         if guard.scope == "near":
             low, high = doc.words_around(hit.start, hit.end, guard.words)
-            if guard.in_clause:
-                # the clause only narrows the word window, and splitting a sentence into clauses
-                # costs more than a look-up: only where the guard occurs in the window
-                if self._verdict(guard, low, high) is None:
-                    return None
-                clause_low, clause_high = doc.clause_span(hit.start)
-                low, high = max(low, clause_low), min(high, clause_high)
-            return self._verdict(guard, low, high)
+            if not guard.in_clause:
+                return self._reaching(guard, low, high, low)
+            # the clause only narrows the word window, and splitting a sentence into clauses
+            # costs more than a look-up: only where the guard occurs near the hit
+            sentence_low = doc.sentence_span(hit.start)[0]
+            if self._reaching(guard, low, high, sentence_low) is None:
+                return None
+            clause_low, clause_high = doc.clause_span(hit.start)
+            return self._reaching(guard, max(low, clause_low), min(high, clause_high), clause_low)
         if guard.part.required > 1:
             low, high = (doc.clause_span if guard.scope == "clause" else doc.sentence_span)(hit.start)
             return self._verdict(guard, low, high)
@@ -192,6 +194,24 @@ class Occurrences:
             return in_sentence
         low, high = doc.clause_span(hit.start)
         return self._verdict(guard, low, high)
+
+    def _reaching(self, guard: CompiledGuard, low: int, high: int, floor: int) -> Hit | None:
+        """The first occurrence of the guard that reaches into the window and starts at or after
+        ``floor``: a phrase that runs past the window's edge still stands next to the word it
+        hedges ("halten einen Teststart in den kommenden Monaten für möglich", "bought under an
+        agreement signed with France in 2016")."""
+        window = (~self.key(guard.part), low, high, floor)
+        if window in self._guard_reach:
+            return self._guard_reach[window]
+        hits, starts = self.of(guard.part)
+        first = bisect_left(starts, floor)
+        last = bisect_left(starts, high, first)
+        reaching = [found for found in hits[first:last] if found.end > low]
+        if guard.part.required > 1 and len({found.key for found in reaching}) < guard.part.required:
+            reaching = []
+        verdict = reaching[0] if reaching else None
+        self._guard_reach[window] = verdict
+        return verdict
 
     def _verdict(self, guard: CompiledGuard, low: int, high: int) -> Hit | None:
         """The first occurrence of the guard inside the window, if it holds there; guarded parts

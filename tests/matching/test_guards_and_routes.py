@@ -81,6 +81,16 @@ def test_a_near_guard_counts_its_words_from_the_last_word_of_a_phrase(write_rule
     )
 
 
+def test_a_near_guard_phrase_that_starts_within_its_words_bites_though_it_runs_past_them(
+    write_rules: RuleWriter,
+) -> None:
+    guards = GUARDS + "  ruled_out:\n    any: ['/\\bnever (?:\\w+ ){0,8}?ruled out\\b/']\n    near: 3\n"
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "ruled_out"), guards)
+    # the phrase begins two words after "meet" and ends nine words later
+    assert not fired(rules, "Putin and Kim Jong Un would meet, never once in all these long years ruled out.")
+    assert fired(rules, "Putin and Kim Jong Un met in Vladivostok on a grey Tuesday, never ruled out.")
+
+
 def test_a_clause_guard_bites_only_in_the_clause_of_the_event_word(write_rules: RuleWriter) -> None:
     rules = guarded(write_rules, "history")
     assert not fired(rules, "Putin and Kim Jong Un met on the anniversary of the treaty.")
