@@ -154,7 +154,10 @@ def compile_entities(source: EntityListFile) -> CompiledEntityList:
                 fold(word)
                 for tenure in entity.tenures
                 if tenure.key[1] != LEADER_ROLE
-                for word in titles.roles.get(tenure.key[1], ())
+                for word in (
+                    *titles.roles.get(tenure.key[1], ()),
+                    *titles.before_names.get(tenure.key[1], ()),
+                )
             }
             if words:
                 introducers[index] = tuple(sorted(words))

@@ -325,6 +325,14 @@ class Titles(_Strict):
         default_factory=list,
         description="a title followed by one of these words is ignored (president-elect)",
     )
+    before_names: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "office role -> words that stand before a holder's name only ('prezydenta Lee', "
+            "'Cumhurbaşkanı Erdoğan'): a weak alias counts right after them, and no title "
+            "alias is generated from them (the templates are in another language's word order)"
+        ),
+    )
 
 
 class EntityListFile(_Strict):

@@ -258,6 +258,25 @@ def test_a_weak_alias_right_after_its_office_title_names_the_holder(write_rules:
     assert not matches(rules, "opposition leader Kim arrives")
 
 
+def test_a_word_before_names_introduces_a_weak_alias_and_makes_no_title(write_rules: RuleWriter) -> None:
+    lee = (
+        "  - id: lee\n    name: Lee Jae-myung\n"
+        "    aliases: [{text: Lee, case_sensitive: true, weak: true}]\n"
+        "    attributes: {country: US}\n"
+        "    offices: [{role: president, from: 2018-06-02, leader: true}]\n"
+    )
+    people = PEOPLE.replace("titles:\n", lee + "titles:\n").replace(
+        "roles: {president: [president], leader: [leader]}",
+        "roles: {president: [president], leader: [leader]}\n  before_names: {president: [prezydenta]}",
+    )
+    rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
+    rules = with_people(write_rules, people, rule)
+    assert matches(rules, "Nawrocki przyjął prezydenta Lee w Warszawie")
+    assert not matches(rules, "Nawrocki przyjął Lee w Warszawie")
+    # no "American prezydenta" is made of it
+    assert not matches(rules, "the American prezydenta arrives")
+
+
 def test_a_mention_inside_a_longer_mention_is_not_counted_twice(rule_with: Build) -> None:
     rules = rule_with("p: {entity: people}", "p")
     [match] = rules.match(Article(id="a", body="Kim Jong Un"))
