@@ -17,6 +17,7 @@ import re2
 from service.matching.terms import (
     LEFT_FREE,
     LEFT_NEVER,
+    WORD_MARKS,
     LiteralTerm,
     RegexTerm,
     compile_regex,
@@ -60,7 +61,7 @@ class Scanner:
                         tuple(targets),
                         plain,
                         left_rule(variant[0]),
-                        last.isalnum(),
+                        last.isalnum() or last in WORD_MARKS,
                         any(right_open(last, prefix=prefix) for _, _, prefix in targets),
                     )
                 )
@@ -80,6 +81,7 @@ class Scanner:
             return hits
         size = len(text)
         patterns = self._patterns
+        marks = WORD_MARKS
         for pattern, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
             targets, plain, left, last_word, right_may_open = patterns[pattern]
             # most candidates sit at word boundaries or fail them on the first test; the
@@ -87,11 +89,11 @@ class Scanner:
             if (
                 start
                 and left != LEFT_FREE
-                and text[start - 1].isalnum()
+                and (text[start - 1].isalnum() or text[start - 1] in marks)
                 and (left == LEFT_NEVER or not left_ok(text, start))
             ):
                 continue
-            touching = last_word and end < size and text[end].isalnum()
+            touching = last_word and end < size and (text[end].isalnum() or text[end] in marks)
             if not touching:
                 if plain is not None:
                     span = (start, end)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import re2
@@ -121,8 +122,16 @@ def _literal(display: str, text: str, case_sensitive: bool, *, parse_syntax: boo
     return LiteralTerm(display, folded, cased, prefix)
 
 
+# The vowel signs and other combining marks of the scripts of India and South-East Asia belong
+# to the word they are written in ("चीनी", sugar, is not "चीन", China, and a mark): folding keeps
+# them where it drops the accents of Latin letters, and str.isalnum does not count them.
+WORD_MARKS = frozenset(
+    chr(code) for code in range(0x0900, 0x1100) if unicodedata.category(chr(code)) in ("Mn", "Mc")
+)
+
+
 def _is_word(char: str) -> bool:
-    return char.isalnum()
+    return char.isalnum() or char in WORD_MARKS
 
 
 def _unspaced_script(char: str) -> bool:

@@ -277,6 +277,13 @@ def test_a_word_before_names_introduces_a_weak_alias_and_makes_no_title(write_ru
     assert not matches(rules, "the American prezydenta arrives")
 
 
+def test_a_devanagari_term_ends_where_its_word_does_not_go_on_with_a_vowel_sign(rule_with: Build) -> None:
+    rules = rule_with("p: {any: [चीन]}", "p")
+    assert matches(rules, "चीन ने कहा")
+    # चीनी (sugar, or Chinese) goes on with the vowel sign ी
+    assert not matches(rules, "चीनी के दाम बढ़े")
+
+
 def test_a_mention_inside_a_longer_mention_is_not_counted_twice(rule_with: Build) -> None:
     rules = rule_with("p: {entity: people}", "p")
     [match] = rules.match(Article(id="a", body="Kim Jong Un"))
