@@ -318,6 +318,7 @@ class Compiler:
             part.fields,
             part.year_before_published,
             part.month_before_published,
+            part.opens_clause,
             part.not_within.shared_id if part.not_within is not None else -1,
             tuple(guard.name for guard in part.guards),
         )
@@ -361,7 +362,7 @@ class Compiler:
             )
         if part.entity is not None:
             compiled = self._entity_part(name, part, (doc, base), fields, year, month)
-            return dataclasses.replace(compiled, not_within=not_within)
+            return dataclasses.replace(compiled, not_within=not_within, opens_clause=part.opens_clause)
         terms = part.any if part.any is not None else part.all or []
         key = "any" if part.any is not None else "all"
         compiled = self._terms_part(name, terms, (doc, (*base, key)), fields)
@@ -373,6 +374,7 @@ class Compiler:
             required=required,
             year_before_published=year,
             month_before_published=month,
+            opens_clause=part.opens_clause,
             not_within=not_within,
         )
 

@@ -1,7 +1,7 @@
 """Registered filters: the small steps that narrow a part's occurrences.
 
 A part's options (``fields``, ``in_office``, ``where``, ``distinct``,
-``abroad_from``, ``not_within``, ``year``/``month: before_published``, ``guards``) each name a
+``abroad_from``, ``not_within``, ``year``/``month: before_published``, ``opens_clause``, ``guards``) each name a
 filter here. The compiler lists the filters a part uses, in the order below;
 the matcher applies them once per article and part. So the evaluator knows
 only conditions and windows, and a new kind of filter is one function and one
@@ -52,6 +52,7 @@ def filters_of(part: CompiledPart) -> tuple[str, ...]:
         "distinct": part.distinct is not None and part.distinct != "id",
         "year_before_published": part.year_before_published,
         "month_before_published": part.month_before_published,
+        "opens_clause": part.opens_clause,
         "guards": bool(part.guards),
     }
     return tuple(name for name in _REGISTRY if wanted.get(name, False))
@@ -219,6 +220,24 @@ def _month_before_published(occurrences: Occurrences, part: CompiledPart, hits: 
         for hit in hits
         if any(_MONTHS.get(word, 13) < month for word in _WORD.findall(text[hit.start : hit.end]))
     ]
+
+
+# What may stand between the start of a clause and a match that opens it
+_CLAUSE_OPENING = re.compile(r"[\s\"'(]*(?:(?:and|but|then|so|yet|et|und|y|e)\s+)?")
+
+
+@registered("opens_clause")
+def _opens_clause(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Occurrences that open their clause, after at most a conjunction ("In 2019, ...", "; and in
+    December 2025 ..."): what a clause is first placed in holds for all of it."""
+    doc = occurrences.doc
+    kept = []
+    for hit in hits:
+        low, _ = doc.clause_span(hit.start)
+        opening = _CLAUSE_OPENING.match(doc.text, low, hit.start)
+        if opening is not None and opening.end() == hit.start:
+            kept.append(hit)
+    return kept
 
 
 class Veto(NamedTuple):

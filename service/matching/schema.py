@@ -115,6 +115,14 @@ class Selection(_Strict):
             "('in June' in an August article)"
         ),
     )
+    opens_clause: bool = Field(
+        False,
+        description=(
+            "keep a match that opens its clause, after at most a conjunction: a time told first "
+            "bears on the whole clause ('and in December 2025 Presidents Tshisekedi and Kagame "
+            "signed ... at a ceremony hosted by Trump')"
+        ),
+    )
     not_within: list[Term] | None = Field(
         None,
         min_length=1,

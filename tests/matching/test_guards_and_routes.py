@@ -91,6 +91,17 @@ def test_a_near_guard_phrase_that_starts_within_its_words_bites_though_it_runs_p
     assert fired(rules, "Putin and Kim Jong Un met in Vladivostok on a grey Tuesday, never ruled out.")
 
 
+def test_a_guard_that_opens_its_clause_places_all_of_it(write_rules: RuleWriter) -> None:
+    guards = GUARDS + (
+        "  year_first:\n    any: ['/\\bin (?:19|20)\\d\\d\\b/']\n    opens_clause: true\n"
+        "    year: before_published\n    scope: clause\n"
+    )
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "year_first"), guards)
+    assert not fired(rules, "Talks stalled; and in 2019 Putin and Kim Jong Un met in Vladivostok.")
+    # a year further in the clause is not what the clause opens with
+    assert fired(rules, "Putin and Kim Jong Un, who first spoke in 2019, met again.")
+
+
 def test_a_clause_guard_bites_only_in_the_clause_of_the_event_word(write_rules: RuleWriter) -> None:
     rules = guarded(write_rules, "history")
     assert not fired(rules, "Putin and Kim Jong Un met on the anniversary of the treaty.")
