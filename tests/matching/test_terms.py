@@ -1,5 +1,6 @@
 import pytest
 
+from service.matching.scanner import REGEXES_PER_SET, Scanner
 from service.matching.terms import (
     ListRef,
     LiteralTerm,
@@ -64,3 +65,15 @@ def test_korean_particles_may_follow_a_term() -> None:
 
 def test_a_latin_term_must_end_at_a_word_boundary() -> None:
     assert right_end("meetings", 4, prefix=False) == -1
+
+
+def test_regexes_split_across_sets_are_found_under_their_own_ids() -> None:
+    # the scanner searches its regexes in slices of REGEXES_PER_SET (one RE2 set each)
+    regexes = [RegexTerm(f"/w{i}x/", f"\\bw{i}x\\b") for i in range(REGEXES_PER_SET * 2 + 3)]
+    scanner = Scanner([], regexes)
+    last = len(regexes) - 1
+    assert scanner.regexes_found(f"w0x, w{REGEXES_PER_SET + 2}x and w{last}x") == {
+        0,
+        REGEXES_PER_SET + 2,
+        last,
+    }
