@@ -25,6 +25,10 @@ from service.yamlfile import load_marked, validate
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_RULE_BYTES = 256 * 1024
+# A request that carries a rule file: JSON escapes at most double its UTF-8 bytes ("\u4e60" for
+# the three bytes of 习), and the rest of the request is small. The API's own body limit is for
+# everything else and may well be smaller than a rule file.
+MAX_RULE_REQUEST_BYTES = 2 * MAX_RULE_BYTES + 16 * 1024
 HISTORY = ".history"
 HISTORY_KEEP = 20  # versions kept per rule
 

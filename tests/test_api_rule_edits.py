@@ -81,6 +81,22 @@ async def test_a_sound_edit_is_saved_under_its_id_and_the_previous_version_is_ke
     assert rule["severity"] == "high"
 
 
+async def test_a_rule_file_larger_than_other_request_bodies_can_be_validated_and_saved(
+    api: Api, rules_dir: Path
+) -> None:
+    # over the API's 64 KiB body limit once JSON escapes it, within a rule file's own limit
+    big = _rule().replace("severity: low\n", "severity: low\ndescription: " + "习近平" * 10_000 + "\n")
+    assert 65_536 < len(big.encode()) < 256 * 1024
+    status, body = await api.call("POST", "/v1/rules/validate", {"rule": "vladivostok_watch", "yaml": big})
+    assert status == 200, body
+    status, body = await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": big})
+    assert status == 200, body
+    assert (rules_dir / "vladivostok_watch.yaml").read_text() == big
+    # other requests keep the API's own limit
+    status, _ = await api.call("POST", "/v1/feeds", {"url": "https://example.com/" + "x" * 70_000})
+    assert status == 413
+
+
 @pytest.mark.parametrize("rule_id", ["..%2F..%2Fetc%2Fpasswd", "Leader", "a.b", "x" * 80])
 async def test_a_rule_file_is_never_named_by_a_path_from_the_client(
     api: Api, rules_dir: Path, rule_id: str

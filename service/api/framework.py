@@ -118,9 +118,12 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(400, "the body is not valid JSON here: a number has too many digits") from None
 
 
-async def body_of(request: web.Request, model: type[M], *, relocate: Relocate | None = None) -> M:
+async def body_of(
+    request: web.Request, model: type[M], *, relocate: Relocate | None = None, limit: int | None = None
+) -> M:
+    """The JSON body as ``model``, read up to ``limit`` bytes (default: the API's body limit)."""
     require_json(request)
-    data = parse_json(await read_body(request, request.app[SETTINGS].api_max_body_bytes))
+    data = parse_json(await read_body(request, max(limit or 0, request.app[SETTINGS].api_max_body_bytes)))
     if not isinstance(data, dict):
         raise ApiError(422, "the body must be a JSON object", [("body", "expected an object")])
     try:

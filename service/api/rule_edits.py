@@ -28,6 +28,7 @@ from service.lifecycle import settling
 from service.matching import RuleSource
 from service.rulefiles import (
     MAX_RULE_BYTES,
+    MAX_RULE_REQUEST_BYTES,
     RULE_ID,
     Draft,
     RuleEditError,
@@ -197,7 +198,7 @@ def _example_failures(rules: Any) -> dict[str, tuple[int, int]]:
     responses={200: ("the outcome", DraftOut), 422: ("invalid: see error.fields", ErrorBody)},
 )
 async def validate_rule(request: web.Request) -> web.Response:
-    given = await body_of(request, DraftIn)
+    given = await body_of(request, DraftIn, limit=MAX_RULE_REQUEST_BYTES)
     source = _source(request)
     try:
         draft = await asyncio.to_thread(
@@ -254,7 +255,7 @@ async def save(request: web.Request) -> web.Response:
     rule_id = request.match_info["id"]
     if not RULE_ID.fullmatch(rule_id):
         raise ApiError(404, "a rule file is named by its rule id: a lowercase letter, then a-z, 0-9 or _")
-    given = await body_of(request, SaveIn)
+    given = await body_of(request, SaveIn, limit=MAX_RULE_REQUEST_BYTES)
     source = _source(request)
     directory = _directory(request)
     writable, reason = rules_writable(directory, read_only=request.app[SETTINGS].rules_read_only)
@@ -312,7 +313,7 @@ def setup_backtests(app: web.Application) -> None:
     media_type="application/x-ndjson",
 )
 async def run_backtest(request: web.Request) -> web.StreamResponse:
-    given = await body_of(request, BacktestIn)
+    given = await body_of(request, BacktestIn, limit=MAX_RULE_REQUEST_BYTES)
     source = _source(request)
     directory = _directory(request)
     slots = request.app[BACKTEST_SLOTS]

@@ -11,7 +11,7 @@ from service.api.schemas import ArticleIn, ErrorBody, ExplainIn, RuleList, RuleO
 from service.matching import RuleSet
 from service.matching.explain import ArticleExplanation, explain
 from service.models import Article
-from service.rulefiles import RuleEditError, check_draft, check_rule_id
+from service.rulefiles import MAX_RULE_REQUEST_BYTES, RuleEditError, check_draft, check_rule_id
 from service.typedefs import RULES, SETTINGS
 
 routes = ApiRoutes("rules")
@@ -71,7 +71,7 @@ async def test_rules(request: web.Request) -> web.Response:
     },
 )
 async def explain_rules(request: web.Request) -> web.Response:
-    given = await body_of(request, ExplainIn)
+    given = await body_of(request, ExplainIn, limit=MAX_RULE_REQUEST_BYTES)
     source = request.app[RULES]
     rules = source.rules
     if given.yaml is not None:
