@@ -97,6 +97,20 @@ async def test_a_rule_file_larger_than_other_request_bodies_can_be_validated_and
     assert status == 413
 
 
+async def test_a_rule_request_past_its_own_limit_is_refused_and_nothing_is_saved(
+    api: Api, rules_dir: Path
+) -> None:
+    # a YAML over a rule file's limit that still fits the request: 422 on the field
+    status, body = await api.call("PUT", "/v1/rules/vladivostok_watch", {"yaml": "x" * (300 * 1024)})
+    assert status == 422, body
+    # a body past the rule requests' limit: 413, whatever the route does with it
+    for method, path in (("PUT", "/v1/rules/vladivostok_watch"), ("POST", "/v1/rules/validate")):
+        status, body = await api.call(method, path, {"rule": "vladivostok_watch", "yaml": "习" * 100_000})
+        assert status == 413, body
+        assert "larger than the limit" in body["error"]["message"]
+    assert not (rules_dir / "vladivostok_watch.yaml").exists()
+
+
 @pytest.mark.parametrize("rule_id", ["..%2F..%2Fetc%2Fpasswd", "Leader", "a.b", "x" * 80])
 async def test_a_rule_file_is_never_named_by_a_path_from_the_client(
     api: Api, rules_dir: Path, rule_id: str

@@ -235,19 +235,29 @@ def test_a_weak_alias_named_together_with_another_leader_names_its_person(rule_w
     assert not matches(rules, "Kim and Lee arrived.")
 
 
-def test_a_weak_alias_right_after_its_office_title_names_the_holder(write_rules: RuleWriter) -> None:
-    sanchez = (
-        "  - id: sanchez\n    name: Pedro Sanchez\n"
-        "    aliases: [{text: Sanchez, case_sensitive: true, weak: true}]\n"
+def with_weak_leader(write_rules: RuleWriter, name: str, weak: str, role: str, roles: str) -> RuleSet:
+    """A rule over the people list with one more sitting leader known by a weak alias, and the
+    list's roles written as ``roles``."""
+    entry = (
+        f"  - id: {weak.lower()}\n    name: {name}\n"
+        f"    aliases: [{{text: {weak}, case_sensitive: true, weak: true}}]\n"
         "    attributes: {country: US}\n"
-        "    offices: [{role: prime minister, from: 2018-06-02, leader: true}]\n"
+        f"    offices: [{{role: {role}, from: 2018-06-02, leader: true}}]\n"
     )
-    people = PEOPLE.replace("titles:\n", sanchez + "titles:\n").replace(
-        "roles: {president: [president], leader: [leader]}",
+    people = PEOPLE.replace("titles:\n", entry + "titles:\n").replace(
+        "roles: {president: [president], leader: [leader]}", roles
+    )
+    return with_people(write_rules, people, "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n")
+
+
+def test_a_weak_alias_right_after_its_office_title_names_the_holder(write_rules: RuleWriter) -> None:
+    rules = with_weak_leader(
+        write_rules,
+        "Pedro Sanchez",
+        "Sanchez",
+        "prime minister",
         "roles: {president: [president], prime minister: [prime minister, premier], leader: [leader]}",
     )
-    rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
-    rules = with_people(write_rules, people, rule)
     assert matches(rules, "Prime Minister Sanchez arrives")
     assert matches(rules, "the American premier Sanchez arrives")
     # another office's word, a word merely ending like it, or none: a namesake
@@ -259,18 +269,13 @@ def test_a_weak_alias_right_after_its_office_title_names_the_holder(write_rules:
 
 
 def test_a_word_before_names_introduces_a_weak_alias_and_makes_no_title(write_rules: RuleWriter) -> None:
-    lee = (
-        "  - id: lee\n    name: Lee Jae-myung\n"
-        "    aliases: [{text: Lee, case_sensitive: true, weak: true}]\n"
-        "    attributes: {country: US}\n"
-        "    offices: [{role: president, from: 2018-06-02, leader: true}]\n"
-    )
-    people = PEOPLE.replace("titles:\n", lee + "titles:\n").replace(
-        "roles: {president: [president], leader: [leader]}",
+    rules = with_weak_leader(
+        write_rules,
+        "Lee Jae-myung",
+        "Lee",
+        "president",
         "roles: {president: [president], leader: [leader]}\n  before_names: {president: [prezydenta]}",
     )
-    rule = "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n"
-    rules = with_people(write_rules, people, rule)
     assert matches(rules, "Nawrocki przyjął prezydenta Lee w Warszawie")
     assert not matches(rules, "Nawrocki przyjął Lee w Warszawie")
     # no "American prezydenta" is made of it
