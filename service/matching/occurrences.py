@@ -31,6 +31,14 @@ _JOINED = re.compile(
     r"((?:[\w.'’-]+\s+){0,4})",
     re.UNICODE,
 )
+# A count right before a weak alias, with at most two words of kind between ("20 new Typhoons",
+# "a dozen Apaches", "36 more"): things are counted, namesakes and storms seldom are. A year is
+# no count ("since 2019 Typhoons have hit").
+_COUNTED = re.compile(
+    r"(?:^|[^\w.,])(?:(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|sixty|a dozen|dozens of|several|a fleet of|a squadron of)"
+    r"(?:\s+(?!(?:and|or|of|the|to|in|on|at|by|for|from|with)\b)[\w-]+){0,2}\s+$"
+)
 _TITLE_WORDS = frozenset(
     [
         "his",
@@ -407,7 +415,10 @@ class Occurrences:
         found.sort(key=lambda item: (item[0], -item[1]))
         introducers = use.compiled.introducers
         sure = [
-            not weak or entity in named or _after_title(text, start, introducers.get(entity))
+            not weak
+            or entity in named
+            or _after_title(text, start, introducers.get(entity))
+            or _after_count(text, start)
             for start, _, _, entity, weak in found
         ]
         result: list[Mention] = []
@@ -446,6 +457,12 @@ class Occurrences:
                     return True
                 break
         return False
+
+
+def _after_count(text: str, start: int) -> bool:
+    """Whether a number counts what the weak alias names ("buy 20 new Typhoons", "a dozen
+    Apaches"): a product is counted, a namesake or a storm is not."""
+    return _COUNTED.search(text, max(0, start - 40), start) is not None
 
 
 def _after_title(text: str, start: int, titles: tuple[str, ...] | None) -> bool:

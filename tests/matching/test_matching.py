@@ -282,6 +282,28 @@ def test_a_word_before_names_introduces_a_weak_alias_and_makes_no_title(write_ru
     assert not matches(rules, "the American prezydenta arrives")
 
 
+def test_a_weak_alias_right_after_a_count_names_the_thing_counted(write_rules: RuleWriter) -> None:
+    jets = (
+        "list: jets\nentities:\n  - id: eurofighter\n    name: Eurofighter Typhoon\n"
+        "    aliases: [{text: Typhoons, case_sensitive: true, weak: true}]\n"
+    )
+    rules = load_rules(
+        write_rules(
+            {
+                "r.yaml": "id: r\ntitle: R\nparts:\n  j: {entity: jets}\ncondition: j\n",
+                "lists/jets.yaml": jets,
+            }
+        )
+    )
+    assert matches(rules, "Turkey is to buy 20 new Typhoons from Britain.")
+    assert matches(rules, "Two Typhoons landed at Ankara.")
+    assert matches(rules, "Qatar ordered a dozen Typhoons.")
+    # no count, or a number that counts something else
+    assert not matches(rules, "The Typhoons beat the Lions 24-10.")
+    assert not matches(rules, "Since 2019 Typhoons have hit the coast.")
+    assert not matches(rules, "It rained for 3 days and Typhoons followed.")
+
+
 def test_a_devanagari_term_ends_where_its_word_does_not_go_on_with_a_vowel_sign(rule_with: Build) -> None:
     rules = rule_with("p: {any: [चीन]}", "p")
     assert matches(rules, "चीन ने कहा")
