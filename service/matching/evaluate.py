@@ -168,13 +168,20 @@ class ArticleMatcher:
         words = node.words
         return self._within(node, rule, start, end, lambda at: self.doc.words_at(at, words), any_anchor=False)
 
-    def _all(self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int) -> Proof | None:
+    def _all(
+        self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int, reach: int | None = None
+    ) -> Proof | None:
+        """Every operand holds between ``start`` and ``end``; with ``reach`` (a near() window), a
+        part's occurrence that begins there may run on up to ``reach``."""
         proof: Proof = []
-        inside = self.occurrences.inside
+        occurrences = self.occurrences
         for operand in operands:
             if isinstance(operand, Ref):  # most operands: looked up here rather than through _holds
                 part = rule.parts[rule.part_index[operand.name]]
-                hits = inside(part, start, end)
+                if reach is None:
+                    hits = occurrences.inside(part, start, end)
+                else:
+                    hits = occurrences.reaching(part, start, end, reach)
                 if hits is None:
                     return None
                 name = part.name
@@ -250,7 +257,7 @@ class ArticleMatcher:
             if window in tried:
                 continue
             tried.add(window)
-            held = self._all(operands, rule, *window)
+            held = self._all(operands, rule, *window, reach=end if near else None)
             if record is not None:
                 record.append(Window(node, window[0], window[1], held=held is not None))
             if held is not None:

@@ -155,13 +155,21 @@ class Occurrences:
             return found
         return self._inside(part, start, end)
 
-    def _inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
+    def reaching(self, part: CompiledPart, start: int, end: int, reach: int) -> list[Hit] | None:
+        """Like ``inside``, for a window of words: an occurrence that begins in it counts though it
+        runs past its end, as far as ``reach`` (the enclosing window). A phrase is near a word when
+        it starts near it: "talks between Russia and Ukraine" has the pair within 3 words of
+        "talks", however many words the pair's name takes."""
+        return self._inside(part, start, end, reach)
+
+    def _inside(self, part: CompiledPart, start: int, end: int, reach: int | None = None) -> list[Hit] | None:
         hits, starts = self.of(part)
         first = bisect_left(starts, start)
         last = bisect_left(starts, end, first)
         if first == last:
             return None
-        inside = [hit for hit in hits[first:last] if hit.end <= end]
+        limit = end if reach is None else reach
+        inside = [hit for hit in hits[first:last] if hit.end <= limit]
         if not inside:
             return None
         if part.required > 1 and len({hit.key for hit in inside}) < part.required:

@@ -164,6 +164,13 @@ def test_near_counts_its_words_from_the_last_word_of_a_phrase(rule_with: Build) 
     assert not matches(rules, "Mirziyoyev stepped off his plane in the old city of Astana.")
 
 
+def test_near_counts_a_phrase_that_begins_within_its_words_though_it_runs_past_them(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [talks]}\nb: {any: [russia and ukraine]}", "near(a, b, 2)")
+    assert matches(rules, "Talks between Russia and Ukraine resumed.")
+    # a phrase that begins past the window does not count
+    assert not matches(rules, "Talks on the grain corridor between Russia and Ukraine resumed.")
+
+
 def test_fields_limit_where_a_part_looks(rule_with: Build) -> None:
     rules = rule_with("a: {any: [summit], fields: [title]}", "a")
     assert matches(rules, title="Summit opens")
