@@ -26,6 +26,7 @@ from service.matching.terms import (
     re2_options,
     right_end,
     right_open,
+    script_break,
 )
 from service.matching.text import fold_keep_case
 
@@ -98,9 +99,15 @@ class Scanner:
                 and left != LEFT_FREE
                 and (text[start - 1].isalnum() or text[start - 1] in marks)
                 and (left == LEFT_NEVER or not left_ok(text, start))
+                and not script_break(text[start - 1], text[start])
             ):
                 continue
-            touching = last_word and end < size and (text[end].isalnum() or text[end] in marks)
+            touching = (
+                last_word
+                and end < size
+                and (text[end].isalnum() or text[end] in marks)
+                and not script_break(text[end - 1], text[end])
+            )
             if not touching:
                 if plain is not None:
                     span = (start, end)

@@ -146,6 +146,13 @@ def _unspaced_script(char: str) -> bool:
     )
 
 
+def script_break(before: str, after: str) -> bool:
+    """Whether two touching characters belong to different words because one is of a script
+    written without spaces and the other is not: a Latin name glued to Japanese, Chinese or Korean
+    ("F-35Bの初号機", "购买F-16战斗机", "K2전차") ends or starts there."""
+    return _unspaced_script(before) != _unspaced_script(after)
+
+
 def _no_left_boundary_needed(char: str) -> bool:
     code = ord(char)
     return 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0x0E00 <= code <= 0x0E7F

@@ -311,6 +311,18 @@ def test_a_weak_alias_right_after_a_count_names_the_thing_counted(write_rules: R
     assert not matches(rules, "It rained for 3 days and Typhoons followed.")
 
 
+def test_a_latin_term_glued_to_chinese_japanese_or_korean_ends_where_the_script_changes(
+    rule_with: Build,
+) -> None:
+    rules = rule_with("p: {any: [F-35B, K2]}", "p")
+    assert matches(rules, "航空自衛隊はF-35Bの初号機を受領した。")
+    assert matches(rules, "购买F-35B战斗机")
+    assert matches(rules, "폴란드는 K2전차를 도입했다.")
+    # inside a longer Latin word it is still no match
+    assert not matches(rules, "F-35Bx prototypes")
+    assert not matches(rules, "the K2s")
+
+
 def test_a_devanagari_term_ends_where_its_word_does_not_go_on_with_a_vowel_sign(rule_with: Build) -> None:
     rules = rule_with("p: {any: [चीन]}", "p")
     assert matches(rules, "चीन ने कहा")
