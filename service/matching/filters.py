@@ -305,6 +305,8 @@ def title_skipped(text: str, start: int, end: int, before: frozenset[str], after
             while begin < len(text) and text[begin] == " ":
                 begin += 1
             stop = begin
+            if text.startswith(("'s", "\u2019s"), begin):
+                stop = begin + 2  # a possessive is a word here: "leader of Hungary | 's opposition"
             while stop < len(text) and text[stop].isalnum():
                 stop += 1
             if begin == stop:

@@ -402,6 +402,17 @@ def test_a_title_after_a_two_word_skip_phrase_does_not_count(
     assert not matches(people, "Russia's president from 2008 to 2012 arrived")
 
 
+def test_a_title_whose_country_owns_something_else_names_no_one(write_rules: RuleWriter) -> None:
+    people = PEOPLE.replace(
+        'templates: ["{demonym} {title}", "{country}\'s {title}"]',
+        'templates: ["{demonym} {title}", "{country}\'s {title}", "{title} of {country}"]',
+    ).replace("skip_before: [elect]", 'skip_before: [elect, "\'s opposition"]')
+    rules = with_people(write_rules, people, "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n")
+    assert matches(rules, "The president of Russia arrived.")
+    # the leader of the country's opposition is not its leader
+    assert not matches(rules, "The leader of Russia's opposition party arrived.")
+
+
 def test_abroad_from_drops_the_home_country_of_a_leader_in_the_sentence(rule_with: Build) -> None:
     rules = rule_with(
         "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
