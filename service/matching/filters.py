@@ -177,19 +177,21 @@ def _distinct(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> 
 
 
 _YEAR_DIGITS = 4
+# English, then Spanish, French, Portuguese, Italian and German, as the folded text spells them
+# (no accents): a guard phrase names the month in the article's own language
 _MONTH_NAMES = [
-    ("january", "jan"),
-    ("february", "feb"),
-    ("march", "mar"),
-    ("april", "apr"),
-    ("may",),
-    ("june", "jun"),
-    ("july", "jul"),
-    ("august", "aug"),
-    ("september", "sept", "sep"),
-    ("october", "oct"),
-    ("november", "nov"),
-    ("december", "dec"),
+    ("january", "jan", "enero", "janvier", "janeiro", "gennaio", "januar"),
+    ("february", "feb", "febrero", "fevrier", "fevereiro", "febbraio", "februar"),
+    ("march", "mar", "marzo", "mars", "marco", "marz", "maerz"),
+    ("april", "apr", "abril", "avril", "aprile"),
+    ("may", "mayo", "mai", "maio", "maggio"),
+    ("june", "jun", "junio", "juin", "junho", "giugno", "juni"),
+    ("july", "jul", "julio", "juillet", "julho", "luglio", "juli"),
+    ("august", "aug", "agosto", "aout"),
+    ("september", "sept", "sep", "septiembre", "setiembre", "septembre", "setembro", "settembre"),
+    ("october", "oct", "octubre", "octobre", "outubro", "ottobre", "oktober"),
+    ("november", "nov", "noviembre", "novembre", "novembro"),
+    ("december", "dec", "diciembre", "decembre", "dezembro", "dicembre", "dezember"),
 ]
 _MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
 _WORD = re.compile(r"[a-z]+")

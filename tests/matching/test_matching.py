@@ -511,6 +511,14 @@ def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> N
     assert not matches(rules, "their meeting in Geneva")
 
 
+def test_month_before_published_reads_the_months_of_the_other_languages(rule_with: Build) -> None:
+    rules = rule_with("m: {any: ['/incontrato (?:a )?(?:meta )?[a-z]+/'], month: before_published}", "m")
+    assert matches(rules, "che Trump aveva incontrato a metà maggio a Riad")  # published in September
+    assert matches(rules, "incontrato Mars")  # March in French, a word of the text folded
+    assert not matches(rules, "che Trump incontrato a metà novembre")
+    assert not matches(rules, "incontrato Meloni")
+
+
 def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_role_named(
     write_rules: RuleWriter,
 ) -> None:
