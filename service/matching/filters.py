@@ -177,24 +177,25 @@ def _distinct(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> 
 
 
 _YEAR_DIGITS = 4
-# English, then Spanish, French, Portuguese, Italian and German, as the folded text spells them
-# (no accents): a guard phrase names the month in the article's own language
+# English, then Spanish, French, Portuguese, Italian, German and Turkish, as the folded text spells
+# them (no accents; Turkish keeps its dotless i): a guard phrase names the month in the article's own
+# language
 _MONTH_NAMES = [
-    ("january", "jan", "enero", "janvier", "janeiro", "gennaio", "januar"),
-    ("february", "feb", "febrero", "fevrier", "fevereiro", "febbraio", "februar"),
-    ("march", "mar", "marzo", "mars", "marco", "marz", "maerz"),
-    ("april", "apr", "abril", "avril", "aprile"),
-    ("may", "mayo", "mai", "maio", "maggio"),
-    ("june", "jun", "junio", "juin", "junho", "giugno", "juni"),
-    ("july", "jul", "julio", "juillet", "julho", "luglio", "juli"),
-    ("august", "aug", "agosto", "aout"),
-    ("september", "sept", "sep", "septiembre", "setiembre", "septembre", "setembro", "settembre"),
-    ("october", "oct", "octubre", "octobre", "outubro", "ottobre", "oktober"),
-    ("november", "nov", "noviembre", "novembre", "novembro"),
-    ("december", "dec", "diciembre", "decembre", "dezembro", "dicembre", "dezember"),
+    ("january", "jan", "enero", "janvier", "janeiro", "gennaio", "januar", "ocak"),
+    ("february", "feb", "febrero", "fevrier", "fevereiro", "febbraio", "februar", "subat"),
+    ("march", "mar", "marzo", "mars", "marco", "marz", "maerz", "mart"),
+    ("april", "apr", "abril", "avril", "aprile", "nisan"),
+    ("may", "mayo", "mai", "maio", "maggio", "mayıs", "mayis"),
+    ("june", "jun", "junio", "juin", "junho", "giugno", "juni", "haziran"),
+    ("july", "jul", "julio", "juillet", "julho", "luglio", "juli", "temmuz"),
+    ("august", "aug", "agosto", "aout", "agustos"),
+    ("september", "sept", "sep", "septiembre", "setiembre", "septembre", "setembro", "settembre", "eylul"),
+    ("october", "oct", "octubre", "octobre", "outubro", "ottobre", "oktober", "ekim"),
+    ("november", "nov", "noviembre", "novembre", "novembro", "kasım", "kasim"),
+    ("december", "dec", "diciembre", "decembre", "dezembro", "dicembre", "dezember", "aralık", "aralik"),
 ]
 _MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @registered("year_before_published")

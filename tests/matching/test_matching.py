@@ -517,6 +517,10 @@ def test_month_before_published_reads_the_months_of_the_other_languages(rule_wit
     assert matches(rules, "incontrato Mars")  # March in French, a word of the text folded
     assert not matches(rules, "che Trump incontrato a metà novembre")
     assert not matches(rules, "incontrato Meloni")
+    turkish = rule_with("m: {any: ['/[a-zı]+ ayında/'], month: before_published}", "m")
+    assert matches(turkish, "Erdoğan'ın şubat ayında Endonezya'ya gerçekleştirdiği ziyaret")
+    assert matches(turkish, "mayıs ayında")  # its dotless i kept by the folding
+    assert not matches(turkish, "aralık ayında")
 
 
 def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_role_named(
