@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import re2
 
 from service.matching.inflect import inflections
-from service.matching.text import fold, fold_keep_case
+from service.matching.text import fold, fold_char, fold_keep_case
 
 MAX_VARIANTS = 256
 
@@ -88,7 +88,10 @@ def compile_regex(pattern: str) -> re2._Regexp:
 
 
 def _regex(text: str) -> RegexTerm:
-    pattern = text[1:-1]
+    # The text is matched folded (accents and hamza dropped, lower case), so the pattern's own
+    # letters are folded the same way, or "/lâ/" and "/لإنهاء/" would never match. ASCII is left
+    # as written (lower case, then): it holds the syntax (\W, \D), which folding must not touch.
+    pattern = "".join(char if char.isascii() else fold_char(char) for char in text[1:-1])
     compile_regex(pattern)
     return RegexTerm(text, pattern)
 

@@ -22,6 +22,14 @@ def test_slashes_make_a_regular_expression() -> None:
     assert parse_term("/f ?16/") == RegexTerm("/f ?16/", "f ?16")
 
 
+def test_a_regular_expression_is_folded_as_the_text_it_searches() -> None:
+    # accents, hamza and capitals are dropped from the text before matching; the pattern's own
+    # letters go the same way, its ASCII syntax untouched
+    assert parse_term("/lâ\\w+/") == RegexTerm("/lâ\\w+/", "la\\w+")
+    assert parse_term("/لإنهاء الحرب/") == RegexTerm("/لإنهاء الحرب/", "لانهاء الحرب")
+    assert parse_term("/Été \\D/") == RegexTerm("/Été \\D/", "ete \\D")
+
+
 def test_an_at_sign_refers_to_a_list() -> None:
     assert parse_term("@meeting_words") == ListRef("meeting_words")
 
