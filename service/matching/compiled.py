@@ -118,3 +118,4 @@ class CompiledRules:
     # no rule, and is passed over without the scan of every term; None where some rule needs no term
     # or has a regular expression for anchor
     anchor_scanner: Scanner | None = None
+    regex_anchor_ids: frozenset[int] = frozenset()  # the keys of regex_anchors, to intersect with

@@ -121,6 +121,7 @@ class Compiler:
             regex_displays=tuple(term.display for term in self.regexes),
             anchors=anchors,
             regex_anchors=regex_anchors,
+            regex_anchor_ids=frozenset(regex_anchors),
             always=always,
             guards=dict(self._guards),
             list_facts=tuple(self._list_facts),

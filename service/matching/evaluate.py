@@ -68,9 +68,14 @@ class ArticleMatcher:
         anchors = self.compiled.anchors
         for term_id in self.occurrences.literal:
             found.update(anchors.get(term_id, ()))
-        if self.compiled.regex_anchors:
-            for regex_id in self.occurrences.regex_ids():
-                found.update(self.compiled.regex_anchors.get(regex_id, ()))
+        regex_anchors = self.compiled.regex_anchors
+        if regex_anchors and len(found) < len(self.compiled.rules):
+            # of the regexes that may match (prefilter), only those that could bring in a rule no
+            # literal has are run
+            for regex_id in self.occurrences.regexes_maybe() & self.compiled.regex_anchor_ids:
+                rules = regex_anchors[regex_id]
+                if not found.issuperset(rules) and self.occurrences.regex_found(regex_id):
+                    found.update(rules)
         return sorted(found)
 
     def evaluate(self, rule: CompiledRule) -> Decision | None:
@@ -95,7 +100,7 @@ class ArticleMatcher:
                 found = present.get(part.shared_id)
                 if found is None:
                     found = not part.term_ids.isdisjoint(self._found) or (
-                        bool(part.regex_ids) and not self.occurrences.regex_ids().isdisjoint(part.regex_ids)
+                        bool(part.regex_ids) and self.occurrences.any_regex_found(part.regex_ids)
                     )
                     present[part.shared_id] = found
                 if found:

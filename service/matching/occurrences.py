@@ -103,8 +103,10 @@ class Occurrences:
         self.compiled = compiled
         self.doc = doc
         self.literal = compiled.scanner.literal_hits(doc.text, doc)
-        # which regexes match is only needed to trigger rules, or once a part asks for them
-        self._regexes_found: set[int] | None = None
+        # whether each regex matches, found when a rule first asks (to trigger it, or for a part)
+        self._regex_found: dict[int, bool] = {}
+        self._maybe: frozenset[int] | None = None  # the regexes the prefilter lets through
+        self._encoded: bytes | None = None
         self._regex_spans: dict[int, list[tuple[int, int]]] = {}
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
         self._mentions: dict[str, list[Mention]] = {}
@@ -257,13 +259,38 @@ class Occurrences:
                 hits.append(new_hit((start, end, self.compiled.regex_displays[regex_id], None, group, -1)))
         return hits
 
-    def regex_ids(self) -> set[int]:
-        if self._regexes_found is None:
-            self._regexes_found = self.compiled.scanner.regexes_found(self.doc.text)
-        return self._regexes_found
+    def regex_found(self, regex_id: int) -> bool:
+        """Whether the regex matches somewhere in the article. Most regexes are never asked about
+        in an article (no rule they could trigger or serve is a candidate), and most of the rest
+        are passed over by the screen of the strings they require without being run."""
+        found = self._regex_found.get(regex_id)
+        if found is None:
+            found = regex_id in self.regexes_maybe()
+            if found:
+                if self._encoded is None:
+                    self._encoded = self.doc.text.encode()
+                found = self.compiled.scanner.regex_matches(regex_id, self._encoded)
+            self._regex_found[regex_id] = found
+        return found
+
+    def any_regex_found(self, regex_ids: tuple[int, ...]) -> bool:
+        """Whether one of the regexes matches somewhere in the article; most of a part's regexes
+        are ruled out together by the prefilter, without a look at each."""
+        maybe = self.regexes_maybe()
+        if maybe.isdisjoint(regex_ids):
+            return False
+        return any(self.regex_found(regex_id) for regex_id in maybe.intersection(regex_ids))
+
+    def regexes_maybe(self) -> frozenset[int]:
+        """The regexes that may match the article: those the prefilter lets through, and those
+        it cannot screen; no other can."""
+        if self._maybe is None:
+            scanner = self.compiled.scanner
+            self._maybe = scanner.unscreened.union(scanner.screen(self.doc.text))
+        return self._maybe
 
     def _spans_of_regex(self, regex_id: int) -> list[tuple[int, int]]:
-        if regex_id not in self.regex_ids():
+        if not self.regex_found(regex_id):
             return []
         if regex_id not in self._regex_spans:
             self._regex_spans[regex_id] = self.compiled.scanner.regex_spans(regex_id, self.doc.text)

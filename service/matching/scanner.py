@@ -2,8 +2,10 @@
 
 All literal forms go into one Aho-Corasick automaton, so the cost of a scan
 grows with the length of the text and the number of occurrences, not with the
-number of rules. Regular-expression terms are screened together with one RE2
-set; only those that match somewhere are then run alone to find positions.
+number of rules. Regular-expression terms are screened by the strings they
+require (``prefilter``), and each is tried only when a rule needs to know
+whether it matches; only those that match somewhere are then run to find
+positions.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Protocol
 import ahocorasick_rs
 import re2
 
+from service.matching.prefilter import RegexScreen
 from service.matching.terms import (
     LEFT_FREE,
     LEFT_NEVER,
@@ -34,9 +37,6 @@ Span = tuple[int, int]
 Hits = dict[int, list[Span]]
 # (targets, plain term ids, left rule, ends with a word character, may stand before one)
 _Pattern = tuple[tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None, int, bool, bool]
-
-# regexes searched together in one RE2 set (see Scanner.__init__)
-REGEXES_PER_SET = 48
 
 
 class Scanner:
@@ -71,17 +71,14 @@ class Scanner:
                 )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
         self._regexes = [compile_regex(regex.pattern) for regex in regexes]
-        # One RE2 set per slice of the regexes, each searched in one pass: a set's DFA grows with
-        # the product of its patterns' bounded repeats ("(?:[\w-]+ ){0,5}?"), and past RE2's memory
-        # budget it is thrown away and rebuilt on every article (188 patterns in one set: 30 times
-        # slower than in three). The slices keep each DFA small; the ids stay the regexes' own.
-        self._regex_sets: list[tuple[int, re2.Set]] = []
-        for first in range(0, len(regexes), REGEXES_PER_SET):
-            regex_set = re2.Set.SearchSet(re2_options())
-            for regex in regexes[first : first + REGEXES_PER_SET]:
-                regex_set.Add(regex.pattern)
-            regex_set.Compile()
-            self._regex_sets.append((first, regex_set))
+        # Which regexes a text can match, by the strings they require (prefilter); a regex is then
+        # run alone, on the text encoded once per article: a pattern given as bytes takes bytes as
+        # they are, where one given as str would encode the text again on every call. RE2 sets
+        # that ran every regex on every article cost more, mostly in building their automata
+        # state by state on new texts: a set's automaton covers every pattern in it at once.
+        self._screen = RegexScreen([regex.pattern for regex in regexes])
+        self.unscreened = frozenset(self._screen.always)  # to be run on every text
+        self._tests = [re2.compile(regex.pattern.encode(), re2_options()) for regex in regexes]
 
     def literal_hits(self, text: str, original: OriginalSource) -> Hits:
         hits: Hits = defaultdict(list)
@@ -129,14 +126,22 @@ class Scanner:
 
     @property
     def has_regexes(self) -> bool:
-        return bool(self._regex_sets)
+        return bool(self._regexes)
+
+    def screen(self, text: str) -> set[int]:
+        """The regexes with required strings that may match ``text``: those whose strings occur.
+        Any other regex with such strings cannot; those of ``unscreened`` may."""
+        return self._screen.candidates(text)
+
+    def regex_matches(self, regex_id: int, encoded: bytes) -> bool:
+        """Whether the regex matches somewhere in a text (given encoded as UTF-8)."""
+        return self._tests[regex_id].search(encoded) is not None
 
     def regexes_found(self, text: str) -> set[int]:
-        """Which regular expressions match somewhere in ``text``: one pass per set of them."""
-        found: set[int] = set()
-        for first, regex_set in self._regex_sets:
-            found.update(first + index for index in regex_set.Match(text) or ())
-        return found
+        """Which regular expressions match somewhere in ``text``."""
+        encoded = text.encode()
+        maybe = self.screen(text) | self.unscreened
+        return {regex_id for regex_id in maybe if self.regex_matches(regex_id, encoded)}
 
     def regex_spans(self, regex_id: int, text: str) -> list[Span]:
         return [

@@ -1,6 +1,6 @@
 import pytest
 
-from service.matching.scanner import REGEXES_PER_SET, Scanner
+from service.matching.scanner import Scanner
 from service.matching.terms import (
     ListRef,
     LiteralTerm,
@@ -75,13 +75,10 @@ def test_a_latin_term_must_end_at_a_word_boundary() -> None:
     assert right_end("meetings", 4, prefix=False) == -1
 
 
-def test_regexes_split_across_sets_are_found_under_their_own_ids() -> None:
-    # the scanner searches its regexes in slices of REGEXES_PER_SET (one RE2 set each)
-    regexes = [RegexTerm(f"/w{i}x/", f"\\bw{i}x\\b") for i in range(REGEXES_PER_SET * 2 + 3)]
+def test_regexes_are_found_under_their_own_ids() -> None:
+    # screened ones (a required string of four letters or more) and unscreened ones alike
+    regexes = [RegexTerm(f"/w{i}x/", f"\\bw{i}x\\b") for i in range(30)]
+    regexes += [RegexTerm(f"/word{i}x/", f"\\bword{i}x\\b") for i in range(30)]
     scanner = Scanner([], regexes)
-    last = len(regexes) - 1
-    assert scanner.regexes_found(f"w0x, w{REGEXES_PER_SET + 2}x and w{last}x") == {
-        0,
-        REGEXES_PER_SET + 2,
-        last,
-    }
+    assert scanner.unscreened == frozenset(range(10))  # "w0x" is too short to screen by
+    assert scanner.regexes_found("w0x, w12x, word7x and word29x") == {0, 12, 37, 59}
