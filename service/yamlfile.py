@@ -64,16 +64,27 @@ class Mark:
 
 @dataclass
 class MarkedDocument:
-    """A parsed YAML document and the position of each key and value in it."""
+    """A parsed YAML document and the position of each key and value in it.
+
+    The positions are read from the parsed nodes when asked for (``root``): a load
+    asks for a few of them, an error or an example's line, and writing down the
+    tens of thousands of a gazetteer's would cost a good part of reading it.
+    Documents whose nodes cannot be walked by key as plainly (keys that are not
+    strings, merges) have every position written down at load instead.
+    """
 
     path: str
     data: Any
     key_marks: dict[Location, Mark] = field(default_factory=dict)
     value_marks: dict[Location, Mark] = field(default_factory=dict)
     source: str = ""  # the text, to place errors inside a multi-line value
+    # the parsed nodes, whose mappings all have distinct string keys (see _plain_tree)
+    root: yaml.Node | None = None
 
     def locate(self, loc: Location, *, at_key: bool = False) -> Mark:
         """The position of ``loc``, or of its nearest ancestor that was written down."""
+        if self.root is not None:
+            return _locate_in(self.root, loc, at_key=at_key)
         for end in range(len(loc), -1, -1):
             prefix = loc[:end]
             marks = self.key_marks if at_key else self.value_marks
@@ -155,11 +166,14 @@ def load_marked(source: str | bytes, path: str) -> MarkedDocument:
         node = loader.get_single_node()
         if node is None:
             return MarkedDocument(path, None)
-        _check_expanded_size(node, path)
-        document = MarkedDocument(path, None, source=source)
-        # before construction, which splices merged ('<<') keys into the node
-        # and would make an override of a merged key look like a duplicate
-        _walk(loader, node, (), document, duplicates)
+        if _plain_tree(node):
+            document = MarkedDocument(path, None, source=source, root=node)
+        else:
+            _check_expanded_size(node, path)
+            document = MarkedDocument(path, None, source=source)
+            # before construction, which splices merged ('<<') keys into the node
+            # and would make an override of a merged key look like a duplicate
+            _walk(loader, node, (), document, duplicates)
         document.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -206,6 +220,61 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
+
+
+def _plain_tree(root: yaml.Node) -> bool:
+    """Whether the document is within the size limits and every mapping in it has distinct keys
+    that are plain strings: then nothing is wrong with it that ``_check_expanded_size`` and
+    ``_walk`` would report, and its positions can be found by key later (``_locate_in``).
+
+    Read level by level, aliases counted as often as they are used, as the size limits count
+    them: a document that is too large, too deep or contains itself stops the reading once it has
+    counted past the limits, without expanding more, and is left to those checks to say where.
+    This costs a few steps per value, where they keep several dictionaries of every node.
+    """
+    level = [root]
+    total = 0
+    depth = 0
+    while level:
+        depth += 1
+        total += len(level)
+        if depth > MAX_DEPTH or total > MAX_VALUES:
+            return False
+        below: list[yaml.Node] = []
+        for node in level:
+            if isinstance(node, yaml.MappingNode):
+                pairs = node.value
+                keys = {
+                    key.value for key, _ in pairs if key.tag == _STR_TAG and isinstance(key, yaml.ScalarNode)
+                }
+                if len(keys) != len(pairs):
+                    return False  # a repeated key, a merge, or a key that is no string
+                for pair in pairs:
+                    below.extend(pair)
+            elif isinstance(node, yaml.SequenceNode):
+                below.extend(node.value)
+            else:
+                continue
+            if total + len(below) > MAX_VALUES:
+                return False
+        level = below
+    return True
+
+
+def _locate_in(root: yaml.Node, loc: Location, *, at_key: bool) -> Mark:
+    """``MarkedDocument.locate`` in a plain tree: where the value at ``loc`` (or its key) was
+    written, or the nearest ancestor that is there; an item of a list is its own key."""
+    node, key_node = root, None
+    for step in loc:
+        child: tuple[yaml.Node, yaml.Node] | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next(((value, key) for key, value in node.value if key.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            child = (node.value[step], node.value[step])
+        if child is None:
+            break
+        node, key_node = child
+    return _mark(key_node if at_key and key_node is not None else node)
 
 
 def _check_expanded_size(root: yaml.Node, path: str) -> None:
