@@ -96,8 +96,21 @@ def _regex(text: str) -> RegexTerm:
     return RegexTerm(text, pattern)
 
 
+# a letter or a digit: what str.isalnum() is true of, tested by one search in C
+_ALNUM = re.compile(r"[^\W_]")
+
+
 def _literal(display: str, text: str, case_sensitive: bool, *, parse_syntax: bool) -> LiteralTerm:
     words = text.split()
+    if not parse_syntax or ("*" not in text and "~" not in text):
+        # A phrase without syntax, as nearly all of the tens of thousands of aliases and titles
+        # of a library are: its one form, folded once.
+        phrase = " ".join(words)
+        form = fold(phrase)
+        if not words or _ALNUM.search(form) is None:
+            raise TermSyntaxError(f"term '{display}' has no letters or digits")
+        cased_form = (" ".join(fold_keep_case(phrase).split()),) if case_sensitive else None
+        return LiteralTerm(display, (" ".join(form.split()),), cased_form, False)
     prefix = False
     choices: list[list[str]] = []
     for position, word in enumerate(words):

@@ -54,6 +54,27 @@ def test_malformed_terms_are_rejected_with_a_reason(text: str, message: str) -> 
         parse_term(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "case_sensitive", "expected"),
+    [
+        ("Kim  Jong-un", False, LiteralTerm("Kim  Jong-un", ("kim jong un",), None, False)),
+        ("\tErdoğan\n", True, LiteralTerm("\tErdoğan\n", ("erdogan",), ("Erdogan",), False)),
+        ("ΟΔΟΣ ΑΣ", False, LiteralTerm("ΟΔΟΣ ΑΣ", ("οδοσ ασ",), None, False)),
+        ("\\a*b~", False, LiteralTerm("\\a*b~", ("a*b~",), None, False)),
+    ],
+)
+def test_a_phrase_without_syntax_is_its_one_folded_form(
+    text: str, case_sensitive: bool, expected: LiteralTerm
+) -> None:
+    assert parse_term(text, case_sensitive=case_sensitive) == expected
+
+
+@pytest.mark.parametrize("text", ["", "  ", "- _ -", "\\_"])
+def test_a_phrase_of_no_letters_or_digits_is_rejected(text: str) -> None:
+    with pytest.raises(TermSyntaxError, match="no letters or digits"):
+        parse_term(text)
+
+
 def test_a_term_must_start_at_a_word_boundary() -> None:
     assert not left_ok("summit", 3)
 
