@@ -106,6 +106,7 @@ class Occurrences:
         # whether each regex matches, found when a rule first asks (to trigger it, or for a part)
         self._regex_found: dict[int, bool] = {}
         self._maybe: frozenset[int] | None = None  # the regexes the prefilter lets through
+        self._unscreened: set[int] | None = None  # those of the unscreened ones that match
         self._encoded: bytes | None = None
         self._regex_spans: dict[int, list[tuple[int, int]]] = {}
         self._office: dict[tuple[str, int], tuple[bool, str | None]] = {}
@@ -265,11 +266,17 @@ class Occurrences:
         are passed over by the screen of the strings they require without being run."""
         found = self._regex_found.get(regex_id)
         if found is None:
+            scanner = self.compiled.scanner
             found = regex_id in self.regexes_maybe()
             if found:
                 if self._encoded is None:
                     self._encoded = self.doc.text.encode()
-                found = self.compiled.scanner.regex_matches(regex_id, self._encoded)
+                if regex_id in scanner.unscreened:  # all of them in one pass, the first time
+                    if self._unscreened is None:
+                        self._unscreened = scanner.unscreened_found(self._encoded)
+                    found = regex_id in self._unscreened
+                else:
+                    found = scanner.regex_matches(regex_id, self._encoded)
             self._regex_found[regex_id] = found
         return found
 

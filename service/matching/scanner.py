@@ -33,6 +33,9 @@ from service.matching.terms import (
 )
 from service.matching.text import fold_keep_case
 
+# unscreened regexes searched together in one RE2 set (see Scanner.__init__)
+REGEXES_PER_SET = 48
+
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
 # (targets, plain term ids, left rule, ends with a word character, may stand before one)
@@ -79,6 +82,19 @@ class Scanner:
         self._screen = RegexScreen([regex.pattern for regex in regexes])
         self.unscreened = frozenset(self._screen.always)  # to be run on every text
         self._tests = [re2.compile(regex.pattern.encode(), re2_options()) for regex in regexes]
+        # The regexes without such strings are searched together, one pass for all of them, in
+        # RE2 sets of a few dozen: a set's automaton grows with the product of its patterns'
+        # bounded repeats ("(?:[\w-]+ ){0,5}?"), and past RE2's memory budget it is thrown away
+        # and rebuilt on every article (188 patterns in one set: 30 times slower than in three).
+        self._unscreened_sets: list[tuple[tuple[int, ...], re2.Set]] = []
+        always = self._screen.always
+        for first in range(0, len(always), REGEXES_PER_SET):
+            ids = always[first : first + REGEXES_PER_SET]
+            regex_set = re2.Set.SearchSet(re2_options())
+            for regex_id in ids:
+                regex_set.Add(regexes[regex_id].pattern)
+            regex_set.Compile()
+            self._unscreened_sets.append((ids, regex_set))
 
     def literal_hits(self, text: str, original: OriginalSource) -> Hits:
         hits: Hits = defaultdict(list)
@@ -133,6 +149,13 @@ class Scanner:
         Any other regex with such strings cannot; those of ``unscreened`` may."""
         return self._screen.candidates(text)
 
+    def unscreened_found(self, encoded: bytes) -> set[int]:
+        """Which of the unscreened regexes match somewhere in a text (given encoded as UTF-8)."""
+        found: set[int] = set()
+        for ids, regex_set in self._unscreened_sets:
+            found.update(ids[index] for index in regex_set.Match(encoded) or ())
+        return found
+
     def regex_matches(self, regex_id: int, encoded: bytes) -> bool:
         """Whether the regex matches somewhere in a text (given encoded as UTF-8)."""
         return self._tests[regex_id].search(encoded) is not None
@@ -140,8 +163,9 @@ class Scanner:
     def regexes_found(self, text: str) -> set[int]:
         """Which regular expressions match somewhere in ``text``."""
         encoded = text.encode()
-        maybe = self.screen(text) | self.unscreened
-        return {regex_id for regex_id in maybe if self.regex_matches(regex_id, encoded)}
+        found = self.unscreened_found(encoded)
+        found.update(regex_id for regex_id in self.screen(text) if self.regex_matches(regex_id, encoded))
+        return found
 
     def regex_spans(self, regex_id: int, text: str) -> list[Span]:
         return [

@@ -1,6 +1,6 @@
 import pytest
 
-from service.matching.scanner import Scanner
+from service.matching.scanner import REGEXES_PER_SET, Scanner
 from service.matching.terms import (
     ListRef,
     LiteralTerm,
@@ -97,9 +97,12 @@ def test_a_latin_term_must_end_at_a_word_boundary() -> None:
 
 
 def test_regexes_are_found_under_their_own_ids() -> None:
-    # screened ones (a required string of four letters or more) and unscreened ones alike
-    regexes = [RegexTerm(f"/w{i}x/", f"\\bw{i}x\\b") for i in range(30)]
+    # screened ones (a required string of four letters or more) and unscreened ones alike, the
+    # unscreened searched in slices of REGEXES_PER_SET (one RE2 set each)
+    regexes = [RegexTerm(f"/q{i}/", f"\\bq{i}\\b") for i in range(REGEXES_PER_SET * 2 + 3)]
     regexes += [RegexTerm(f"/word{i}x/", f"\\bword{i}x\\b") for i in range(30)]
     scanner = Scanner([], regexes)
-    assert scanner.unscreened == frozenset(range(10))  # "w0x" is too short to screen by
-    assert scanner.regexes_found("w0x, w12x, word7x and word29x") == {0, 12, 37, 59}
+    unscreened = REGEXES_PER_SET * 2 + 3
+    assert scanner.unscreened == frozenset(range(unscreened))  # "q0" is too short to screen by
+    found = scanner.regexes_found(f"q0, q{REGEXES_PER_SET + 2}, q{unscreened - 1}, word7x and word29x")
+    assert found == {0, REGEXES_PER_SET + 2, unscreened - 1, unscreened + 7, unscreened + 29}
