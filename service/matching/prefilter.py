@@ -4,20 +4,21 @@ Most regular-expression terms of a library spell out words: ``\\bblock \\d+\\b``
 cannot match a text without "block ", nor ``\\b(?:sent|send) (?:[\\w-]+ )?troops\\b``
 one without "sent " or "send ", and "troops". Those strings are read from each
 pattern's source, and one Aho-Corasick pass over an article finds which occur;
-a regex is run only where a string of its rarest set did. RE2 builds each pattern's automaton
-lazily, state by state, as texts lead it into new ones, so a regex run on fewer
-and likelier articles costs less in that warm-up too, which in a short-lived
-process such as ``geoalert match`` is most of what regexes cost.
+a regex is run only where a string of its rarest set did. RE2 builds each
+pattern's automaton lazily, state by state, as texts lead it into new ones, so
+a regex run on fewer and likelier articles costs less in that warm-up too,
+which in a short-lived process such as ``geoalert match`` is most of what
+regexes cost.
 
 The reading is conservative: it knows a small part of RE2's syntax (literal
 characters, escaped punctuation, groups, alternation, classes, the usual
 quantifiers and assertions) and gives up on anything else (flags such as
-``(?i)``, named groups, ``\\p{..}``, ``\\x..``). A pattern it gives up on, or whose
-strings are all shorter than ``MIN_SCREEN`` characters (so common that screening
-would save nothing; see ``weight``), is run on every article, as before. Skipping a pattern
-wrongly would lose a match without a word, so every step keeps to what a match
-must contain: a set of required strings is one that every match of the pattern
-contains a string of.
+``(?i)``, named groups, ``\\p{..}``, ``\\x..``). A pattern it gives up on, or
+whose strings are all lighter than ``MIN_SCREEN`` (so common that screening
+would save nothing; see ``weight``), is left unscreened: any article may match
+it. Skipping a pattern wrongly would lose a match without a word, so every step
+keeps to what a match must contain: a set of required strings is one that
+every match of the pattern contains a string of.
 """
 
 from __future__ import annotations

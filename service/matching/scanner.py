@@ -80,7 +80,7 @@ class Scanner:
         # that ran every regex on every article cost more, mostly in building their automata
         # state by state on new texts: a set's automaton covers every pattern in it at once.
         self._screen = RegexScreen([regex.pattern for regex in regexes])
-        self.unscreened = frozenset(self._screen.always)  # to be run on every text
+        self.unscreened = frozenset(self._screen.always)  # any text may match these
         self._tests = [re2.compile(regex.pattern.encode(), re2_options()) for regex in regexes]
         # The regexes without such strings are searched together, one pass for all of them, in
         # RE2 sets of a few dozen: a set's automaton grows with the product of its patterns'
