@@ -33,9 +33,11 @@ _SINCE_WHEN = (
     r"(?:hours?|days?|weeks?|months?|years?) "
 )
 # A comma before "and" and a new subject joins two clauses: "ministers discuss ammunition stocks, |
-# and the UN envoy presses the army to accept a truce" (a list ends in a noun, not a clause)
+# and the UN envoy presses the army to accept a truce" (a list ends in a noun, not a clause). A
+# colon before a number opens a list of what the clause names, and stays in it: "approved two
+# possible sales worth $93 million: 100 Javelin missiles and 216 Excalibur rounds".
 _CLAUSE_BREAK = re.compile(
-    rf"[;:]\s+|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?=(?P<word>{_BREAK_WORDS})\s)"
+    rf";\s+|:\s+(?!\d)|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?=(?P<word>{_BREAK_WORDS})\s)"
     r"|,\s+(?=and (?:the|a|an|its|their|his|her|this|these|those) )"
 )
 # the time right before a turn, looked for only where a turn is found
