@@ -161,9 +161,17 @@ class Document:
         ]
         firsts = [first for first, _ in closed]
         breaks: set[int] = set()
+        # after a turn measured in time ("four months after a conflict with India in May, during
+        # which both sides fired missiles before agreeing to halt hostilities"), the turns that follow
+        # tell of that earlier event and stay in its clause, up to a break of another kind
+        measured = False
         for match in _CLAUSE_BREAK.finditer(sentence):
             at = match.end()
             word = match.group("word")
+            if match.group("turn") is None:
+                measured = False
+            elif measured:
+                continue
             if word == "when" and _NAMED_TIME_BEFORE.search(
                 sentence, max(0, match.start() - 20), match.start()
             ):
@@ -176,6 +184,7 @@ class Document:
                 time = _TIME_BEFORE.search(sentence, max(0, match.start() - 40), match.start())
                 if time is not None:
                     at = time.start()
+                    measured = True
             around = bisect_left(firsts, at) - 1
             if around < 0 or at >= closed[around][1]:
                 breaks.add(low + at)

@@ -118,6 +118,24 @@ def test_a_time_measured_from_another_event_goes_with_that_event(rule_with: Buil
     assert not matches(rules, "Germany will send tanks within weeks.")
 
 
+def test_the_turns_after_a_time_measured_from_another_event_stay_with_that_event(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [truce]}\nb: {any: [months after]}", "clause(a, not b)")
+    assert not matches(
+        rules,
+        "The test came four months after a war with India in May, during which both sides fired"
+        " missiles before agreeing to a truce.",
+    )
+    # another kind of break ends the earlier event's clause
+    assert matches(rules, "The test came four months after a war with India; both sides agreed to a truce.")
+    assert matches(rules, "The test came before both sides agreed to a truce, months after the war.")
+
+
+def test_a_colon_before_a_number_opens_a_list_of_what_the_clause_names(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [sales]}\nb: {any: [Javelin]}", "clause(a, b)")
+    assert matches(rules, "It approved two sales worth $93 million: 100 Javelin missiles and 216 rounds.")
+    assert not matches(rules, "It approved two sales: the Javelin order comes later.")
+
+
 def test_an_opening_turn_runs_to_its_first_comma(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [strikes]}", "sentence(a, clause(a, not b))")
     assert matches(rules, "After Russian strikes on Kyiv, Germany will send tanks to Ukraine.")
