@@ -28,6 +28,7 @@ class CompiledPart:
     distinct: str | None = None
     abroad_from: str | None = None  # entity list of office holders whose own country is dropped
     made_abroad: str | None = None  # entity list of places: keep products whose origin is another
+    made_at_home: str | None = None  # the same list: keep products whose origin is the only one named
     # the same list of places: keep products whose origin the sentence does not name, in an
     # article that names another country
     origin_elsewhere: str | None = None

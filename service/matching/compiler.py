@@ -315,6 +315,7 @@ class Compiler:
             part.distinct,
             part.abroad_from,
             part.made_abroad,
+            part.made_at_home,
             part.origin_elsewhere,
             part.fields,
             part.year_before_published,
@@ -421,7 +422,11 @@ class Compiler:
         doc, base = at
         assert part.entity is not None
         # the options that compare a product's origin with a list of places
-        origin_options = (("made_abroad", part.made_abroad), ("origin_elsewhere", part.origin_elsewhere))
+        origin_options = (
+            ("made_abroad", part.made_abroad),
+            ("made_at_home", part.made_at_home),
+            ("origin_elsewhere", part.origin_elsewhere),
+        )
         use = self._entity_lists.get(part.entity)
         if use is None:
             hint = (
@@ -474,6 +479,7 @@ class Compiler:
             distinct=part.distinct,
             abroad_from=part.abroad_from,
             made_abroad=part.made_abroad,
+            made_at_home=part.made_at_home,
             origin_elsewhere=part.origin_elsewhere,
             fields=fields,
             year_before_published=year,

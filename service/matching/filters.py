@@ -47,6 +47,7 @@ def filters_of(part: CompiledPart) -> tuple[str, ...]:
         "where": bool(part.where),
         "abroad_from": part.abroad_from is not None,
         "made_abroad": part.made_abroad is not None,
+        "made_at_home": part.made_at_home is not None,
         "origin_elsewhere": part.origin_elsewhere is not None,
         "not_within": part.not_within is not None,
         "distinct": part.distinct is not None and part.distinct != "id",
@@ -114,6 +115,22 @@ def _made_abroad(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) 
     for hit in hits:
         origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
         if origin is not None and occurrences.places_in_sentence(places, hit.start) - {str(origin)}:
+            kept.append(hit)
+    return kept
+
+
+@registered("made_at_home")
+def _made_at_home(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Products whose country of origin is the only country their sentence names: a state buying
+    from its own industry ("Japan's Defense Ministry signed with Mitsubishi Heavy Industries for
+    more Type-12 missiles"), where a sale abroad would name the other side."""
+    assert part.entity_list is not None
+    assert part.made_at_home is not None
+    name, places = part.entity_list, part.made_at_home
+    kept: list[Hit] = []
+    for hit in hits:
+        origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
+        if origin is not None and occurrences.places_in_sentence(places, hit.start) == {str(origin)}:
             kept.append(hit)
     return kept
 

@@ -96,6 +96,14 @@ class Selection(_Strict):
             "names the seller by its jet; 'the U.S. Air Force ordered F-35s' does not)"
         ),
     )
+    made_at_home: Identifier | None = Field(
+        None,
+        description=(
+            "entity parts over products: keep an entry whose 'origin' attribute is the only country "
+            "of this list named in its sentence ('Japan's Defense Ministry signed with Mitsubishi "
+            "Heavy Industries for more Type-12 missiles' is an order at home)"
+        ),
+    )
     origin_elsewhere: Identifier | None = Field(
         None,
         description=(
@@ -144,10 +152,12 @@ class Selection(_Strict):
             or self.distinct
             or self.abroad_from
             or self.made_abroad
+            or self.made_at_home
             or self.origin_elsewhere
         ):
             raise ValueError(
-                "'where', 'in_office', 'distinct', 'abroad_from', 'made_abroad' and 'origin_elsewhere' "
+                "'where', 'in_office', 'distinct', 'abroad_from', 'made_abroad', 'made_at_home' and "
+                "'origin_elsewhere' "
                 "apply only to 'entity' parts"
             )
         return self

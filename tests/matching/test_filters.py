@@ -128,6 +128,22 @@ def test_origin_elsewhere_keeps_a_product_whose_country_its_sentence_leaves_unna
     assert "'origin_elsewhere' needs an entity list of places" in str(unknown.value)
 
 
+def test_made_at_home_keeps_a_product_made_in_the_only_country_its_sentence_names(
+    write_rules: RuleWriter,
+) -> None:
+    rules = _imports(write_rules, IMPORTS.replace("made_abroad: places", "made_at_home: places"))
+    assert _fired(rules, "Russia ordered 12 more Gadgets.")  # an order at home
+    assert not _fired(rules, "Russia ordered 12 Widgets.")  # made in North Korea: an import
+    assert not _fired(rules, "Russia and North Korea signed for 12 Gadgets.")  # another state named
+    assert not _fired(rules, "12 Gadgets arrived.")  # no country: the buyer is not told
+    assert not _fired(rules, "Russia ordered 12 Gizmos.")  # origin unknown
+    [rule] = rules.compiled.rules
+    assert rule.parts[0].filters == ("made_at_home",)
+    with pytest.raises(RuleLoadError) as unknown:
+        _imports(write_rules, IMPORTS.replace("made_abroad: places", "made_at_home: placez"))
+    assert "'made_at_home' needs an entity list of places" in str(unknown.value)
+
+
 def test_a_sentence_naming_thousands_of_products_gathers_its_places_once(
     write_rules: RuleWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
