@@ -176,9 +176,12 @@ class Document:
                 sentence, max(0, match.start() - 20), match.start()
             ):
                 continue
-            if word == "which" and _YEAR_BEFORE_WHICH.search(
-                sentence, max(0, match.start() - 16), match.start()
+            if word == "which" and (
+                _YEAR_BEFORE_WHICH.search(sentence, max(0, match.start() - 16), match.start())
+                or sentence.endswith(" of", 0, match.start())
             ):
+                # "of which" names a part of the noun before it, in its clause: "the first flight
+                # trial of which is expected only in 2027"
                 continue
             if match.group("turn") is not None:
                 time = _TIME_BEFORE.search(sentence, max(0, match.start() - 40), match.start())

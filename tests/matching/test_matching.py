@@ -130,6 +130,12 @@ def test_the_turns_after_a_time_measured_from_another_event_stay_with_that_event
     assert matches(rules, "The test came before both sides agreed to a truce, months after the war.")
 
 
+def test_of_which_stays_in_the_clause_of_the_noun_it_tells_of(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [trial]}\nb: {any: [expected]}", "clause(a, b)")
+    assert matches(rules, "A new missile, the first flight trial of which is expected in 2027.")
+    assert not matches(rules, "A new missile had its first flight trial, which went as expected.")
+
+
 def test_a_colon_before_a_number_opens_a_list_of_what_the_clause_names(rule_with: Build) -> None:
     rules = rule_with("a: {any: [sales]}\nb: {any: [Javelin]}", "clause(a, b)")
     assert matches(rules, "It approved two sales worth $93 million: 100 Javelin missiles and 216 rounds.")
