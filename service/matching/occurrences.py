@@ -255,9 +255,16 @@ class Occurrences:
             for start, end in literal[term_id]
             for group in index[term_id]
         ]
-        for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
-            for start, end in self._spans_of_regex(regex_id):
-                hits.append(new_hit((start, end, self.compiled.regex_displays[regex_id], None, group, -1)))
+        if part.regex_ids:
+            # most of a part's regexes are ruled out together by the prefilter, without a look at each
+            maybe = self.regexes_maybe()
+            if not maybe.isdisjoint(part.regex_ids):
+                regex_displays = self.compiled.regex_displays
+                for regex_id, group in zip(part.regex_ids, part.regex_groups, strict=True):
+                    if regex_id in maybe:
+                        display = regex_displays[regex_id]
+                        for start, end in self._spans_of_regex(regex_id):
+                            hits.append(new_hit((start, end, display, None, group, -1)))
         return hits
 
     def regex_found(self, regex_id: int) -> bool:
@@ -299,9 +306,14 @@ class Occurrences:
     def _spans_of_regex(self, regex_id: int) -> list[tuple[int, int]]:
         if not self.regex_found(regex_id):
             return []
-        if regex_id not in self._regex_spans:
-            self._regex_spans[regex_id] = self.compiled.scanner.regex_spans(regex_id, self.doc.text)
-        return self._regex_spans[regex_id]
+        spans = self._regex_spans.get(regex_id)
+        if spans is None:
+            text = self.doc.text
+            if self._encoded is None:
+                self._encoded = text.encode()
+            spans = self.compiled.scanner.regex_spans(regex_id, text, self._encoded)
+            self._regex_spans[regex_id] = spans
+        return spans
 
     # -- entities --------------------------------------------------------------
 

@@ -15,6 +15,10 @@ from service.models import Article, Match
 
 logger = logging.getLogger(__name__)
 
+# the same validation as ``Match(...)``, from one dict: without the keyword arguments and the
+# Python frame of the model's __init__ (see evaluate._validate_evidence)
+_validate_match: Callable[[dict[str, object]], Match] = Match.__pydantic_validator__.validate_python
+
 
 class RuleSet:
     """Compiled rules. ``match`` is pure and keeps no state, so threads may share one set."""
@@ -78,13 +82,15 @@ class RuleSet:
                 continue
             info = rule.info
             matches.append(
-                Match(
-                    rule=info.id,
-                    title=info.title,
-                    severity=info.severity,
-                    tags=list(info.tags),
-                    route=decision.route,
-                    evidence=decision.evidence,
+                _validate_match(
+                    {
+                        "rule": info.id,
+                        "title": info.title,
+                        "severity": info.severity,
+                        "tags": list(info.tags),
+                        "route": decision.route,
+                        "evidence": decision.evidence,
+                    }
                 )
             )
         return matches

@@ -167,10 +167,15 @@ class Scanner:
         found.update(regex_id for regex_id in self.screen(text) if self.regex_matches(regex_id, encoded))
         return found
 
-    def regex_spans(self, regex_id: int, text: str) -> list[Span]:
-        return [
-            match.span() for match in self._regexes[regex_id].finditer(text) if match.end() > match.start()
-        ]
+    def regex_spans(self, regex_id: int, text: str, encoded: bytes | None = None) -> list[Span]:
+        """Where the regex matches ``text`` (not empty), in its characters. Given the text encoded
+        as UTF-8 and all ASCII, bytes are characters: the search runs on the bytes as they are,
+        without a conversion of every offset back to characters."""
+        if encoded is not None and len(encoded) == len(text):
+            matches = self._tests[regex_id].finditer(encoded)
+        else:
+            matches = self._regexes[regex_id].finditer(text)
+        return [match.span() for match in matches if match.end() > match.start()]
 
 
 class OriginalSource(Protocol):
