@@ -61,7 +61,7 @@ class ArticleMatcher:
         self.compiled = compiled
         self.doc = doc
         self.occurrences = Occurrences(compiled, doc)
-        self._found = frozenset(self.occurrences.literal)  # literal terms found in the article
+        self._found = self.occurrences.found  # literal terms found in the article
         self._present: dict[int, bool] = {}
         self._spans: dict[tuple[int, int], _Located] = {}  # evidence located in the original text
         # explain sets this to a list to hear of every outermost window tried; None costs nothing

@@ -103,6 +103,7 @@ class Occurrences:
         self.compiled = compiled
         self.doc = doc
         self.literal = compiled.scanner.literal_hits(doc.text, doc)
+        self.found = frozenset(self.literal)  # the literal terms found, to intersect with
         # whether each regex matches, found when a rule first asks (to trigger it, or for a part)
         self._regex_found: dict[int, bool] = {}
         self._maybe: frozenset[int] | None = None  # the regexes the prefilter lets through
@@ -143,6 +144,14 @@ class Occurrences:
         result = (hits, [hit.start for hit in hits])
         self._parts[key] = result
         return result
+
+    def may_occur(self, part: CompiledPart) -> bool:
+        """Whether the part can have an occurrence at all: one of its terms was found, or the
+        prefilter lets one of its regexes through. False for most guards in an article, and a
+        look at two sets where their occurrences cost a pass over their terms and filters."""
+        if not part.term_ids.isdisjoint(self.found):
+            return True
+        return bool(part.regex_ids) and not self.regexes_maybe().isdisjoint(part.regex_ids)
 
     def inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
         """The part's occurrences inside the window, if there are enough of them for it to hold.
