@@ -94,6 +94,12 @@ class CompiledRule:
     routes: tuple[tuple[str | None, Node], ...] = ()
     # per route: groups of part indexes it needs one of each to have a term (anchors.route_needs)
     route_needs: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    # part name -> part, built from parts: a condition names its parts, and the evaluator looks
+    # each up once per window
+    part_named: Mapping[str, CompiledPart] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "part_named", {part.name: part for part in self.parts})
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,16 @@ _SINCE_WHEN = (
 # and the UN envoy presses the army to accept a truce" (a list ends in a noun, not a clause). A
 # colon before a number opens a list of what the clause names, and stays in it: "approved two
 # possible sales worth $93 million: 100 Javelin missiles and 216 Excalibur rounds".
+#
+# Every break opens with one of ";:," or a space: the pattern opens with that one class, and each
+# kind of break then looks back at the character to go on from it (a comma or a space before a
+# turn, marked by the empty group "turn"). A pattern that opens with a single class is searched
+# by skipping, in C, to its characters; alternatives that each open otherwise are tried at every
+# character of every sentence split.
 _CLAUSE_BREAK = re.compile(
-    rf";\s+|:\s+(?!\d)|\s+[-\u2013\u2014]+\s+|(?P<turn>,?\s+)(?=(?P<word>{_BREAK_WORDS})\s)"
-    r"|,\s+(?=and (?:the|a|an|its|their|his|her|this|these|those) )"
+    r"[;:,\s](?:(?<=;)\s+|(?<=:)\s+(?!\d)|(?<=\s)\s*[-\u2013\u2014]+\s+"
+    rf"|(?P<turn>)(?:(?<=,)\s+|(?<=\s)\s*)(?=(?P<word>{_BREAK_WORDS})\s)"
+    r"|(?<=,)\s+(?=and (?:the|a|an|its|their|his|her|this|these|those) ))"
 )
 # the time right before a turn, looked for only where a turn is found
 _TIME_BEFORE = re.compile(rf"(?<!\w){_SINCE_WHEN[:-1]}\Z")

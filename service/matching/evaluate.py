@@ -141,7 +141,7 @@ class ArticleMatcher:
 
     def _holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> Proof | None:
         if isinstance(node, Ref):
-            part = rule.parts[rule.part_index[node.name]]
+            part = rule.part_named[node.name]
             inside = self.occurrences.inside(part, start, end)
             return None if inside is None else [(part.name, hit, False) for hit in inside]
         if isinstance(node, Sentence):  # before the rest: most conditions are windows
@@ -150,9 +150,7 @@ class ArticleMatcher:
         if isinstance(node, Not):
             operand = node.operand
             if isinstance(operand, Ref):
-                missing = (
-                    self.occurrences.inside(rule.parts[rule.part_index[operand.name]], start, end) is None
-                )
+                missing = self.occurrences.inside(rule.part_named[operand.name], start, end) is None
                 return [] if missing else None
             return [] if self._holds(operand, rule, start, end) is None else None
         if isinstance(node, And):
@@ -188,7 +186,7 @@ class ArticleMatcher:
         occurrences = self.occurrences
         for operand in operands:
             if isinstance(operand, Ref):  # most operands: looked up here rather than through _holds
-                part = rule.parts[rule.part_index[operand.name]]
+                part = rule.part_named[operand.name]
                 if reach is None:
                     hits = occurrences.inside(part, start, end)
                 else:
@@ -215,6 +213,8 @@ class ArticleMatcher:
         any_anchor: bool,
     ) -> Proof | None:
         """Operands that all hold in one window (a sentence, or words around an anchor)."""
+        if self.windows is None:  # matching, not explaining: no window to record at any depth
+            return self._within_windows(node, rule, start, end, window_of, any_anchor=any_anchor)
         self._depth += 1
         try:
             return self._within_windows(node, rule, start, end, window_of, any_anchor=any_anchor)
@@ -243,7 +243,7 @@ class ArticleMatcher:
                 break
             positions: list[Hit] | None
             if isinstance(operand, Ref):
-                positions = self.occurrences.inside(rule.parts[rule.part_index[operand.name]], start, end)
+                positions = self.occurrences.inside(rule.part_named[operand.name], start, end)
             elif any_anchor or operand is first:
                 positions = self._positions(operand, rule, start, end) or None
             else:
@@ -279,7 +279,7 @@ class ArticleMatcher:
         """Every occurrence from which ``node`` could hold in a window around it; unlike a proof,
         this covers all alternatives of an ``or``."""
         if isinstance(node, Ref):
-            hits, starts = self.occurrences.of(rule.parts[rule.part_index[node.name]])
+            hits, starts = self.occurrences.of(rule.part_named[node.name])
             first = bisect_left(starts, start)
             last = bisect_left(starts, end, first)
             return [hit for hit in hits[first:last] if hit.end <= end]

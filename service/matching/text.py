@@ -215,38 +215,23 @@ _ABBREVIATION_WORDS = (
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # Chinese and Japanese end a sentence with a full-width mark and no space after it; Hindi
-# and the other languages written in Devanagari with a danda (।, ॥) and a space
+# and the other languages written in Devanagari with a danda (।, ॥) and a space. The pattern
+# opens with the one class of every mark, the kind of mark then chosen by a look back at it:
+# a pattern that opens with a single class is searched by skipping, in C, to the characters of
+# that class, where alternatives that open each with their own class are tried at every character.
 _SENTENCE_END = re.compile(
-    r"[.!?\u061f\u0964\u0965][\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)"
-    r"|[\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]\u300d\u300f\uff09]*\s*(?=\S)"
-    r"|\n\s*(?=\S)"
+    r"[.!?\u061f\u0964\u0965\u3002\uff01\uff1f\n]"
+    r"(?:(?<=[.!?\u061f\u0964\u0965])[\"'\u201d\u2019\u00bb)\]]*\s+(?=\S)"
+    r"|(?<=[\u3002\uff01\uff1f])[\"'\u201d\u2019\u00bb)\]\u300d\u300f\uff09]*\s*(?=\S)"
+    r"|(?<=\n)\s*(?=\S))"
 )
 _INITIALISM = re.compile(r"^(?:[a-z]\.)*[a-z]$")
 _OPENING = "(\"'\u201c\u2018"
 
 
-# The first characters of a sentence end (``_SENTENCE_END``)
-_SENTENCE_MARKS = ".!?\u3002\uff01\uff1f\u061f\u0964\u0965\n"
-
-
 def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
-    """``_SENTENCE_END.finditer(text)``, tried only where a mark stands: a regular expression that
-    opens with a character class is tried at every character, and str.find skips to the marks."""
-    marks: list[int] = []
-    for mark in _SENTENCE_MARKS:
-        at = text.find(mark)
-        while at != -1:
-            marks.append(at)
-            at = text.find(mark, at + 1)
-    marks.sort()
-    resume = 0
-    for at in marks:
-        if at < resume:
-            continue  # inside the previous end (its spaces and line breaks)
-        match = _SENTENCE_END.match(text, at)
-        if match is not None:
-            resume = match.end()
-            yield match
+    """Where sentences end: a mark, its closing quotes or brackets, and the spaces after it."""
+    return _SENTENCE_END.finditer(text)
 
 
 def sentence_starts(text: str) -> list[int]:
