@@ -103,20 +103,33 @@ def _abroad_from(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) 
     return [hit for hit in hits if hit.entity not in occurrences.home_countries(people, hit.start)]
 
 
+def _by_origin_and_sentence(
+    occurrences: Occurrences,
+    part: CompiledPart,
+    hits: list[Hit],
+    places: str,
+    keep: Callable[[str, set[str]], bool],
+) -> list[Hit]:
+    """Products with an origin that ``keep`` accepts beside the places their sentence names."""
+    assert part.entity_list is not None
+    name = part.entity_list
+    kept: list[Hit] = []
+    for hit in hits:
+        origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
+        if origin is not None and keep(str(origin), occurrences.places_in_sentence(places, hit.start)):
+            kept.append(hit)
+    return kept
+
+
 @registered("made_abroad")
 def _made_abroad(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
     """Products made in a country other than one named in the same sentence: the maker's country
     is the other side of a sale ("Switzerland signed for 36 F-35As"), where the sentence names only
     the buyer."""
-    assert part.entity_list is not None
     assert part.made_abroad is not None
-    name, places = part.entity_list, part.made_abroad
-    kept: list[Hit] = []
-    for hit in hits:
-        origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
-        if origin is not None and occurrences.places_in_sentence(places, hit.start) - {str(origin)}:
-            kept.append(hit)
-    return kept
+    return _by_origin_and_sentence(
+        occurrences, part, hits, part.made_abroad, lambda origin, named: bool(named - {origin})
+    )
 
 
 @registered("made_at_home")
@@ -124,15 +137,10 @@ def _made_at_home(occurrences: Occurrences, part: CompiledPart, hits: list[Hit])
     """Products whose country of origin is the only country their sentence names: a state buying
     from its own industry ("Japan's Defense Ministry signed with Mitsubishi Heavy Industries for
     more Type-12 missiles"), where a sale abroad would name the other side."""
-    assert part.entity_list is not None
     assert part.made_at_home is not None
-    name, places = part.entity_list, part.made_at_home
-    kept: list[Hit] = []
-    for hit in hits:
-        origin = occurrences.entity(name, hit.entity_index).attributes.get("origin")
-        if origin is not None and occurrences.places_in_sentence(places, hit.start) == {str(origin)}:
-            kept.append(hit)
-    return kept
+    return _by_origin_and_sentence(
+        occurrences, part, hits, part.made_at_home, lambda origin, named: named == {origin}
+    )
 
 
 @registered("origin_elsewhere")
