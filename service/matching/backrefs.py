@@ -59,3 +59,30 @@ def refer_back(
     if not resolved:
         return mentions
     return sorted([*mentions, *resolved], key=lambda mention: (mention.start, -mention.end))
+
+
+# between a title and the country it is of: "le président | de l'| Indonésie", "presidente | del |
+# Brasile", "Präsident | von | Frankreich"; nothing but a space for an adjective ("président indonésien")
+_TO_PLACE = re.compile(r" (?:(?:de la|de l'|de|du|del|della|dell'|di|do|da|von) ?)?")
+
+
+def titles_beside_places(
+    titles: list[BareTitle], places: list[Mention], text: str
+) -> list[tuple[BareTitle, Mention]]:
+    """Each title paired with the place named right after it, or right before it (German puts
+    the adjective first: "der polnische Staatschef"). The words of the templates' languages come
+    with their country already ("the Indonesian president"); these are the word orders they do
+    not fit."""
+    if not titles or not places:
+        return []
+    by_start = {place.start: place for place in places}
+    by_end = {place.end: place for place in places}
+    paired: list[tuple[BareTitle, Mention]] = []
+    for title in titles:
+        link = _TO_PLACE.match(text, title.end)
+        place = by_start.get(link.end()) if link else None
+        if place is None:
+            place = by_end.get(title.start - 1) if text[title.start - 1 : title.start] == " " else None
+        if place is not None:
+            paired.append((title, place))
+    return paired

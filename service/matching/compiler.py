@@ -214,7 +214,14 @@ class Compiler:
                         self.fail(at, "an office needs a 'country', or the entity a 'country' attribute")
                     elif places is not None and country not in places.ids:
                         self.fail(at, f"unknown country '{country}' (not in list '{places.name}')")
+            for role in model.titles.beside_places:
+                if role not in model.titles.roles:
+                    self.fail(
+                        (doc, ("titles", "beside_places", role)),
+                        f"unknown role '{role}'{_suggest(role, model.titles.roles)}",
+                    )
             if places is not None:
+                compiled.places = places.name
                 add_place_words(compiled, places)
                 for text, meaning in title_aliases(model.titles, places, compiled.offices):
                     self._add_alias(text, False, meaning, (doc, ("titles", "templates")), meanings)

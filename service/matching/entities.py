@@ -59,6 +59,8 @@ class AliasMeaning:
     weak: bool = False
     # a title with no country ("the president"): whoever of this role was named last before it
     back_to_role: str | None = None
+    # a title whose country is a place word beside it ("le président indonésien"): this role
+    beside_place: str | None = None
 
 
 class OfficeIndex:
@@ -109,6 +111,8 @@ class CompiledEntityList:
     # entity index -> the folded words that, right before a weak alias, name the entity: its
     # named offices ("Prime Minister Albanese") and its country ("South Korea's Lee")
     introducers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # the entity list of the places that ``beside_places`` titles take their country from
+    places: str | None = None
 
     @property
     def has_offices(self) -> bool:
@@ -200,6 +204,9 @@ def title_aliases(
             for template in titles.templates:
                 for text in _fill(template, title, demonyms, names):
                     generated.append((text, AliasMeaning(None, office=key)))
+    for role, words in sorted(titles.beside_places.items()):
+        for word in words:
+            generated.append((word, AliasMeaning(None, beside_place=role)))
     # "the leader" or "the counterpart" is said of anyone: only named offices refer back
     for role in sorted(offices.roles() - {LEADER_ROLE}) if titles.refer_back else ():
         for title in titles.roles.get(role, ()):

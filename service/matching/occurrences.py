@@ -15,10 +15,10 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
-from service.matching.backrefs import BareTitle, refer_back
+from service.matching.backrefs import BareTitle, refer_back, titles_beside_places
 from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
 from service.matching.document import Document
-from service.matching.entities import CompiledEntity
+from service.matching.entities import CompiledEntity, CompiledEntityList
 from service.matching.filters import Veto, apply_filters, title_skipped
 from service.matching.hit import Hit, Mention, new_hit
 
@@ -454,11 +454,15 @@ class Occurrences:
         found: list[tuple[int, int, str, int, bool]] = []
         literal = self.literal
         backs: list[BareTitle] = []
+        beside: list[BareTitle] = []
         for term_id in literal.keys() & use.meanings.keys():
             spans = literal[term_id]
             for meaning in use.meanings[term_id]:
                 for start, end in spans:
                     entity = meaning.entity
+                    if meaning.beside_place is not None:
+                        beside.append(BareTitle(start, end, displays[term_id], meaning.beside_place))
+                        continue
                     if meaning.back_to_role is not None:
                         if not title_skipped(
                             text, start, end, use.compiled.skip_after, use.compiled.skip_before
@@ -475,6 +479,9 @@ class Occurrences:
                     if not meaning.weak:
                         named.add(entity)
                     found.append((start, end, displays[term_id], entity, meaning.weak))
+        for start, end, term, entity in self._titled_by_place(use.compiled, beside):
+            named.add(entity)
+            found.append((start, end, term, entity, False))
         found.sort(key=lambda item: (item[0], -item[1]))
         introducers = use.compiled.introducers
         sure = [
@@ -499,6 +506,26 @@ class Occurrences:
             result = refer_back(result, backs, text, lambda index: entities[index].roles_on(day))
         self._mentions[name] = result
         return result
+
+    def _titled_by_place(
+        self, people: CompiledEntityList, titles: list[BareTitle]
+    ) -> list[tuple[int, int, str, int]]:
+        """The office holders named by a title and the place beside it ("le président
+        indonésien"), on the article's day; the pair is one mention, skipped as the templates'
+        titles are ("l'ancien président indonésien", "der damalige polnische Präsident")."""
+        if not titles or people.places is None or people.places not in self.compiled.lists:
+            return []
+        places = self.compiled.lists[people.places].compiled.entities
+        text = self.doc.text
+        found: list[tuple[int, int, str, int]] = []
+        for title, place in titles_beside_places(titles, self.mentions(people.places), text):
+            start, end = min(title.start, place.start), max(title.end, place.end)
+            if title_skipped(text, start, end, people.skip_after, people.skip_before):
+                continue
+            holder = people.offices.holder((places[place.entity].id, title.role), self.doc.day)
+            if holder is not None:
+                found.append((start, end, self.doc.original_text(start, end), holder))
+        return found
 
     def _paired(self, found: list[tuple[int, int, str, int, bool]], sure: list[bool], index: int) -> bool:
         """Whether a weak alias is named together with another person of its list ("Modi and

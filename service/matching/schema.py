@@ -343,6 +343,15 @@ class Titles(_Strict):
         default_factory=list,
         description="a title followed by one of these words is ignored (president-elect)",
     )
+    beside_places: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "office role -> words that name the holder when a word of one of the places stands "
+            "right after them, or right before them ('le président indonésien', 'el jefe de Estado "
+            "de Venezuela', 'der polnische Staatschef'): the word orders of languages the "
+            "templates do not fit; no alias is generated from them"
+        ),
+    )
     before_names: dict[str, list[str]] = Field(
         default_factory=dict,
         description=(

@@ -188,6 +188,25 @@ def test_an_office_role_must_be_a_known_title(write_rules: RuleWriter) -> None:
     assert error.message == "unknown role 'presdent', did you mean 'president'?"
 
 
+def test_a_title_beside_places_must_name_a_known_role_at_its_line(write_rules: RuleWriter) -> None:
+    people = """
+    list: people
+    entities:
+      - {id: p, name: P, attributes: {country: X}, offices: [{role: president, from: 2020-01-01}]}
+    titles:
+      places: places
+      roles: {president: [president]}
+      templates: ["{demonym} {title}"]
+      beside_places:
+        presdent: [président]
+    """
+    places = "list: places\nentities: [{id: X, name: Xland}]\n"
+    directory = write_rules({"lists/people.yaml": people, "lists/places.yaml": places})
+    [error] = errors_of(directory)
+    assert error.message == "unknown role 'presdent', did you mean 'president'?"
+    assert error.line == 9
+
+
 def test_a_rule_error_prints_as_path_line_column_message() -> None:
     assert str(RuleError("rules/a.yaml", 3, 7, "bad")) == "rules/a.yaml:3:7: bad"
 

@@ -568,6 +568,35 @@ def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_
     assert not matches(plain, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
 
 
+def test_a_title_beside_a_place_names_that_places_sitting_holder_in_either_word_order(
+    write_rules: RuleWriter,
+) -> None:
+    people = PEOPLE.replace(
+        "  templates:", "  beside_places: {president: [président, Präsident]}\n  templates:"
+    )
+    people = people.replace("skip_after: [former]", "skip_after: [former, vice]")
+    places = PLACES.replace("aliases: [Russian]", "aliases: [Russian, russe, russischen, Russie]")
+    rule = "id: r\ntitle: R\nparts:\n  two: {entity: people, in_office: true, min: 2, distinct: country}\ncondition: sentence(two)\n"
+    rules = load_rules(
+        write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": places})
+    )
+    assert matches(rules, "Le président russe a reçu Kim Jong Un.")
+    assert matches(rules, "Le président de la Russie a reçu Kim Jong Un.")
+    assert matches(rules, "Kim Jong Un traf den russischen Präsident.")
+    # the holder on the article's day, and a title skipped as the templates' are
+    assert not matches(
+        rules, "Le président russe a reçu Kim.", published=dt.datetime(2010, 1, 5, tzinfo=dt.UTC)
+    )
+    assert not matches(rules, "Le former président russe a reçu Kim Jong Un.")
+    assert not matches(rules, "Le vice-président russe a reçu Kim Jong Un.")
+    # a word between them, or a place that is not beside the title, names no one
+    assert not matches(rules, "Le président du club russe a reçu Kim Jong Un.")
+    plain = load_rules(
+        write_rules({"r.yaml": rule, "lists/people.yaml": PEOPLE, "lists/places.yaml": places})
+    )
+    assert not matches(plain, "Le président russe a reçu Kim Jong Un.")
+
+
 def test_a_weak_alias_right_after_its_persons_country_names_the_person(rule_with: Build) -> None:
     rules = rule_with("two: {entity: people, in_office: true, min: 2, distinct: country}", "sentence(two)")
     assert matches(rules, "North Korea's Kim met Putin in Vostochny.")
