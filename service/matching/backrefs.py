@@ -66,6 +66,11 @@ def refer_back(
 _TO_PLACE = re.compile(r" (?:(?:de la|de l'|de|du|del|della|dell'|di|do|da|von) ?)?")
 
 
+# between a country and its title before it: a space ("der polnische Staatschef"), nothing in
+# Chinese and Japanese ("俄罗斯总统"), Hindi's "of" ("श्रीलंका के राष्ट्रपति")
+_FROM_PLACE = (" ", "", " के ", " की ")
+
+
 def titles_beside_places(
     titles: list[BareTitle], places: list[Mention], text: str
 ) -> list[tuple[BareTitle, Mention]]:
@@ -81,8 +86,10 @@ def titles_beside_places(
     for title in titles:
         link = _TO_PLACE.match(text, title.end)
         place = by_start.get(link.end()) if link else None
-        if place is None:
-            place = by_end.get(title.start - 1) if text[title.start - 1 : title.start] == " " else None
+        for gap in _FROM_PLACE if place is None else ():
+            if text.endswith(gap, 0, title.start) and title.start - len(gap) in by_end:
+                place = by_end[title.start - len(gap)]
+                break
         if place is not None:
             paired.append((title, place))
     return paired

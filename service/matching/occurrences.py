@@ -66,6 +66,28 @@ _TITLE_WORDS = frozenset(
         "head",
         "of",
         "state",
+        # the other languages' articles and possessives before a title: "Sánchez y el presidente
+        # argentino", "Macron et son homologue", "Meloni e il presidente"
+        "el",
+        "la",
+        "le",
+        "il",
+        "lo",
+        "o",
+        "a",
+        "der",
+        "die",
+        "den",
+        "dem",
+        "su",
+        "son",
+        "sa",
+        "sein",
+        "seinem",
+        "seinen",
+        "suo",
+        "sua",
+        "seu",
     ]
 )
 
@@ -522,6 +544,8 @@ class Occurrences:
             start, end = min(title.start, place.start), max(title.end, place.end)
             if title_skipped(text, start, end, people.skip_after, people.skip_before):
                 continue
+            if text[start - 1 : start] in _FORMER_JOINED:
+                continue  # Chinese and Japanese write "former" joined to the title: "前美国总统"
             holder = people.offices.holder((places[place.entity].id, title.role), self.doc.day)
             if holder is not None:
                 found.append((start, end, self.doc.original_text(start, end), holder))
@@ -547,6 +571,11 @@ class Occurrences:
                     return True
                 break
         return False
+
+
+# "former", joined to the title it qualifies in Chinese and Japanese ("前美国总统", "元日本首相"),
+# where no space makes it a word of its own for the skip words
+_FORMER_JOINED = frozenset("前原元")
 
 
 def _after_count(text: str, start: int) -> bool:

@@ -572,10 +572,10 @@ def test_a_title_beside_a_place_names_that_places_sitting_holder_in_either_word_
     write_rules: RuleWriter,
 ) -> None:
     people = PEOPLE.replace(
-        "  templates:", "  beside_places: {president: [président, Präsident]}\n  templates:"
+        "  templates:", "  beside_places: {president: [président, Präsident, 总统, राष्ट्रपति]}\n  templates:"
     )
     people = people.replace("skip_after: [former]", "skip_after: [former, vice]")
-    places = PLACES.replace("aliases: [Russian]", "aliases: [Russian, russe, russischen, Russie]")
+    places = PLACES.replace("aliases: [Russian]", "aliases: [Russian, russe, russischen, Russie, 俄罗斯, रूस]")
     rule = "id: r\ntitle: R\nparts:\n  two: {entity: people, in_office: true, min: 2, distinct: country}\ncondition: sentence(two)\n"
     rules = load_rules(
         write_rules({"r.yaml": rule, "lists/people.yaml": people, "lists/places.yaml": places})
@@ -583,6 +583,9 @@ def test_a_title_beside_a_place_names_that_places_sitting_holder_in_either_word_
     assert matches(rules, "Le président russe a reçu Kim Jong Un.")
     assert matches(rules, "Le président de la Russie a reçu Kim Jong Un.")
     assert matches(rules, "Kim Jong Un traf den russischen Präsident.")
+    assert matches(rules, "俄罗斯总统会见了Kim Jong Un。")  # no space between them in Chinese
+    assert matches(rules, "रूस के राष्ट्रपति ने Kim Jong Un से मुलाकात की।")  # Hindi's "of" between
+    assert not matches(rules, "前俄罗斯总统会见了Kim Jong Un。")  # "former", joined to them
     # the holder on the article's day, and a title skipped as the templates' are
     assert not matches(
         rules, "Le président russe a reçu Kim.", published=dt.datetime(2010, 1, 5, tzinfo=dt.UTC)
