@@ -45,7 +45,9 @@ _SINCE_WHEN = (
 _CLAUSE_BREAK = re.compile(
     r"[;:,\s](?:(?<=;)\s+|(?<=:)\s+(?!\d)|(?<=\s)\s*[-\u2013\u2014]+\s+"
     rf"|(?P<turn>)(?:(?<=,)\s+|(?<=\s)\s*)(?=(?P<word>{_BREAK_WORDS})\s)"
-    r"|(?<=,)\s+(?=and (?:the|a|an|its|their|his|her|this|these|those) ))"
+    r"|(?<=,)\s+(?=(?:and (?:the|a|an|its|their|his|her|this|these|those)\s"
+    r"|et (?:le|la|l'|les|un|une|son|sa|ses|leur|leurs)|y (?:el|la|los|las|un|una|su|sus)"
+    r"|e (?:il|lo|la|l'|i|gli|le|o|a|os|as|um|uma|seu|sua)|und (?:der|die|das|den|dem|ein|eine|sein|seine|ihr|ihre))\b))"
 )
 # the time right before a turn, looked for only where a turn is found
 _TIME_BEFORE = re.compile(rf"(?<!\w){_SINCE_WHEN[:-1]}\Z")

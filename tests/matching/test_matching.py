@@ -111,6 +111,17 @@ def test_a_comma_and_a_new_subject_start_a_clause_and_a_list_does_not(rule_with:
     assert matches(rules, "They will sign for ammunition and the trucks to carry it.")
 
 
+def test_a_comma_and_a_new_subject_start_a_clause_in_the_other_languages_too(rule_with: Build) -> None:
+    rules = rule_with(
+        "a: {any: [sanctions, sanciones, Sanktionen]}\nb: {any: [adopte, adoptó, beschlossen]}",
+        "clause(a, b)",
+    )
+    assert not matches(rules, "Ils ont appelé à appliquer ces sanctions, et l'Union a adopté un plan.")
+    assert not matches(rules, "Pidieron aplicar las sanciones, y la UE adoptó un plan.")
+    assert not matches(rules, "Sie forderten Sanktionen, und die EU hat einen Plan beschlossen.")
+    assert matches(rules, "L'Union a adopté des sanctions et des mesures.")
+
+
 def test_a_time_measured_from_another_event_goes_with_that_event(rule_with: Build) -> None:
     rules = rule_with("a: {any: [tanks]}\nb: {any: [weeks]}", "sentence(a, clause(a, not b))")
     assert matches(rules, "Germany will send tanks to Ukraine, two weeks after the talks in Ramstein.")
