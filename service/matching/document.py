@@ -68,8 +68,10 @@ _LEADING = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s[^,;:.]{{1,120
 # A clause that opens with such a turn: "two days after Modi visited Washington"
 _TURN = re.compile(rf"[\"'(]?(?:{_SINCE_WHEN})?{_BREAK_WORDS}\s")
 # A relative clause about a person, between commas: "Putin, who last saw Xi in 2023, met him on
-# Tuesday". It is a clause of its own on both sides, so what it tells (a year, "last") stays in it.
-_RELATIVE = re.compile(r",\s+(?:who|whom|whose)\s[^,;:.]{1,120},\s*")
+# Tuesday". It is a clause of its own on both sides, so what it tells (a year, "last") stays in it;
+# so is one that ends the sentence: "opened by Turkey's foreign minister, who urged both sides to
+# aim for a ceasefire."
+_RELATIVE = re.compile(r",\s+(?:who|whom|whose)\s[^,;:.]{1,120}(?:,\s*|(?=[.!?\"')\s]*\Z))")
 # A participle phrase between commas tells of the subject, not of another event: no break inside
 # "The contract, signed after two years of trials, covers 96 K2 tanks".
 _PARTICIPLE = re.compile(

@@ -242,6 +242,13 @@ def test_a_relative_clause_between_commas_keeps_its_year_to_itself(write_rules: 
     assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
 
 
+def test_a_relative_clause_that_ends_the_sentence_keeps_its_words_to_itself(write_rules: RuleWriter) -> None:
+    in_clause = "guards:\n  old: {any: ['/\\b20\\d\\d\\b/'], scope: clause}\n"
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "old"), in_clause)
+    assert fired(rules, "Putin met Kim Jong Un on Tuesday, who had been his guest in 2019.")
+    assert not fired(rules, "Putin met Kim Jong Un on Tuesday, as he had in 2019.")
+
+
 def test_a_guard_spares_the_terms_it_is_told_to_spare(write_rules: RuleWriter) -> None:
     # the year is the invitation's: the meeting it was issued for is news of today
     guards = "guards:\n  decided: {any: ['/invited in 20\\d\\d/'], spares: [~meet]}\n"
