@@ -23,7 +23,16 @@ from service.matching.compiled import (
     EntityListUse,
     RuleExample,
 )
-from service.matching.condition import ConditionError, Node, Or, parse_condition, references
+from service.matching.condition import (
+    MAX_DEPTH,
+    ConditionError,
+    Node,
+    Or,
+    depth,
+    parse_condition,
+    references,
+    substitute,
+)
 from service.matching.entities import (
     AliasMeaning,
     CompiledEntityList,
@@ -504,30 +513,108 @@ class Compiler:
                 written.append((route_name, text, (*loc, "condition") if isinstance(route, Route) else loc))
         elif model.condition is not None:
             written.append((None, model.condition, ("condition",)))
+        found = self._named_conditions(model, doc, parts)
+        if found is None:
+            return None
+        named, named_written = found
         routes: list[tuple[str | None, Node]] = []
         used: set[str] = set()
+        named_used: set[str] = set()
         for name, text, loc in written:
-            node = self._compile_condition(text, doc, loc, parts, used)
+            node = self._compile_condition(text, doc, loc, parts, used, named, named_used)
             if node is not None:
                 routes.append((name, node))
         if len(routes) < len(written):
             return None  # a route that did not parse uses parts no one can tell
+        reached = list(named_used)
+        while reached:  # a named condition used by a used one is used
+            for ref in references(named_written[reached.pop()]):
+                if ref.name in named and ref.name not in named_used:
+                    named_used.add(ref.name)
+                    reached.append(ref.name)
+        for name in named:
+            if name not in named_used:
+                self.fail((doc, ("conditions", name)), f"condition '{name}' is not used", at_key=True)
         for name in parts:
             if name not in used:
                 where = "any route" if model.routes is not None else "the condition"
                 self.fail((doc, ("parts", name)), f"part '{name}' is not used in {where}", at_key=True)
         return tuple(routes)
 
+    def _named_conditions(
+        self, model: RuleFile, doc: MarkedDocument, parts: Mapping[str, int]
+    ) -> tuple[dict[str, Node], dict[str, Node]] | None:
+        """The rule's named conditions, each with the named ones it uses put in (``substitute``),
+        and each as written; None when one does not parse, names an unknown part, or uses itself."""
+        written = model.conditions or {}
+        parsed: dict[str, Node] = {}
+        for name, text in written.items():
+            loc: Location = ("conditions", name)
+            if name in parts:
+                self.fail((doc, loc), f"condition '{name}' has the name of a part", at_key=True)
+                continue
+            node = self._compile_condition(text, doc, loc, parts, set(), None, set(), names=set(written))
+            if node is not None:
+                parsed[name] = node
+        if len(parsed) < len(written):
+            return None
+        done: dict[str, Node] = {}
+
+        def resolve(name: str, chain: tuple[str, ...]) -> Node | None:
+            if name in done:
+                return done[name]
+            if name in chain:
+                cycle = " -> ".join((*chain[chain.index(name) :], name))
+                self.fail(
+                    (doc, ("conditions", name)), f"condition '{name}' uses itself ({cycle})", at_key=True
+                )
+                return None
+            inner: dict[str, Node] = {}
+            for ref in references(parsed[name]):
+                if ref.name in parsed and ref.name not in inner:
+                    node = resolve(ref.name, (*chain, name))
+                    if node is None:
+                        return None
+                    inner[ref.name] = node
+            try:
+                done[name] = substitute(parsed[name], inner)
+            except ConditionError as exc:
+                self.errors.append(
+                    doc.problem_inside(("conditions", name), exc.position, f"condition: {exc}")
+                )
+                return None
+            return done[name]
+
+        for name in parsed:
+            if resolve(name, ()) is None:
+                return None
+        return done, parsed
+
     def _compile_condition(
-        self, text: str, doc: MarkedDocument, loc: Location, parts: Mapping[str, int], used: set[str]
+        self,
+        text: str,
+        doc: MarkedDocument,
+        loc: Location,
+        parts: Mapping[str, int],
+        used: set[str],
+        named: Mapping[str, Node] | None,
+        named_used: set[str],
+        *,
+        names: set[str] | None = None,
     ) -> Node | None:
+        """The parsed condition at ``loc``, with the rule's ``named`` conditions put in; ``names``
+        instead only lets a named condition's own references to the others through, unresolved."""
         try:
             condition = parse_condition(text)
         except ConditionError as exc:
             self.errors.append(doc.problem_inside(loc, exc.position, f"condition: {exc}"))
             return None
+        known = set(named or ()) | (names or set())
         unknown = False
         for ref in references(condition):
+            if ref.name in known:
+                named_used.add(ref.name)
+                continue
             used.add(ref.name)
             if ref.name not in parts:
                 unknown = True
@@ -537,7 +624,21 @@ class Compiler:
                 self.errors.append(
                     doc.problem_inside(loc, ref.position, f"condition: unknown part '{ref.name}'{hint}")
                 )
-        return None if unknown else condition
+        if unknown or not named:
+            return None if unknown else condition
+        try:
+            condition = substitute(condition, dict(named))
+        except ConditionError as exc:
+            self.errors.append(doc.problem_inside(loc, exc.position, f"condition: {exc}"))
+            return None
+        if depth(condition) > 2 * MAX_DEPTH:
+            self.fail(
+                (doc, loc),
+                f"condition nested deeper than {2 * MAX_DEPTH} levels with its named conditions in",
+            )
+            return None
+        used.update(ref.name for ref in references(condition))
+        return condition
 
     # -- candidate selection -----------------------------------------------
 

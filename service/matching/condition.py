@@ -270,3 +270,39 @@ def unparse(node: Node) -> str:
     if isinstance(node, Sentence):
         return f"{'clause' if node.clause else 'sentence'}({inside})"
     return f"near({inside}, {node.words})"
+
+
+def substitute(node: Node, named: dict[str, Node]) -> Node:
+    """``node`` with every reference to a named condition replaced by that condition's tree, so
+    the engine walks one tree and never looks a name up while matching. ``named`` holds trees
+    already substituted themselves (``Compiler`` substitutes them in order of use, refusing
+    cycles). A named condition that is a negation cannot stand first in ``sentence()``,
+    ``clause()`` or ``near()``, as a written ``not`` cannot."""
+    if isinstance(node, Ref):
+        return named.get(node.name, node)
+    if isinstance(node, Not):
+        return Not(substitute(node.operand, named))
+    operands = tuple(substitute(operand, named) for operand in node.operands)
+    if isinstance(node, (Sentence, Near)) and isinstance(operands[0], Not):
+        first = node.operands[0]
+        position = first.position if isinstance(first, Ref) else 0
+        keyword = "near" if isinstance(node, Near) else "clause" if node.clause else "sentence"
+        raise ConditionError(f"the first argument of {keyword}() cannot be negated", position)
+    if isinstance(node, And):
+        return And(operands)
+    if isinstance(node, Or):
+        return Or(operands)
+    if isinstance(node, AtLeast):
+        return AtLeast(node.count, operands)
+    if isinstance(node, Sentence):
+        return Sentence(operands, clause=node.clause)
+    return Near(operands, node.words)
+
+
+def depth(node: Node) -> int:
+    """How deeply the tree nests: what ``MAX_DEPTH`` bounds once named conditions are put in."""
+    if isinstance(node, Ref):
+        return 1
+    if isinstance(node, Not):
+        return 1 + depth(node.operand)
+    return 1 + max(depth(operand) for operand in node.operands)

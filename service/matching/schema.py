@@ -258,6 +258,11 @@ class RuleFile(_Strict):
         default_factory=lambda: list(ALL_FIELDS), min_length=1, description="default fields for every part"
     )
     parts: dict[Identifier, Part] = Field(min_length=1)
+    conditions: dict[Identifier, str] | None = Field(
+        None,
+        description="named conditions, used by name in the condition, the routes or one another as a "
+        "part is: a guard or an alternative written once ('home_order: clause(buying, home_maker)')",
+    )
     condition: str | None = Field(None, min_length=1, description=CONDITION_SYNTAX)
     routes: dict[Identifier, str | Route] | None = Field(
         None,
@@ -269,7 +274,7 @@ class RuleFile(_Strict):
 
     @model_validator(mode="after")
     def _names_are_not_keywords(self) -> RuleFile:
-        clashes = sorted(KEYWORDS.intersection(self.parts))
+        clashes = sorted(KEYWORDS.intersection({*self.parts, *(self.conditions or {})}))
         if clashes:
             raise ValueError(f"part names cannot be condition keywords: {', '.join(clashes)}")
         if (self.condition is None) == (self.routes is None):
