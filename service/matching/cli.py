@@ -143,7 +143,10 @@ def check_command(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {len(rules.rules)} rules in {args.directory}")
     today = dt.datetime.now(dt.UTC).date()
-    warnings = freshness_warnings(rules.compiled.list_facts, today, args.max_list_age)
+    warnings = [
+        *rules.compiled.warnings,
+        *freshness_warnings(rules.compiled.list_facts, today, args.max_list_age),
+    ]
     for warning in warnings:
         print(f"warning: {_printable(warning)}")
     if warnings:

@@ -121,6 +121,7 @@ class CompiledRules:
     always: tuple[int, ...]  # rules that can match without any term (e.g. "not x")
     guards: Mapping[str, CompiledGuard] = field(default_factory=dict)
     list_facts: tuple[ListFacts, ...] = ()  # as_of dates and unverified entries of every list
+    warnings: tuple[str, ...] = ()  # "path:line:col: message" of terms that load but cannot match as written
     # the anchor terms alone (see anchors.py): an article in which none occurs, most news, can match
     # no rule, and is passed over without the scan of every term; None where some rule needs no term
     # or has a regular expression for anchor

@@ -43,6 +43,7 @@ from service.matching.entities import (
 from service.matching.filters import filters_of
 from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
+from service.matching.re2lint import non_ascii_beside_boundary
 from service.matching.scanner import Scanner
 from service.matching.schema import (
     ALL_FIELDS,
@@ -67,6 +68,8 @@ Located = tuple[MarkedDocument, Location]
 @dataclass
 class Compiler:
     errors: list[FileProblem] = field(default_factory=list)
+    # what loads but cannot work as written (a regex whose \b stands beside a letter outside ASCII)
+    warnings: list[FileProblem] = field(default_factory=list)
     literals: list[LiteralTerm] = field(default_factory=list)
     regexes: list[RegexTerm] = field(default_factory=list)
     _literal_ids: dict[LiteralTerm, int] = field(default_factory=dict)
@@ -134,6 +137,7 @@ class Compiler:
             always=always,
             guards=dict(self._guards),
             list_facts=tuple(self._list_facts),
+            warnings=tuple(str(warning) for warning in dict.fromkeys(self.warnings)),
             anchor_scanner=(
                 Scanner([self.literals[i] for i in sorted(anchors)], [])
                 if anchors and not always and not regex_anchors
@@ -148,10 +152,23 @@ class Compiler:
         if isinstance(term, TermObject) and term.weak:
             self.fail(at, "'weak' applies only to entity aliases")
         try:
-            return parse_term(text, case_sensitive=case)
+            parsed = parse_term(text, case_sensitive=case)
         except TermSyntaxError as exc:
             self.fail(at, str(exc))
             return None
+        if isinstance(parsed, RegexTerm):
+            letters = non_ascii_beside_boundary(parsed.pattern)
+            if letters:
+                doc, loc = at
+                self.warnings.append(
+                    doc.problem(
+                        loc,
+                        f"{text}: \\b beside {', '.join(repr(letter) for letter in letters)}, a letter outside "
+                        "ASCII, never matches (RE2 reads \\b and \\w as ASCII only); use a space or a class "
+                        "such as [а-яё]",
+                    )
+                )
+        return parsed
 
     def _expand(self, name: str, chain: tuple[str, ...]) -> list[LiteralTerm | RegexTerm]:
         if name in self._expanded:

@@ -14,6 +14,7 @@ from conftest import RuleWriter
 from service.cli import main
 from service.matching import load_rules
 from service.matching.cli import match_lines
+from service.models import Article
 from tests.conftest import ROOT
 
 RULE = """
@@ -80,6 +81,22 @@ def test_match_reads_a_file(rules_dir: Path, tmp_path: Path, capsys: pytest.Capt
 def test_rules_check_passes_a_good_directory(rules_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", str(rules_dir)]) == 0
     assert capsys.readouterr().out.startswith("ok: 1 rules")
+
+
+def test_rules_check_warns_of_a_word_boundary_beside_a_letter_re2_reads_as_no_word_letter(
+    write_rules: RuleWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rule = "id: a\ntitle: A\nparts:\n  x: {any: ['/\\b(?:accuse|обвинил)\\b/', '/обвинил[а-яё]* (?:[^ ]+ )?в /']}\ncondition: x\n"
+    directory = write_rules({"a.yaml": rule})
+    assert main(["rules", "check", str(directory)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"warning: {directory}/a.yaml:4:")
+    assert "beside 'о', 'л'" in warnings[0]
+    # and it never matches indeed: the class does
+    rules = load_rules(directory)
+    assert not rules.match(Article(id="a", body="он обвинил его"))
+    assert rules.match(Article(id="a", body="он обвинил его в краже"))
 
 
 def test_rules_check_prints_every_error_and_fails(
