@@ -97,6 +97,8 @@ class CompiledRule:
     # part name -> part, built from parts: a condition names its parts, and the evaluator looks
     # each up once per window
     part_named: Mapping[str, CompiledPart] = field(default_factory=dict)
+    # the identity of each named condition's tree -> its name, so explanations write it by name
+    condition_names: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "part_named", {part.name: part for part in self.parts})

@@ -320,9 +320,10 @@ class Compiler:
         errors_before = len(self.errors)
         parts = tuple(self._compile_part(name, part, model, doc) for name, part in model.parts.items())
         part_index = {part.name: index for index, part in enumerate(parts)}
-        routes = self._compile_routes(model, doc, part_index)
-        if routes is None or len(self.errors) > errors_before:
+        compiled = self._compile_routes(model, doc, part_index)
+        if compiled is None or len(self.errors) > errors_before:
             return None
+        routes, named = compiled
         condition = routes[0][1] if len(routes) == 1 else Or(tuple(node for _, node in routes))
         info = RuleInfo(
             id=model.id,
@@ -334,7 +335,16 @@ class Compiler:
         )
         parts = tuple(self._share(part) for part in parts)
         needs = tuple(route_needs(node, part_index) for _, node in routes)
-        return CompiledRule(info, parts, part_index, condition, _examples(model, doc), routes, needs)
+        return CompiledRule(
+            info,
+            parts,
+            part_index,
+            condition,
+            _examples(model, doc),
+            routes,
+            needs,
+            condition_names={id(node): name for name, node in named.items()},
+        )
 
     def _share(self, part: CompiledPart) -> CompiledPart:
         signature = (
@@ -521,7 +531,8 @@ class Compiler:
 
     def _compile_routes(
         self, model: RuleFile, doc: MarkedDocument, parts: Mapping[str, int]
-    ) -> tuple[tuple[str | None, Node], ...] | None:
+    ) -> tuple[tuple[tuple[str | None, Node], ...], dict[str, Node]] | None:
+        """The rule's routes (one named None for a plain condition), and its named conditions."""
         written: list[tuple[str | None, str, Location]] = []
         if model.routes is not None:
             for route_name, route in model.routes.items():
@@ -556,7 +567,7 @@ class Compiler:
             if name not in used:
                 where = "any route" if model.routes is not None else "the condition"
                 self.fail((doc, ("parts", name)), f"part '{name}' is not used in {where}", at_key=True)
-        return tuple(routes)
+        return tuple(routes), named
 
     def _named_conditions(
         self, model: RuleFile, doc: MarkedDocument, parts: Mapping[str, int]

@@ -25,6 +25,7 @@ not a stack overflow in the parser or in every later walk of the tree.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -251,20 +252,30 @@ def references(node: Node) -> list[Ref]:
     return [ref for operand in node.operands for ref in references(operand)]
 
 
-def unparse(node: Node) -> str:
-    """The condition as it would be written: how explanations name what was missing or vetoed."""
+def unparse(node: Node, names: Mapping[int, str] | None = None) -> str:
+    """The condition as it would be written: how explanations name what was missing or vetoed.
+    ``names`` maps the identity of each named condition's tree (``substitute`` puts the one tree
+    wherever the name stood) to its name, so it is written by name, as in the rule."""
+    if names and id(node) in names:
+        return names[id(node)]
     if isinstance(node, Ref):
         return node.name
     if isinstance(node, Not):
-        inner = unparse(node.operand)
-        return f"not ({inner})" if isinstance(node.operand, (And, Or)) else f"not {inner}"
+        inner = unparse(node.operand, names)
+        return (
+            f"not ({inner})"
+            if isinstance(node.operand, (And, Or)) and not (names and id(node.operand) in names)
+            else f"not {inner}"
+        )
     if isinstance(node, (And, Or)):
         joiner = " and " if isinstance(node, And) else " or "
         return joiner.join(
-            f"({unparse(o)})" if isinstance(o, Or) and isinstance(node, And) else unparse(o)
+            f"({unparse(o, names)})"
+            if isinstance(o, Or) and isinstance(node, And) and not (names and id(o) in names)
+            else unparse(o, names)
             for o in node.operands
         )
-    inside = ", ".join(unparse(operand) for operand in node.operands)
+    inside = ", ".join(unparse(operand, names) for operand in node.operands)
     if isinstance(node, AtLeast):
         return f"{node.count} of ({inside})"
     if isinstance(node, Sentence):

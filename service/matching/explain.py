@@ -183,7 +183,7 @@ class _Explainer:
         explained = [self._window(window, node) for window in windows[:MAX_WINDOWS]]
         return RouteExplanation(
             route=name,
-            condition=unparse(node),
+            condition=unparse(node, self.rule.condition_names),
             held=held,
             failed=None if held else self._first_failure(node, 0, end),
             windows=explained,
@@ -196,8 +196,8 @@ class _Explainer:
         if type(node).__name__ == "And" and operands is not None:
             for operand in operands:
                 if self.matcher.holds(operand, self.rule, start, end) is None:
-                    return unparse(operand)
-        return unparse(node)
+                    return unparse(operand, self.rule.condition_names)
+        return unparse(node, self.rule.condition_names)
 
     def _window(self, window: Window, route: Node) -> WindowExplanation:
         node = window.node
@@ -206,18 +206,18 @@ class _Explainer:
         vetoed_by: str | None = None
         veto: list[Occurrence] = []
         if window.absent is not None:
-            missing = unparse(window.absent)
+            missing = unparse(window.absent, self.rule.condition_names)
             scope = "article" if (window.start, window.end) == (0, len(self.doc.text)) else scope
         elif not window.held:
             for operand in node.operands:
                 if isinstance(operand, Not):
                     proof = self.matcher.holds(operand.operand, self.rule, window.start, window.end)
                     if proof is not None:
-                        vetoed_by = unparse(operand.operand)
+                        vetoed_by = unparse(operand.operand, self.rule.condition_names)
                         veto = _distinct([self._occurrence(part, hit) for part, hit in proof])
                         break
                 elif self.matcher.holds(operand, self.rule, window.start, window.end) is None:
-                    missing = unparse(operand)
+                    missing = unparse(operand, self.rule.condition_names)
                     break
         field: ArticleField | None
         if scope == "article":

@@ -6,6 +6,7 @@ import pytest
 from conftest import RuleWriter
 
 from service.matching import RuleError, RuleLoadError, RuleSet, load_rules
+from service.matching.explain import explain
 from service.models import Article
 
 RULE = """
@@ -91,3 +92,12 @@ def test_a_negated_named_condition_cannot_open_a_window(write_rules: RuleWriter)
     [error] = errors_of(write_rules({"r.yaml": rule}))
     assert error.message == "condition: the first argument of sentence() cannot be negated"
     assert (error.line, error.col) == (10, 18)
+
+
+def test_an_explanation_writes_a_named_condition_by_its_name(write_rules: RuleWriter) -> None:
+    rules = rules_of(write_rules, RULE)
+    [rule] = explain(rules, Article(id="a", body="A domestic deal for tanks.")).rules
+    [route] = rule.routes
+    assert route.condition == "sold or sentence(talk, arms)"
+    [window] = [window for window in route.windows if window.vetoed_by is not None]
+    assert window.vetoed_by == "at_home"
