@@ -501,9 +501,13 @@ class Occurrences:
                     if not meaning.weak:
                         named.add(entity)
                     found.append((start, end, displays[term_id], entity, meaning.weak))
-        for start, end, term, entity in self._titled_by_place(use.compiled, beside):
-            named.add(entity)
-            found.append((start, end, term, entity, False))
+        if beside:
+            # a pair the templates already name ("Russian President") is one mention, not two
+            spans = {(start, end) for start, end, *_ in found}
+            for start, end, term, entity in self._titled_by_place(use.compiled, beside):
+                if (start, end) not in spans:
+                    named.add(entity)
+                    found.append((start, end, term, entity, False))
         found.sort(key=lambda item: (item[0], -item[1]))
         introducers = use.compiled.introducers
         sure = [
