@@ -503,9 +503,9 @@ class Occurrences:
                     found.append((start, end, displays[term_id], entity, meaning.weak))
         if beside:
             # a pair the templates already name ("Russian President") is one mention, not two
-            spans = {(start, end) for start, end, *_ in found}
+            templated = {(start, end) for start, end, *_ in found}
             for start, end, term, entity in self._titled_by_place(use.compiled, beside):
-                if (start, end) not in spans:
+                if (start, end) not in templated:
                     named.add(entity)
                     found.append((start, end, term, entity, False))
         found.sort(key=lambda item: (item[0], -item[1]))
