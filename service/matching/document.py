@@ -13,10 +13,8 @@ import re
 from bisect import bisect_left, bisect_right
 
 from service.matching.schema import ALL_FIELDS
-from service.matching.text import FoldedText, sentence_starts
+from service.matching.text import FIELD_SEPARATOR, FoldedText, sentence_starts
 from service.models import Article, ArticleField
-
-SEPARATOR = "\x00"
 
 # Where a sentence turns to another event: "will send tanks to Ukraine | after
 # Russian strikes killed 20". A time measured from the other event goes with it: "rose on
@@ -96,8 +94,8 @@ class Document:
             self.fields.append((name, folded))
             self.field_starts.append(offset)
             pieces.append(folded.folded)
-            offset += len(folded.folded) + len(SEPARATOR)
-        self.text = SEPARATOR.join(pieces)
+            offset += len(folded.folded) + len(FIELD_SEPARATOR)
+        self.text = FIELD_SEPARATOR.join(pieces)
         self._sentences: list[int] | None = None
         self._clauses: dict[int, list[int]] = {}
         self._reversed: str | None = None

@@ -31,7 +31,7 @@ from service.matching.terms import (
     right_open,
     script_break,
 )
-from service.matching.text import fold_keep_case
+from service.matching.text import FIELD_SEPARATOR, fold_keep_case
 
 # unscreened regexes searched together in one RE2 set (see Scanner.__init__)
 REGEXES_PER_SET = 48
@@ -175,7 +175,16 @@ class Scanner:
             matches = self._tests[regex_id].finditer(encoded)
         else:
             matches = self._regexes[regex_id].finditer(text)
-        return [match.span() for match in matches if match.end() > match.start()]
+        spans = []
+        for match in matches:
+            start, end = match.span()
+            # "not after a letter", (?:^|[^ء-ي]), also takes the separator before a field's first
+            # word; a hit that began there would belong to the field before (or an empty summary)
+            while start < end and text[start] == FIELD_SEPARATOR:
+                start += 1
+            if end > start:
+                spans.append((start, end))
+        return spans
 
 
 class OriginalSource(Protocol):

@@ -18,6 +18,9 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterator
 
+# Joins an article's fields into one text (document.py). Folding turns it into a space wherever
+# it occurs in a field, so in folded text it only ever stands between two fields.
+FIELD_SEPARATOR = "\x00"
 _SPACE_LIKE = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u00ad")
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u2032`\u00b4")
 _QUOTES = frozenset("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033")
@@ -30,7 +33,7 @@ def _is_hangul_syllable(char: str) -> bool:
 
 
 def fold_char(char: str, *, keep_case: bool = False) -> str:
-    if char.isspace() or char in _SPACE_LIKE or char == "\x00":
+    if char.isspace() or char in _SPACE_LIKE or char == FIELD_SEPARATOR:
         return " "
     if char in _APOSTROPHES:
         return "'"

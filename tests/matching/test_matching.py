@@ -48,6 +48,14 @@ def test_a_regex_term_matches_the_folded_text(rule_with: Build) -> None:
     assert matches(rules, "F16 jets")
 
 
+def test_a_regex_kept_from_a_letter_before_it_matches_a_field_s_first_word(rule_with: Build) -> None:
+    # "(?:^|[^ء-ي])" also takes the separator before a field's first word; the hit starts at the word,
+    # inside the field's first sentence, with the sentence's other parts
+    rules = rule_with("a: {any: ['/(?:^|[^ء-ي])وصل [^ ]+ إلى/']}\nb: {any: [القاهرة]}", "sentence(b, a)")
+    assert matches(rules, "وصل ماكرون إلى القاهرة.", title="World news briefing")
+    assert not matches(rules, "توصل ماكرون إلى القاهرة.", title="World news briefing")
+
+
 def test_all_requires_every_term(rule_with: Build) -> None:
     rules = rule_with("a: {all: [tanks, Poland]}", "a")
     assert matches(rules, "Poland buys tanks")
