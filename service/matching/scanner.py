@@ -29,17 +29,22 @@ from service.matching.terms import (
     re2_options,
     right_end,
     right_open,
-    script_break,
+    unspaced_script,
 )
 from service.matching.text import fold_keep_case
 
 # unscreened regexes searched together in one RE2 set (see Scanner.__init__)
 REGEXES_PER_SET = 48
+# the first character of any script written without spaces (``unspaced_script``): Thai
+_FIRST_UNSPACED = "\u0e00"
 
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
-# (targets, plain term ids, left rule, ends with a word character, may stand before one)
-_Pattern = tuple[tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None, int, bool, bool]
+# (targets, plain term ids, left rule, ends with a word character, may stand before one, first
+# and last characters of a script written without spaces)
+_Pattern = tuple[
+    tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None, int, bool, bool, bool, bool
+]
 
 
 class Scanner:
@@ -62,14 +67,16 @@ class Scanner:
                     if any(cased is not None for _, cased, _ in targets)
                     else tuple(t[0] for t in targets)
                 )
-                last = variant[-1]
+                opening, last = variant[0], variant[-1]
                 self._patterns.append(
                     (
                         tuple(targets),
                         plain,
-                        left_rule(variant[0]),
+                        left_rule(opening),
                         last.isalnum() or last in WORD_MARKS,
                         any(right_open(last, prefix=prefix) for _, _, prefix in targets),
+                        unspaced_script(opening),
+                        unspaced_script(last),
                     )
                 )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
@@ -104,23 +111,25 @@ class Scanner:
         patterns = self._patterns
         marks = WORD_MARKS
         for pattern, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
-            targets, plain, left, last_word, right_may_open = patterns[pattern]
+            targets, plain, left, last_word, right_may_open, first_unspaced, last_unspaced = patterns[pattern]
             # most candidates sit at word boundaries or fail them on the first test; the
-            # script-aware checks run only when a word character touches the match
-            if (
-                start
-                and left != LEFT_FREE
-                and (text[start - 1].isalnum() or text[start - 1] in marks)
-                and (left == LEFT_NEVER or not left_ok(text, start))
-                and not script_break(text[start - 1], text[start])
-            ):
-                continue
-            touching = (
-                last_word
-                and end < size
-                and (text[end].isalnum() or text[end] in marks)
-                and not script_break(text[end - 1], text[end])
-            )
+            # script-aware checks run only when a word character touches the match. The match is
+            # the pattern's own text, so its side of a script break is known from the pattern;
+            # the character beside it is of a script without spaces only from U+0E00 on
+            if start and left != LEFT_FREE:
+                before = text[start - 1]
+                if (
+                    (before.isalnum() or before in marks)
+                    and (left == LEFT_NEVER or not left_ok(text, start))
+                    and (before >= _FIRST_UNSPACED and unspaced_script(before)) == first_unspaced
+                ):
+                    continue
+            touching = False
+            if last_word and end < size:
+                after = text[end]
+                touching = (after.isalnum() or after in marks) and (
+                    after >= _FIRST_UNSPACED and unspaced_script(after)
+                ) == last_unspaced
             if not touching:
                 if plain is not None:
                     span = (start, end)
