@@ -99,9 +99,12 @@ class ArticleMatcher:
         """Whether, for each group of parts a route needs one of, one has a term in the article
         (see ``anchors.route_needs``). Far cheaper than windows and filters, and false for most
         routes an anchor term brought to an article that is about something else."""
+        present = self._present
         for group in needs:
             for index in group:
-                if self._has_term(rule.parts[index]):
+                part = rule.parts[index]
+                found = present.get(part.shared_id)
+                if found or (found is None and self._has_term(part)):
                     break
             else:
                 return False
@@ -243,8 +246,13 @@ class ArticleMatcher:
         if record is None:
             # a part no term of which occurs rules the window out at once; looked at before the
             # other parts' occurrences, whose filters and guards cost far more than the look-up
-            for operand in operands:
-                if isinstance(operand, Ref) and not self._has_term(rule.part_named[operand.name]):
+            present = self._present
+            for operand in node.search_order:
+                if not isinstance(operand, Ref):
+                    break  # the parts come first
+                part = rule.part_named[operand.name]
+                found = present.get(part.shared_id)
+                if found is False or (found is None and not self._has_term(part)):
                     return None
         anchors: list[Hit] | None = None
         for operand in node.search_order:

@@ -35,6 +35,9 @@ from service.matching.text import fold_keep_case
 
 # unscreened regexes searched together in one RE2 set (see Scanner.__init__)
 REGEXES_PER_SET = 48
+# how ``regex_matches`` calls RE2 itself, and what it answers for no match (see re2.search)
+_UNANCHORED = re2._Anchor.UNANCHORED
+_NO_MATCH = (-1, -1)
 # the first character of any script written without spaces (``unspaced_script``): Thai
 _FIRST_UNSPACED = "\u0e00"
 
@@ -89,6 +92,10 @@ class Scanner:
         self._screen = RegexScreen([regex.pattern for regex in regexes])
         self.unscreened = frozenset(self._screen.always)  # any text may match these
         self._tests = [re2.compile(regex.pattern.encode(), re2_options()) for regex in regexes]
+        # Whether a regex matches is asked of RE2's own object: the module's Python wrapper makes a
+        # generator and a match object for every search, a third of the cost of the tens of
+        # thousands of searches of a batch of articles that mostly find nothing
+        self._searches = [test._regexp for test in self._tests]
         # The regexes without such strings are searched together, one pass for all of them, in
         # RE2 sets of a few dozen: a set's automaton grows with the product of its patterns'
         # bounded repeats ("(?:[\w-]+ ){0,5}?"), and past RE2's memory budget it is thrown away
@@ -167,7 +174,7 @@ class Scanner:
 
     def regex_matches(self, regex_id: int, encoded: bytes) -> bool:
         """Whether the regex matches somewhere in a text (given encoded as UTF-8)."""
-        return self._tests[regex_id].search(encoded) is not None
+        return bool(self._searches[regex_id].Match(_UNANCHORED, encoded, 0, len(encoded))[0] != _NO_MATCH)
 
     def regexes_found(self, text: str) -> set[int]:
         """Which regular expressions match somewhere in ``text``."""
