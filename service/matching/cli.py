@@ -40,7 +40,7 @@ from service.matching.loader import load_rules
 from service.matching.ruleset import RuleSet
 from service.matching.schema import json_schema
 from service.matching.stats import corpus_stats, render_stats
-from service.models import Article
+from service.models import Article, Evidence
 
 DEFAULT_RULES = Path("rules")
 
@@ -351,12 +351,28 @@ def match_lines(rules: RuleSet, lines: Iterable[str], out: TextIO, err: TextIO) 
                 "rule": m.rule,
                 "severity": m.severity,
                 **({"route": m.route} if m.route else {}),
-                "evidence": [e.model_dump(mode="json") for e in m.evidence],
+                "evidence": [_evidence_json(e) for e in m.evidence],
             }
             for m in rules.match(article)
         ]
         print(json.dumps({"id": article.id, "matches": matches}, ensure_ascii=False), file=out, flush=True)
     return 1 if malformed else 0
+
+
+def _evidence_json(evidence: Evidence) -> dict[str, object]:
+    """``evidence.model_dump(mode="json")``, field by field: every field is a str, an int or None
+    already, and an article that matches several rules has dozens of pieces of evidence."""
+    return {
+        "part": evidence.part,
+        "field": evidence.field,
+        "term": evidence.term,
+        "text": evidence.text,
+        "start": evidence.start,
+        "end": evidence.end,
+        "snippet": evidence.snippet,
+        "entity": evidence.entity,
+        "route": evidence.route,
+    }
 
 
 def _reason(exc: ValidationError) -> str:

@@ -83,7 +83,11 @@ class Scanner:
                     )
                 )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
-        self._regexes = [compile_regex(regex.pattern) for regex in regexes]
+        # the patterns as str, for texts beyond ASCII (regex_spans): compiled on first use, since
+        # nearly every article is ASCII and a start-up compiling every regex twice costs more; two
+        # threads may both compile one, and either copy serves
+        self._sources = [regex.pattern for regex in regexes]
+        self._regexes: dict[int, re2._Regexp] = {}
         # Which regexes a text can match, by the strings they require (prefilter); a regex is then
         # run alone, on the text encoded once per article: a pattern given as bytes takes bytes as
         # they are, where one given as str would encode the text again on every call. RE2 sets
@@ -158,7 +162,7 @@ class Scanner:
 
     @property
     def has_regexes(self) -> bool:
-        return bool(self._regexes)
+        return bool(self._sources)
 
     def screen(self, text: str) -> set[int]:
         """The regexes with required strings that may match ``text``: those whose strings occur.
@@ -190,7 +194,10 @@ class Scanner:
         if encoded is not None and len(encoded) == len(text):
             matches = self._tests[regex_id].finditer(encoded)
         else:
-            matches = self._regexes[regex_id].finditer(text)
+            regex = self._regexes.get(regex_id)
+            if regex is None:
+                regex = self._regexes[regex_id] = compile_regex(self._sources[regex_id])
+            matches = regex.finditer(text)
         return [match.span() for match in matches if match.end() > match.start()]
 
 
