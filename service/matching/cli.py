@@ -23,6 +23,7 @@ from typing import TextIO
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 
 from service import backtest_cli
+from service.matching.collector import collector_paused
 from service.matching.errors import RuleLoadError
 from service.matching.evaluation import (
     GROUPS,
@@ -318,12 +319,14 @@ class _InputArticle(Article):
 
 
 def match_command(args: argparse.Namespace) -> int:
-    rules = _load(args.rules, sys.stderr)
-    if rules is None:
-        return 1
     # The rule set lives as long as the process: kept out of the collector's passes, the objects
     # each article makes are collected without walking the few hundred thousand of the rules'.
-    gc.freeze()
+    # Frozen before the collector runs again: its first pass after the load would walk them all.
+    with collector_paused():
+        rules = _load(args.rules, sys.stderr)
+        gc.freeze()
+    if rules is None:
+        return 1
     if args.input == "-":
         return match_lines(rules, sys.stdin, sys.stdout, sys.stderr)
     try:
