@@ -10,6 +10,7 @@ positions.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Protocol
 
@@ -70,16 +71,16 @@ class Scanner:
                     if any(cased is not None for _, cased, _ in targets)
                     else tuple(t[0] for t in targets)
                 )
-                opening, last = variant[0], variant[-1]
+                left, last_word, last_open, first_unspaced, last_unspaced = _edges(variant[0], variant[-1])
                 self._patterns.append(
                     (
                         tuple(targets),
                         plain,
-                        left_rule(opening),
-                        last.isalnum() or last in WORD_MARKS,
-                        any(right_open(last, prefix=prefix) for _, _, prefix in targets),
-                        unspaced_script(opening),
-                        unspaced_script(last),
+                        left,
+                        last_word,
+                        last_open or any(prefix for _, _, prefix in targets),
+                        first_unspaced,
+                        last_unspaced,
                     )
                 )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
@@ -199,6 +200,22 @@ class Scanner:
                 regex = self._regexes[regex_id] = compile_regex(self._sources[regex_id])
             matches = regex.finditer(text)
         return [match.span() for match in matches if match.end() > match.start()]
+
+
+@functools.cache
+def _edges(opening: str, last: str) -> tuple[int, bool, bool, bool, bool]:
+    """What the first and last characters of a pattern tell of the word boundary checks of its
+    matches: the left rule, whether it ends with a word character, whether an unprefixed match
+    may stand before one (``right_open``), and which of its ends are of a script written without
+    spaces. The tens of thousands of patterns of a library begin and end with a few hundred
+    characters, so each pair is worked out once."""
+    return (
+        left_rule(opening),
+        last.isalnum() or last in WORD_MARKS,
+        right_open(last, prefix=False),
+        unspaced_script(opening),
+        unspaced_script(last),
+    )
 
 
 class OriginalSource(Protocol):
