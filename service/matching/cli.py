@@ -23,6 +23,7 @@ from typing import TextIO
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 
 from service import backtest_cli
+from service.matching.collector import collector_paused
 from service.matching.errors import RuleLoadError
 from service.matching.evaluation import (
     GROUPS,
@@ -40,7 +41,7 @@ from service.matching.loader import load_rules
 from service.matching.ruleset import RuleSet
 from service.matching.schema import json_schema
 from service.matching.stats import corpus_stats, render_stats
-from service.models import Article
+from service.models import Article, Evidence
 
 DEFAULT_RULES = Path("rules")
 
@@ -318,12 +319,14 @@ class _InputArticle(Article):
 
 
 def match_command(args: argparse.Namespace) -> int:
-    rules = _load(args.rules, sys.stderr)
-    if rules is None:
-        return 1
     # The rule set lives as long as the process: kept out of the collector's passes, the objects
     # each article makes are collected without walking the few hundred thousand of the rules'.
-    gc.freeze()
+    # Frozen before the collector runs again: its first pass after the load would walk them all.
+    with collector_paused():
+        rules = _load(args.rules, sys.stderr)
+        gc.freeze()
+    if rules is None:
+        return 1
     if args.input == "-":
         return match_lines(rules, sys.stdin, sys.stdout, sys.stderr)
     try:
@@ -351,12 +354,28 @@ def match_lines(rules: RuleSet, lines: Iterable[str], out: TextIO, err: TextIO) 
                 "rule": m.rule,
                 "severity": m.severity,
                 **({"route": m.route} if m.route else {}),
-                "evidence": [e.model_dump(mode="json") for e in m.evidence],
+                "evidence": [_evidence_json(e) for e in m.evidence],
             }
             for m in rules.match(article)
         ]
         print(json.dumps({"id": article.id, "matches": matches}, ensure_ascii=False), file=out, flush=True)
     return 1 if malformed else 0
+
+
+def _evidence_json(evidence: Evidence) -> dict[str, object]:
+    """``evidence.model_dump(mode="json")``, field by field: every field is a str, an int or None
+    already, and an article that matches several rules has dozens of pieces of evidence."""
+    return {
+        "part": evidence.part,
+        "field": evidence.field,
+        "term": evidence.term,
+        "text": evidence.text,
+        "start": evidence.start,
+        "end": evidence.end,
+        "snippet": evidence.snippet,
+        "entity": evidence.entity,
+        "route": evidence.route,
+    }
 
 
 def _reason(exc: ValidationError) -> str:

@@ -104,16 +104,22 @@ class ArticleMatcher:
             for index in group:
                 part = rule.parts[index]
                 found = present.get(part.shared_id)
-                if found is None:
-                    found = not part.term_ids.isdisjoint(self._found) or (
-                        bool(part.regex_ids) and self.occurrences.any_regex_found(part.regex_ids)
-                    )
-                    present[part.shared_id] = found
-                if found:
+                if found or (found is None and self._has_term(part)):
                     break
             else:
                 return False
         return True
+
+    def _has_term(self, part: CompiledPart) -> bool:
+        """Whether one of the part's terms or regular expressions occurs in the article: a part
+        without one has no occurrence, and is ruled out without its filters and guards."""
+        found = self._present.get(part.shared_id)
+        if found is None:
+            found = not part.term_ids.isdisjoint(self._found) or (
+                bool(part.regex_ids) and self.occurrences.any_regex_found(part.regex_ids)
+            )
+            self._present[part.shared_id] = found
+        return found
 
     def holds(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[tuple[str, Hit]] | None:
         """Whether ``node`` holds within ``[start, end)`` of the joined text, and on which hits."""
@@ -237,6 +243,17 @@ class ArticleMatcher:
         # occur there, and every other positive operand must have somewhere to start from. The
         # search starts from the operand with the fewest occurrences (near() from its first).
         first = operands[0]
+        if record is None:
+            # a part no term of which occurs rules the window out at once; looked at before the
+            # other parts' occurrences, whose filters and guards cost far more than the look-up
+            present = self._present
+            for operand in node.search_order:
+                if not isinstance(operand, Ref):
+                    break  # the parts come first
+                part = rule.part_named[operand.name]
+                found = present.get(part.shared_id)
+                if found is False or (found is None and not self._has_term(part)):
+                    return None
         anchors: list[Hit] | None = None
         for operand in node.search_order:
             if isinstance(operand, Not):

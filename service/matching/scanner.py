@@ -10,6 +10,7 @@ positions.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Protocol
 
@@ -29,17 +30,22 @@ from service.matching.terms import (
     re2_options,
     right_end,
     right_open,
-    script_break,
+    unspaced_script,
 )
 from service.matching.text import FIELD_SEPARATOR, fold_keep_case
 
 # unscreened regexes searched together in one RE2 set (see Scanner.__init__)
 REGEXES_PER_SET = 48
+# the first character of any script written without spaces (``unspaced_script``): Thai
+_FIRST_UNSPACED = "\u0e00"
 
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
-# (targets, plain term ids, left rule, ends with a word character, may stand before one)
-_Pattern = tuple[tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None, int, bool, bool]
+# (targets, plain term ids, left rule, ends with a word character, may stand before one, first
+# and last characters of a script written without spaces)
+_Pattern = tuple[
+    tuple[tuple[int, str | None, bool], ...], tuple[int, ...] | None, int, bool, bool, bool, bool
+]
 
 
 class Scanner:
@@ -62,18 +68,24 @@ class Scanner:
                     if any(cased is not None for _, cased, _ in targets)
                     else tuple(t[0] for t in targets)
                 )
-                last = variant[-1]
+                left, last_word, last_open, first_unspaced, last_unspaced = _edges(variant[0], variant[-1])
                 self._patterns.append(
                     (
                         tuple(targets),
                         plain,
-                        left_rule(variant[0]),
-                        last.isalnum() or last in WORD_MARKS,
-                        any(right_open(last, prefix=prefix) for _, _, prefix in targets),
+                        left,
+                        last_word,
+                        last_open or any(prefix for _, _, prefix in targets),
+                        first_unspaced,
+                        last_unspaced,
                     )
                 )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
-        self._regexes = [compile_regex(regex.pattern) for regex in regexes]
+        # the patterns as str, for texts beyond ASCII (regex_spans): compiled on first use, since
+        # nearly every article is ASCII and a start-up compiling every regex twice costs more; two
+        # threads may both compile one, and either copy serves
+        self._sources = [regex.pattern for regex in regexes]
+        self._regexes: dict[int, re2._Regexp] = {}
         # Which regexes a text can match, by the strings they require (prefilter); a regex is then
         # run alone, on the text encoded once per article: a pattern given as bytes takes bytes as
         # they are, where one given as str would encode the text again on every call. RE2 sets
@@ -104,23 +116,25 @@ class Scanner:
         patterns = self._patterns
         marks = WORD_MARKS
         for pattern, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
-            targets, plain, left, last_word, right_may_open = patterns[pattern]
+            targets, plain, left, last_word, right_may_open, first_unspaced, last_unspaced = patterns[pattern]
             # most candidates sit at word boundaries or fail them on the first test; the
-            # script-aware checks run only when a word character touches the match
-            if (
-                start
-                and left != LEFT_FREE
-                and (text[start - 1].isalnum() or text[start - 1] in marks)
-                and (left == LEFT_NEVER or not left_ok(text, start))
-                and not script_break(text[start - 1], text[start])
-            ):
-                continue
-            touching = (
-                last_word
-                and end < size
-                and (text[end].isalnum() or text[end] in marks)
-                and not script_break(text[end - 1], text[end])
-            )
+            # script-aware checks run only when a word character touches the match. The match is
+            # the pattern's own text, so its side of a script break is known from the pattern;
+            # the character beside it is of a script without spaces only from U+0E00 on
+            if start and left != LEFT_FREE:
+                before = text[start - 1]
+                if (
+                    (before.isalnum() or before in marks)
+                    and (left == LEFT_NEVER or not left_ok(text, start))
+                    and (before >= _FIRST_UNSPACED and unspaced_script(before)) == first_unspaced
+                ):
+                    continue
+            touching = False
+            if last_word and end < size:
+                after = text[end]
+                touching = (after.isalnum() or after in marks) and (
+                    after >= _FIRST_UNSPACED and unspaced_script(after)
+                ) == last_unspaced
             if not touching:
                 if plain is not None:
                     span = (start, end)
@@ -142,7 +156,7 @@ class Scanner:
 
     @property
     def has_regexes(self) -> bool:
-        return bool(self._regexes)
+        return bool(self._sources)
 
     def screen(self, text: str) -> set[int]:
         """The regexes with required strings that may match ``text``: those whose strings occur.
@@ -174,7 +188,10 @@ class Scanner:
         if encoded is not None and len(encoded) == len(text):
             matches = self._tests[regex_id].finditer(encoded)
         else:
-            matches = self._regexes[regex_id].finditer(text)
+            regex = self._regexes.get(regex_id)
+            if regex is None:
+                regex = self._regexes[regex_id] = compile_regex(self._sources[regex_id])
+            matches = regex.finditer(text)
         spans = []
         for match in matches:
             start, end = match.span()
@@ -185,6 +202,22 @@ class Scanner:
             if end > start:
                 spans.append((start, end))
         return spans
+
+
+@functools.cache
+def _edges(opening: str, last: str) -> tuple[int, bool, bool, bool, bool]:
+    """What the first and last characters of a pattern tell of the word boundary checks of its
+    matches: the left rule, whether it ends with a word character, whether an unprefixed match
+    may stand before one (``right_open``), and which of its ends are of a script written without
+    spaces. The tens of thousands of patterns of a library begin and end with a few hundred
+    characters, so each pair is worked out once."""
+    return (
+        left_rule(opening),
+        last.isalnum() or last in WORD_MARKS,
+        right_open(last, prefix=False),
+        unspaced_script(opening),
+        unspaced_script(last),
+    )
 
 
 class OriginalSource(Protocol):

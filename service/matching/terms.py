@@ -150,7 +150,7 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char in WORD_MARKS
 
 
-def _unspaced_script(char: str) -> bool:
+def unspaced_script(char: str) -> bool:
     """Scripts written without spaces between words, or with particles glued on (Korean)."""
     code = ord(char)
     return (
@@ -166,7 +166,7 @@ def script_break(before: str, after: str) -> bool:
     """Whether two touching characters belong to different words because one is of a script
     written without spaces and the other is not: a Latin name glued to Japanese, Chinese or Korean
     ("F-35Bの初号機", "购买F-16战斗机", "K2전차") ends or starts there."""
-    return _unspaced_script(before) != _unspaced_script(after)
+    return unspaced_script(before) != unspaced_script(after)
 
 
 def _no_left_boundary_needed(char: str) -> bool:
@@ -213,7 +213,7 @@ def left_ok(text: str, start: int) -> bool:
 def right_open(last: str, *, prefix: bool) -> bool:
     """Whether a match ending with ``last`` can stand when a word character follows it
     (``right_end`` other than -1)."""
-    return prefix or _unspaced_script(last)
+    return prefix or unspaced_script(last)
 
 
 def right_end(text: str, end: int, *, prefix: bool) -> int:
@@ -224,6 +224,6 @@ def right_end(text: str, end: int, *, prefix: bool) -> int:
         while end < len(text) and _is_word(text[end]):
             end += 1
         return end
-    if _unspaced_script(text[end - 1]):
+    if unspaced_script(text[end - 1]):
         return end
     return -1

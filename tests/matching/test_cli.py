@@ -13,8 +13,8 @@ from conftest import RuleWriter
 
 from service.cli import main
 from service.matching import load_rules
-from service.matching.cli import match_lines
-from service.models import Article
+from service.matching.cli import _evidence_json, match_lines
+from service.models import Article, Evidence
 from tests.conftest import ROOT
 
 RULE = """
@@ -54,6 +54,17 @@ def test_match_results_carry_severity_and_evidence(rules_dir: Path) -> None:
     [match] = json.loads(out.getvalue())["matches"]
     assert match["severity"] == "high"
     assert match["evidence"][0]["text"] == "Summit"
+
+
+def test_match_writes_evidence_as_the_model_dumps_it() -> None:
+    # the output builds each piece's JSON field by field (_evidence_json), for speed
+    evidence = Evidence(
+        part="meeting", field="body", term="summit", text="Summit", start=4, end=10, snippet="The Summit"
+    )
+    assert _evidence_json(evidence) == evidence.model_dump(mode="json")
+    assert list(_evidence_json(evidence)) == list(evidence.model_dump(mode="json"))
+    routed = evidence.model_copy(update={"entity": "xi", "route": "visit"})
+    assert _evidence_json(routed) == routed.model_dump(mode="json")
 
 
 def test_malformed_lines_are_reported_skipped_and_fail_the_run(rules_dir: Path) -> None:
