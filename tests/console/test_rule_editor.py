@@ -157,7 +157,8 @@ def test_a_fixed_edit_is_tested_backtested_saved_and_raises_the_next_matching_ar
     screenshot(page, "rule-editor")
 
     page.locator("#save").click()
-    page.locator("body[data-saved]").wait_for()
+    # saving compiles the whole library again before it swaps the rule in, as a backtest does
+    page.locator("body[data-saved]").wait_for(timeout=45_000)
     assert (rules_copy / "port_call.yaml").read_text() == editor_value(page)
     fresh = {"source": "wire", "title": "Port visit", "body": "A British warship docked in Manila on Friday."}
     assert call(service.base, "POST", "/v1/articles", fresh)[0] == 202
