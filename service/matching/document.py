@@ -128,8 +128,8 @@ class Document:
         """Start offsets of every sentence in the joined text; each field starts a sentence."""
         if self._sentences is None:
             starts: list[int] = []
-            for (_, folded), base in zip(self.fields, self.field_starts, strict=True):
-                found = sentence_starts(folded.original)
+            for (name, folded), base in zip(self.fields, self.field_starts, strict=True):
+                found = sentence_starts(folded.original, headline=name == "title")
                 if folded.lines_up:
                     starts.extend([base + start for start in found] if base else found)
                 else:

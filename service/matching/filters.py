@@ -219,7 +219,26 @@ _MONTH_NAMES = [
     ("november", "nov", "noviembre", "novembre", "novembro", "kasım", "kasim"),
     ("december", "dec", "diciembre", "decembre", "dezembro", "dicembre", "dezember", "aralık", "aralik"),
 ]
-_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
+# Russian months as a time is told ("в ноябре", "в ноябре прошлого года"), and the CJK months, which
+# are numbers ("11月に", "11월에")
+_RUSSIAN_MONTHS = (
+    "январе",
+    "феврале",
+    "марте",
+    "апреле",
+    "мае",
+    "июне",
+    "июле",
+    "августе",
+    "сентябре",
+    "октябре",
+    "ноябре",
+    "декабре",
+)
+_NUMBERED_MONTH = re.compile(r"(?<!\d)(1[0-2]|0?[1-9]) ?(?:月|월)")
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names} | {
+    name: number for number, name in enumerate(_RUSSIAN_MONTHS, start=1)
+}
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -243,11 +262,13 @@ def _mentions_year_before(text: str, year: int) -> bool:
 def _month_before_published(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
     """Occurrences that name a month before the publication month ("in June" in August)."""
     text, month = occurrences.doc.text, occurrences.doc.day.month
-    return [
-        hit
-        for hit in hits
-        if any(_MONTHS.get(word, 13) < month for word in _WORD.findall(text[hit.start : hit.end]))
-    ]
+    return [hit for hit in hits if _names_month_before(text[hit.start : hit.end], month)]
+
+
+def _names_month_before(text: str, month: int) -> bool:
+    return any(_MONTHS.get(word, 13) < month for word in _WORD.findall(text)) or any(
+        int(number) < month for number in _NUMBERED_MONTH.findall(text)
+    )
 
 
 # What may stand between the start of a clause and a match that opens it

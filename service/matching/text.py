@@ -237,9 +237,18 @@ def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
     return _SENTENCE_END.finditer(text)
 
 
-def sentence_starts(text: str) -> list[int]:
-    """Offsets where sentences begin: after . ! ? followed by a capital, and after line breaks."""
+# A headline's semicolon separates its items: "Murillo y Gil se reúnen en Caracas; un encuentro
+# entre Petro y Maduro, sin fecha" tells two stories, where a body's semicolon joins two clauses of one
+_HEADLINE_ITEM_END = re.compile(r";\s+(?=\S)")
+
+
+def sentence_starts(text: str, *, headline: bool = False) -> list[int]:
+    """Offsets where sentences begin: after . ! ? followed by a capital, and after line breaks; in a
+    ``headline``, after semicolons too."""
     starts = [0]
+    if headline and ";" in text:
+        cuts = {match.end() for match in _HEADLINE_ITEM_END.finditer(text)}
+        return sorted(cuts.union(sentence_starts(text)))
     for match in _sentence_ends(text):
         end = match.end()
         mark = text[match.start()]

@@ -29,6 +29,13 @@ def test_sentences_split_after_full_stops_before_capitals() -> None:
     assert [text[i:] for i in sentence_starts(text)][1] == "They talked for hours."
 
 
+def test_a_headline_s_semicolon_separates_two_items_and_a_body_s_does_not() -> None:
+    text = "Murillo y Gil se reúnen en Caracas; un encuentro entre Petro y Maduro, sin fecha"
+    starts = sentence_starts(text, headline=True)
+    assert [text[i:] for i in starts] == [text, "un encuentro entre Petro y Maduro, sin fecha"]
+    assert sentence_starts(text) == [0]
+
+
 def test_abbreviations_and_initials_do_not_end_sentences() -> None:
     text = "U.S. President Joe Biden met Sergei K. Shoigu at 9 a.m. on Friday. Then he left."
     assert len(sentence_starts(text)) == 2
