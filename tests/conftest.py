@@ -52,6 +52,13 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _no_rule_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``geoalert match`` keeps compiled rules in the user's cache (service/matching/rulecache.py);
+    tests compile theirs and leave the user's cache alone."""
+    monkeypatch.setenv("GEOALERT_RULE_CACHE", "off")
+
+
 @pytest.fixture
 def key_prefix() -> str:
     return f"test:{uuid.uuid4().hex[:12]}:"

@@ -38,6 +38,7 @@ from service.matching.examples import run_examples
 from service.matching.explain import explain, render
 from service.matching.freshness import DEFAULT_MAX_AGE_DAYS, freshness_warnings
 from service.matching.loader import load_rules
+from service.matching.rulecache import load_rules_cached
 from service.matching.ruleset import RuleSet
 from service.matching.schema import json_schema
 from service.matching.stats import corpus_stats, render_stats
@@ -128,9 +129,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schema.set_defaults(func=schema_command)
 
 
-def _load(directory: Path, out: TextIO) -> RuleSet | None:
+def _load(directory: Path, out: TextIO, *, cached: bool = False) -> RuleSet | None:
     try:
-        return load_rules(directory)
+        return load_rules_cached(directory) if cached else load_rules(directory)
     except RuleLoadError as exc:
         for error in exc.errors:
             print(error, file=out)
@@ -323,7 +324,7 @@ def match_command(args: argparse.Namespace) -> int:
     # each article makes are collected without walking the few hundred thousand of the rules'.
     # Frozen before the collector runs again: its first pass after the load would walk them all.
     with collector_paused():
-        rules = _load(args.rules, sys.stderr)
+        rules = _load(args.rules, sys.stderr, cached=True)
         gc.freeze()
     if rules is None:
         return 1

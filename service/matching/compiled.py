@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from service.matching.condition import Node
+from service.matching.condition import Node, Not, Ref
 from service.matching.entities import AliasMeaning, CompiledEntityList
 from service.matching.freshness import ListFacts
 from service.matching.info import RuleInfo
@@ -102,6 +102,30 @@ class CompiledRule:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "part_named", {part.name: part for part in self.parts})
+
+    def __getstate__(self) -> dict[str, object]:
+        """A pickled rule (``rulecache``) keeps its named conditions by their trees: the
+        identities ``condition_names`` is keyed by are those of this process only."""
+        trees = {id(node): node for node in _subtrees(self.condition)}
+        state = dict(self.__dict__)
+        state["condition_names"] = [
+            (trees[key], name) for key, name in self.condition_names.items() if key in trees
+        ]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        named = state.pop("condition_names")
+        assert isinstance(named, list)
+        self.__dict__.update(state)
+        object.__setattr__(self, "condition_names", {id(node): name for node, name in named})
+
+
+def _subtrees(node: Node) -> list[Node]:
+    """Every node of a condition's tree, itself first."""
+    if isinstance(node, Ref):
+        return [node]
+    children = (node.operand,) if isinstance(node, Not) else node.operands
+    return [node, *(sub for child in children for sub in _subtrees(child))]
 
 
 @dataclass(frozen=True)

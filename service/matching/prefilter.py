@@ -259,7 +259,17 @@ class RegexScreen:
         self.always = tuple(always)  # without a screen: to be run on every text
         self.screened = len(patterns) - len(always)  # how many regexes have a screen
         self._regexes = [tuple(regex_ids) for regex_ids in screens.values()]
-        self._automaton = ahocorasick_rs.AhoCorasick(list(screens)) if screens else None
+        self._needles = list(screens)  # the automaton's patterns in order, to rebuild it (__setstate__)
+        self._automaton = ahocorasick_rs.AhoCorasick(self._needles) if screens else None
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a pickled screen keeps (``rulecache``): its automaton cannot be pickled, and is
+        rebuilt from its needles."""
+        return {**self.__dict__, "_automaton": None}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._automaton = ahocorasick_rs.AhoCorasick(self._needles) if self._needles else None
 
     def candidates(self, text: str) -> set[int]:
         """The screened regexes that may match ``text``: those with a string of their set in it.

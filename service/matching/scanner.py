@@ -61,6 +61,7 @@ class Scanner:
         # the left rule, and whether a word character after it is to be looked at, and may stand
         self._patterns: list[_Pattern] = []
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._variants: list[str] = []
         if entries:
             for variant, targets in entries.items():
                 plain = (
@@ -81,6 +82,7 @@ class Scanner:
                     )
                 )
             self._automaton = ahocorasick_rs.AhoCorasick(entries)
+        self._variants = list(entries)  # the automaton's patterns in order, to rebuild it (__setstate__)
         # the patterns as str, for texts beyond ASCII (regex_spans): compiled on first use, since
         # nearly every article is ASCII and a start-up compiling every regex twice costs more; two
         # threads may both compile one, and either copy serves
@@ -98,15 +100,31 @@ class Scanner:
         # RE2 sets of a few dozen: a set's automaton grows with the product of its patterns'
         # bounded repeats ("(?:[\w-]+ ){0,5}?"), and past RE2's memory budget it is thrown away
         # and rebuilt on every article (188 patterns in one set: 30 times slower than in three).
-        self._unscreened_sets: list[tuple[tuple[int, ...], re2.Set]] = []
         always = self._screen.always
-        for first in range(0, len(always), REGEXES_PER_SET):
-            ids = always[first : first + REGEXES_PER_SET]
-            regex_set = re2.Set.SearchSet(re2_options())
-            for regex_id in ids:
-                regex_set.Add(regexes[regex_id].pattern)
-            regex_set.Compile()
-            self._unscreened_sets.append((ids, regex_set))
+        self._unscreened_ids = [
+            always[first : first + REGEXES_PER_SET] for first in range(0, len(always), REGEXES_PER_SET)
+        ]
+        self._unscreened_sets = [(ids, self._regex_set(ids)) for ids in self._unscreened_ids]
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a pickled scanner keeps (``rulecache``): its automaton and RE2 sets cannot be
+        pickled, and are rebuilt from their patterns in far less time than compiling the rules."""
+        state = dict(self.__dict__)
+        del state["_automaton"], state["_unscreened_sets"]
+        state["_regexes"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._automaton = ahocorasick_rs.AhoCorasick(self._variants) if self._variants else None
+        self._unscreened_sets = [(ids, self._regex_set(ids)) for ids in self._unscreened_ids]
+
+    def _regex_set(self, ids: tuple[int, ...]) -> re2.Set:
+        regex_set = re2.Set.SearchSet(re2_options())
+        for regex_id in ids:
+            regex_set.Add(self._sources[regex_id])
+        regex_set.Compile()
+        return regex_set
 
     def literal_hits(self, text: str, original: OriginalSource) -> Hits:
         hits: Hits = defaultdict(list)
