@@ -302,9 +302,7 @@ class Veto(NamedTuple):
 def _guards(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
     """Occurrences no shared guard vetoes within its scope; the vetoed ones are kept to explain."""
     # most guards occur nowhere in a given article: those cost one lookup, and no window
-    active = [
-        guard for guard in part.guards if occurrences.may_occur(guard.part) and occurrences.of(guard.part)[0]
-    ]
+    active = [guard for guard in part.guards if occurrences.occurs(guard.part)]
     if not active:
         return hits
     key = occurrences.key(part)

@@ -138,6 +138,7 @@ class Occurrences:
         self._homes: dict[tuple[str, int], tuple[_Homes, dict[int, _Homes]]] = {}  # by sentence
         self._places: dict[tuple[str, int], set[str]] = {}  # by list and sentence
         self._parts: dict[int, tuple[list[Hit], list[int]]] = {}
+        self._occurs: dict[int, bool] = {}  # occurs()
         self._whole: dict[tuple[int, int], list[Hit] | None] = {}  # inside() the whole article
         self._size = len(doc.text)
         self.vetoes: dict[int, list[Veto]] = {}  # filled by the guards filter
@@ -174,6 +175,16 @@ class Occurrences:
         if not part.term_ids.isdisjoint(self.found):
             return True
         return bool(part.regex_ids) and not self.regexes_maybe().isdisjoint(part.regex_ids)
+
+    def occurs(self, part: CompiledPart) -> bool:
+        """Whether the part occurs in the article at all, after its filters. Asked of every guard
+        of every guarded part: known once per article, where the look at its terms costs a set
+        intersection each time."""
+        key = part.shared_id if part.shared_id >= 0 else id(part)
+        known = self._occurs.get(key)
+        if known is None:
+            known = self._occurs[key] = self.may_occur(part) and bool(self.of(part)[0])
+        return known
 
     def inside(self, part: CompiledPart, start: int, end: int) -> list[Hit] | None:
         """The part's occurrences inside the window, if there are enough of them for it to hold.
@@ -214,12 +225,19 @@ class Occurrences:
         """The guard's occurrence that vetoes ``hit`` within the guard's scope, if any."""
         doc = self.doc
         if guard.scope == "near":
+            if guard.in_clause:
+                # the clause lies in the hit's sentence, where most guards do not occur: a look-up
+                # that spares the word window and the clause
+                sentence_low, sentence_high = doc.sentence_span(hit.start)
+                starts = self.of(guard.part)[1]
+                first = bisect_left(starts, sentence_low)
+                if first == len(starts) or starts[first] >= sentence_high:
+                    return None
             low, high = doc.words_around(hit.start, hit.end, guard.words)
             if not guard.in_clause:
                 return self._reaching(guard, low, high, low)
             # the clause only narrows the word window, and splitting a sentence into clauses
             # costs more than a look-up: only where the guard occurs near the hit
-            sentence_low = doc.sentence_span(hit.start)[0]
             if self._reaching(guard, low, high, sentence_low) is None:
                 return None
             clause_low, clause_high = doc.clause_span(hit.start)
