@@ -21,6 +21,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import ahocorasick_rs
@@ -38,6 +39,7 @@ ENVIRONMENT = "GEOALERT_RULE_CACHE"
 FORMAT = b"geoalert-rules-1"
 SUFFIX = ".pickle"
 KEEP = 4  # cache files kept (the newest): a few rules directories, or an edit and its undo
+ABANDONED_SECONDS = 3600  # a temporary file this old was left by a run that did not finish writing it
 _PRIVATE = stat.S_IRWXG | stat.S_IRWXO
 
 
@@ -145,6 +147,10 @@ def _write(where: Path, path: Path, key: str, rules: RuleSet) -> None:
 
 
 def _prune(where: Path) -> None:
+    """The newest ``KEEP`` files, and no half-written one a killed run left behind."""
     kept = sorted(where.glob(f"*{SUFFIX}"), key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
     for old in kept[KEEP:]:
         old.unlink(missing_ok=True)
+    for partial in where.glob(".*.part"):
+        if time.time() - partial.stat().st_mtime > ABANDONED_SECONDS:  # another run may be writing it
+            partial.unlink(missing_ok=True)

@@ -133,3 +133,21 @@ def test_the_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.delenv(rulecache.ENVIRONMENT)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert rulecache.cache_directory() == tmp_path / "geoalert" / "rules"
+
+
+def test_old_files_and_abandoned_writes_are_cleared(rules_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    for number in range(rulecache.KEEP):
+        old = cache / f"{number:064x}{rulecache.SUFFIX}"
+        old.write_bytes(b"")
+        os.utime(old, (1000 + number, 1000 + number))
+    abandoned, writing = cache / ".abandoned.part", cache / ".writing.part"
+    abandoned.write_bytes(b"")
+    writing.write_bytes(b"")
+    os.utime(abandoned, (1000, 1000))
+    rulecache.load_rules_cached(rules_dir, cache)
+    assert len(list(cache.glob(f"*{rulecache.SUFFIX}"))) == rulecache.KEEP
+    assert not (cache / f"{0:064x}{rulecache.SUFFIX}").exists()
+    assert not abandoned.exists()
+    assert writing.exists()
