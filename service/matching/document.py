@@ -30,6 +30,9 @@ _SINCE_WHEN = (
     r"(?:(?:a few|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten) )?"
     r"(?:hours?|days?|weeks?|months?|years?) "
 )
+# A comma before "and" and a verb of saying or deciding with "that" opens what was said or decided,
+# a clause of its own: "held their first meeting in five years in Kazan, | and agreed that the
+# Special Representatives would meet at an early date".
 # A comma before "and" and a new subject joins two clauses: "ministers discuss ammunition stocks, |
 # and the UN envoy presses the army to accept a truce" (a list ends in a noun, not a clause). A
 # colon before a number opens a list of what the clause names, and stays in it: "approved two
@@ -43,6 +46,7 @@ _SINCE_WHEN = (
 _CLAUSE_BREAK = re.compile(
     r"[;:,\s](?:(?<=;)\s+|(?<=:)\s+(?!\d)|(?<=\s)\s*[-\u2013\u2014]+\s+"
     rf"|(?P<turn>)(?:(?<=,)\s+|(?<=\s)\s*)(?=(?P<word>{_BREAK_WORDS})\s)"
+    r"|(?<=,)\s+(?=and (?:agreed|decided|announced|said|stressed|noted|added) that\s)"
     r"|(?<=,)\s+(?=(?:and (?:the|a|an|its|their|his|her|this|these|those)\s"
     r"|et (?:le|la|l'|les|un|une|son|sa|ses|leur|leurs)|y (?:el|la|los|las|un|una|su|sus)"
     r"|e (?:il|lo|la|l'|i|gli|le|o|a|os|as|um|uma|seu|sua)|und (?:der|die|das|den|dem|ein|eine|sein|seine|ihr|ihre))\b))"

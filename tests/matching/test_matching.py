@@ -119,6 +119,14 @@ def test_a_comma_and_a_new_subject_start_a_clause_and_a_list_does_not(rule_with:
     assert matches(rules, "They will sign for ammunition and the trucks to carry it.")
 
 
+def test_what_was_agreed_or_said_after_a_comma_and_its_verb_is_a_clause_of_its_own(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [~meet]}\nb: {any: [early date]}", "clause(a, b)")
+    assert not matches(rules, "Modi and Xi met in Kazan, and agreed that envoys would talk at an early date.")
+    assert not matches(rules, "The leaders met in Kazan, and said that envoys would talk at an early date.")
+    assert matches(rules, "They agreed that envoys would meet at an early date.")
+    assert matches(rules, "Modi and Xi met in Kazan and agreed that envoys would talk at an early date.")
+
+
 def test_a_comma_and_a_new_subject_start_a_clause_in_the_other_languages_too(rule_with: Build) -> None:
     rules = rule_with(
         "a: {any: [sanctions, sanciones, Sanktionen]}\nb: {any: [adopte, adoptó, beschlossen]}",
