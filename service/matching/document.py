@@ -117,10 +117,12 @@ class Document:
         return start, start + len(self.fields[index][1].folded)
 
     def original(self, start: int, end: int) -> tuple[ArticleField, str, int, int]:
-        """The field, its original text, and the original offsets of a span of the joined text."""
+        """The field, its original text, and the original offsets of a span of the joined text; a
+        span that runs on past the end of the field where it starts ends with that field."""
         index = self.field_index(start)
         name, folded = self.fields[index]
         base = self.field_starts[index]
+        end = min(end, base + len(folded.folded))
         return name, folded.original, folded.to_original(start - base), folded.to_original(end - base)
 
     def original_text(self, start: int, end: int) -> str:

@@ -7,6 +7,7 @@ import pytest
 from conftest import PEOPLE, PLACES, RuleWriter
 
 from service.matching import RuleSet, load_rules
+from service.matching.document import Document
 from service.matching.occurrences import Occurrences
 from service.models import Article
 
@@ -404,6 +405,16 @@ def test_evidence_offsets_point_into_the_original_text(rule_with: Build) -> None
     [match] = rules.match(Article(id="a", body=body))
     evidence = match.evidence[0]
     assert body[evidence.start : evidence.end] == "Kiew" == evidence.text
+
+
+def test_a_span_that_runs_past_the_end_of_its_field_ends_with_the_field() -> None:
+    # "ß" folds to two letters, so the title's offsets are mapped; a look ahead from a name at the
+    # end of the title ("... GDL") reaches past it, into the body
+    article = Article(id="a", title="Einigung auf der Straße mit der GDL", body="Die Bahn.")
+    doc = Document(article, dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
+    end = doc.text.index("gdl") + 3
+    assert doc.original_text(end - 3, end + 40) == "GDL"
+    assert doc.original(end - 3, end + 40)[0] == "title"
 
 
 def test_evidence_names_part_field_term_and_snippet(rule_with: Build) -> None:
