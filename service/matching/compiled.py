@@ -64,12 +64,14 @@ class CompiledGuard:
 
     name: str
     part: CompiledPart
-    scope: str  # "sentence", "clause" or "near"
+    scope: str  # "sentence", "clause", "article" or "near"
     words: int = 0  # for "near"
     in_clause: bool = False  # "near" bounded by the occurrence's clause as well
     spares: CompiledPart | None = None  # occurrences that are one of these terms are never vetoed
 
     def describe(self) -> str:
+        if self.scope == "article":
+            return "anywhere in the article"
         if self.scope != "near":
             return f"same {self.scope}"
         return f"near {self.words} words in the clause" if self.in_clause else f"near {self.words} words"

@@ -224,6 +224,10 @@ class Occurrences:
     def guard_veto(self, guard: CompiledGuard, hit: Hit) -> Hit | None:
         """The guard's occurrence that vetoes ``hit`` within the guard's scope, if any."""
         doc = self.doc
+        if guard.scope == "article":
+            # the kind of piece, told once for all of it: a "Today in history" column reports no
+            # event of the day, whatever each of its items says
+            return self._verdict(guard, 0, len(doc.text))
         if guard.scope == "near":
             if guard.in_clause:
                 # the clause lies in the hit's sentence, where most guards do not occur: a look-up

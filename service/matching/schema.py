@@ -178,8 +178,11 @@ class Guard(Selection):
     """A veto defined once and used by name: an occurrence of a guarded part is dropped when the
     guard occurs within its scope of that occurrence."""
 
-    scope: Literal["sentence", "clause"] | None = Field(
-        None, description="where the guard bites: the sentence (default) or the clause of the occurrence"
+    scope: Literal["sentence", "clause", "article"] | None = Field(
+        None,
+        description="where the guard bites: the sentence (default) or the clause of the occurrence, or "
+        "the whole article (a kind of piece that reports no event of the day, such as a 'Today in "
+        "history' column)",
     )
     near: int | None = Field(
         None,
@@ -201,6 +204,8 @@ class Guard(Selection):
         # clause bound keeps a far-reaching guard on its own side of them
         if self.scope == "sentence" and self.near is not None:
             raise ValueError("'near' already stays inside the sentence: give 'scope: clause' or no scope")
+        if self.scope == "article" and self.near is not None:
+            raise ValueError("'near' bounds a guard by words: it cannot also take the whole article")
         return self
 
 

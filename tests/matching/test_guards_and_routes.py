@@ -108,6 +108,15 @@ def test_a_clause_guard_bites_only_in_the_clause_of_the_event_word(write_rules: 
     assert fired(rules, "Putin met Kim Jong Un, after a speech on the history of the war.")
 
 
+def test_an_article_guard_vetoes_the_event_word_wherever_it_stands_in_the_piece(
+    write_rules: RuleWriter,
+) -> None:
+    guards = GUARDS + "  almanac:\n    any: [today in history]\n    scope: article\n"
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "almanac"), guards)
+    assert not fired(rules, "Today in history. Forty years on, a column recalls it. Putin met Kim Jong Un.")
+    assert fired(rules, "A column recalls a war. Putin met Kim Jong Un.")
+
+
 def test_a_guard_keeps_its_own_filters(write_rules: RuleWriter) -> None:
     rules = guarded(write_rules, "past_year")
     assert not fired(rules, "Putin and Kim Jong Un met in 2019 in Vladivostok.")
@@ -163,6 +172,13 @@ def test_a_guard_named_in_a_condition_is_explained(write_rules: RuleWriter) -> N
     with pytest.raises(RuleLoadError) as failure:
         rules_with(write_rules, "id: r\ntitle: R\nparts:\n  a: {any: [x]}\ncondition: a and not hedge\n")
     assert "'hedge' is a guard" in failure.value.errors[0].message
+
+
+def test_a_near_guard_with_an_article_scope_is_refused(write_rules: RuleWriter) -> None:
+    guards = GUARDS + "  almanac:\n    any: [today in history]\n    scope: article\n    near: 3\n"
+    with pytest.raises(RuleLoadError) as failure:
+        rules_with(write_rules, GUARDED.replace("GUARDS", "almanac"), guards)
+    assert "cannot also take the whole article" in failure.value.errors[0].message
 
 
 def test_a_near_guard_with_a_sentence_scope_is_refused_as_saying_nothing(write_rules: RuleWriter) -> None:
