@@ -68,9 +68,13 @@ class Sentence:
     clause: bool = False  # one clause of the sentence, not all of it
     # the operands in the order a window search checks them: parts, other conditions, negations
     search_order: tuple[Node, ...] = field(init=False, compare=False, repr=False)
+    # the names of the operands when every one names a part (most windows), else empty: their
+    # occurrences in a window are then looked up without a walk of the tree
+    part_names: tuple[str, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "search_order", _search_order(self.operands))
+        object.__setattr__(self, "part_names", _part_names(self.operands))
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,19 @@ class Near:
     operands: tuple[Node, ...]
     words: int
     search_order: tuple[Node, ...] = field(init=False, compare=False, repr=False)
+    part_names: tuple[str, ...] = field(init=False, compare=False, repr=False)  # as for Sentence
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "search_order", _search_order(self.operands))
+        object.__setattr__(self, "part_names", _part_names(self.operands))
 
 
 Node = Ref | Not | And | Or | AtLeast | Sentence | Near
+
+
+def _part_names(operands: tuple[Node, ...]) -> tuple[str, ...]:
+    names = tuple(node.name for node in operands if isinstance(node, Ref))
+    return names if len(names) == len(operands) else ()
 
 
 def _search_order(operands: tuple[Node, ...]) -> tuple[Node, ...]:

@@ -64,6 +64,10 @@ class ArticleMatcher:
         self._found = self.occurrences.found  # literal terms found in the article
         self._present: dict[int, bool] = {}
         self._spans: dict[tuple[int, int], _Located] = {}  # evidence located in the original text
+        # Evidence made for this article, by part, span, term, entity and route: rules that match
+        # on the same words under the same part name (a shared list of actions, say) share one
+        # read-only instance, as an alert shares its match's
+        self._made: dict[tuple[str, int, int, str, str | None, str | None], Evidence] = {}
         # explain sets this to a list to hear of every outermost window tried; None costs nothing
         self.windows: list[Window] | None = None
         self._depth = 0
@@ -154,6 +158,8 @@ class ArticleMatcher:
             return None if inside is None else [(part.name, hit, False) for hit in inside]
         if isinstance(node, Sentence):  # before the rest: most conditions are windows
             window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
+            if node.part_names and self.windows is None:
+                return self._part_windows(node, rule, start, end, window_of, near=False)
             return self._within(node, rule, start, end, window_of, any_anchor=True)
         if isinstance(node, Not):
             operand = node.operand
@@ -183,7 +189,10 @@ class ArticleMatcher:
             return None
         assert isinstance(node, Near)
         words = node.words
-        return self._within(node, rule, start, end, lambda at: self.doc.words_at(at, words), any_anchor=False)
+        words_at = self.doc.words_at
+        if node.part_names and self.windows is None:
+            return self._part_windows(node, rule, start, end, lambda at: words_at(at, words), near=True)
+        return self._within(node, rule, start, end, lambda at: words_at(at, words), any_anchor=False)
 
     def _all(
         self, operands: tuple[Node, ...], rule: CompiledRule, start: int, end: int, reach: int | None = None
@@ -294,6 +303,63 @@ class ArticleMatcher:
                 proof.extend([(part, found, True) for part, found, _ in held])
         return proof or None
 
+    def _part_windows(
+        self,
+        node: Sentence | Near,
+        rule: CompiledRule,
+        start: int,
+        end: int,
+        window_of: _WindowOf,
+        *,
+        near: bool,
+    ) -> Proof | None:
+        """``_within_windows`` for a window of parts alone (most of them), while matching: the
+        parts' occurrences are looked up once, then bisected for each window, without the walk of
+        the tree and the look-ups of ``_all`` for every anchor."""
+        present = self._present
+        parts: list[CompiledPart] = []
+        for name in node.part_names:  # a part no term of which occurs rules the window out at once
+            part = rule.part_named[name]
+            found = present.get(part.shared_id)
+            if found is False or (found is None and not self._has_term(part)):
+                return None
+            parts.append(part)
+        occurrences = self.occurrences
+        anchors: list[Hit] | None = None
+        sources: list[tuple[str, int, list[Hit], list[int]]] = []
+        for part in parts:
+            positions = occurrences.inside(part, start, end)
+            if positions is None:
+                return None
+            # a sentence searches from the part with the fewest occurrences, near() from its first
+            if anchors is None or (not near and len(positions) < len(anchors)):
+                anchors = positions
+            sources.append((part.name, part.required, *occurrences.of(part)))
+        assert anchors is not None
+        spans_words = self.doc.spans_words
+        proof: Proof = []
+        tried: set[tuple[int, int]] = set()
+        for hit in anchors[:MAX_ANCHORS]:
+            low, high = window_of(hit.start)
+            if hit.end > high or (near and spans_words(hit.start, hit.end)):  # as in _within_windows
+                high = max(high, window_of(hit.end - 1)[1])
+            low = max(start, low)
+            high = min(end, high)
+            if (low, high) in tried:
+                continue
+            tried.add((low, high))
+            limit = end if near else high  # occurrences that begin in a word window may run on
+            held = len(proof)
+            for name, required, hits, starts in sources:
+                first = bisect_left(starts, low)
+                last = bisect_left(starts, high, first)
+                inside = [found for found in hits[first:last] if found.end <= limit]
+                if not inside or (required > 1 and len({found.key for found in inside}) < required):
+                    del proof[held:]  # the window does not hold: what its other parts had goes
+                    break
+                proof.extend([(name, found, True) for found in inside])
+        return proof or None
+
     def _positions(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[Hit]:
         """Every occurrence from which ``node`` could hold in a window around it; unlike a proof,
         this covers all alternatives of an ``or``."""
@@ -333,10 +399,13 @@ class ArticleMatcher:
                 seen_keys.add((part, hit.key))
                 chosen.setdefault((hit.start, hit.end, part), (part, hit))
         evidence: list[Evidence] = []
+        made = self._made
         for part, hit in list(chosen.values())[:MAX_EVIDENCE]:
-            field, text, first, last, excerpt = self._located(hit.start, hit.end)
-            evidence.append(
-                _validate_evidence(
+            key = (part, hit.start, hit.end, hit.term, hit.entity, route)
+            item = made.get(key)
+            if item is None:
+                field, text, first, last, excerpt = self._located(hit.start, hit.end)
+                item = made[key] = _validate_evidence(
                     {
                         "part": part,
                         "field": field,
@@ -349,7 +418,7 @@ class ArticleMatcher:
                         "route": route,
                     }
                 )
-            )
+            evidence.append(item)
         return evidence
 
     def _located(self, start: int, end: int) -> _Located:

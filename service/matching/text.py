@@ -242,6 +242,8 @@ _ABBREVIATION_WORDS = (
     "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+# an initialism longer than this has full stops inside ("u.s")
+_LONGEST_ABBREVIATION = max(len(word) for word in _ABBREVIATIONS)
 # Chinese and Japanese end a sentence with a full-width mark and no space after it; Hindi
 # and the other languages written in Devanagari with a danda (।, ॥) and a space. The pattern
 # opens with the one class of every mark, the kind of mark then chosen by a look back at it:
@@ -275,12 +277,12 @@ def sentence_starts(text: str, *, headline: bool = False) -> list[int]:
         cuts = {match.end() for match in _HEADLINE_ITEM_END.finditer(text)}
         return sorted(cuts.union(sentence_starts(text)))
     for match in _sentence_ends(text):
-        end = match.end()
-        mark = text[match.start()]
+        at, end = match.span()
+        mark = text[at]
         if mark != "\n":
             if text[end].islower():
                 continue
-            if mark == "." and _is_abbreviation(text[text.rfind(" ", 0, match.start()) + 1 : match.start()]):
+            if mark == "." and _is_abbreviation(text[text.rfind(" ", 0, at) + 1 : at]):
                 continue
         if end > starts[-1]:
             starts.append(end)
@@ -288,7 +290,11 @@ def sentence_starts(text: str, *, headline: bool = False) -> list[int]:
 
 
 def _is_abbreviation(word: str) -> bool:
-    word = word.lstrip(_OPENING).lower()
+    word = word.lstrip(_OPENING)
+    # most words before a full stop are too long for either kind (lowercasing never shortens one)
+    if len(word) > _LONGEST_ABBREVIATION and "." not in word:
+        return False
+    word = word.lower()
     return word in _ABBREVIATIONS or bool(_INITIALISM.match(word))
 
 
