@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from service.matching.condition import Node, Not, Ref
+from service.matching.condition import Near, Node, Not, Ref, Sentence
 from service.matching.entities import AliasMeaning, CompiledEntityList
 from service.matching.freshness import ListFacts
 from service.matching.info import RuleInfo
@@ -101,9 +101,17 @@ class CompiledRule:
     part_named: Mapping[str, CompiledPart] = field(default_factory=dict)
     # the identity of each named condition's tree -> its name, so explanations write it by name
     condition_names: Mapping[int, str] = field(default_factory=dict)
+    # per route: the route_needs the evaluator checks before the route's condition; none for a
+    # sentence() or near() of parts alone, whose window looks at the same parts first
+    route_checks: tuple[tuple[tuple[int, ...], ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "part_named", {part.name: part for part in self.parts})
+        checks = tuple(
+            () if isinstance(node, (Sentence, Near)) and node.part_names else needs
+            for (_, node), needs in zip(self.routes, self.route_needs, strict=True)
+        )
+        object.__setattr__(self, "route_checks", checks)
 
     def __getstate__(self) -> dict[str, object]:
         """A pickled rule (``rulecache``) keeps its named conditions by their trees: the

@@ -93,8 +93,8 @@ class ArticleMatcher:
     def evaluate(self, rule: CompiledRule) -> Decision | None:
         """The first route of the rule that holds, with its evidence; None if none does."""
         end = len(self.doc.text)
-        for (route, condition), needs in zip(rule.routes, rule.route_needs, strict=True):
-            if not self._can_hold(rule, needs):
+        for (route, condition), needs in zip(rule.routes, rule.route_checks, strict=True):
+            if needs and not self._can_hold(rule, needs):
                 continue
             proof = self._holds(condition, rule, 0, end)
             if proof is not None:
@@ -325,16 +325,22 @@ class ArticleMatcher:
                 return None
             parts.append(part)
         occurrences = self.occurrences
+        whole = start == 0 and end == len(self.doc.text)  # most windows are looked for everywhere
         anchors: list[Hit] | None = None
         sources: list[tuple[str, int, list[Hit], list[int]]] = []
         for part in parts:
-            positions = occurrences.inside(part, start, end)
+            hits, starts = occurrences.of(part)
+            if whole and part.required < 2:
+                # every occurrence lies in the article: what ``inside`` would find there
+                positions: list[Hit] | None = hits or None
+            else:
+                positions = occurrences.inside(part, start, end)
             if positions is None:
                 return None
             # a sentence searches from the part with the fewest occurrences, near() from its first
             if anchors is None or (not near and len(positions) < len(anchors)):
                 anchors = positions
-            sources.append((part.name, part.required, *occurrences.of(part)))
+            sources.append((part.name, part.required, hits, starts))
         assert anchors is not None
         spans_words = self.doc.spans_words
         proof: Proof = []
