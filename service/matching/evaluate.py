@@ -39,6 +39,10 @@ _Located = tuple[ArticleField, str, int, int, str]
 _validate_evidence: Callable[[dict[str, object]], Evidence] = Evidence.__pydantic_validator__.validate_python
 
 
+def _proof_start(item: tuple[str, Hit, bool]) -> int:
+    return item[1].start
+
+
 class Window(NamedTuple):
     """A sentence, clause or word window tried while explaining (``ArticleMatcher.windows``)."""
 
@@ -395,15 +399,19 @@ class ArticleMatcher:
         """The proof as evidence: what held within sentences or word windows first, then one
         mention per entity or term for parts that only had to occur somewhere in the article."""
         chosen: dict[tuple[int, int, str], tuple[str, Hit]] = {}
-        in_order = sorted(proof, key=lambda item: item[1].start)
+        in_order = sorted(proof, key=_proof_start)
+        unscoped = False
         for part, hit, scoped in in_order:
             if scoped:
                 chosen.setdefault((hit.start, hit.end, part), (part, hit))
-        seen_keys: set[tuple[str, object]] = set()
-        for part, hit, scoped in in_order:
-            if not scoped and (part, hit.key) not in seen_keys:
-                seen_keys.add((part, hit.key))
-                chosen.setdefault((hit.start, hit.end, part), (part, hit))
+            else:
+                unscoped = True
+        if unscoped:  # a window's proof (most) has none
+            seen_keys: set[tuple[str, object]] = set()
+            for part, hit, scoped in in_order:
+                if not scoped and (part, hit.key) not in seen_keys:
+                    seen_keys.add((part, hit.key))
+                    chosen.setdefault((hit.start, hit.end, part), (part, hit))
         evidence: list[Evidence] = []
         made = self._made
         for part, hit in list(chosen.values())[:MAX_EVIDENCE]:

@@ -87,7 +87,7 @@ class RuleSet:
                         "rule": info.id,
                         "title": info.title,
                         "severity": info.severity,
-                        "tags": list(info.tags),
+                        "tags": info.tags,  # validated into a list of the match's own
                         "route": decision.route,
                         "evidence": decision.evidence,
                     }

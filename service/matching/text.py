@@ -300,15 +300,18 @@ def _is_abbreviation(word: str) -> bool:
 
 def snippet(text: str, start: int, end: int, width: int = 60) -> str:
     """About ``width`` characters either side of ``text[start:end]``, cut at spaces."""
-    left = max(0, start - width)
-    right = min(len(text), end + width)
-    if left > 0:
+    size = len(text)
+    left = start - width if start > width else 0
+    right = end + width if end + width < size else size
+    if left:
         space = text.find(" ", left, start)
-        left = space + 1 if space != -1 else left
-    if right < len(text):
+        if space != -1:
+            left = space + 1
+    if right < size:
         space = text.rfind(" ", end, right)
-        right = space if space != -1 else right
+        if space != -1:
+            right = space
     body = text[left:right]
     # line breaks, tabs or runs of spaces to fold; most excerpts have none
     body = " ".join(body.split()) if "  " in body or not body.isprintable() else body.strip()
-    return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
+    return ("…" if left else "") + body + ("…" if right < size else "")
