@@ -353,8 +353,10 @@ class ArticleMatcher:
             low, high = window_of(hit.start)
             if hit.end > high or (near and spans_words(hit.start, hit.end)):  # as in _within_windows
                 high = max(high, window_of(hit.end - 1)[1])
-            low = max(start, low)
-            high = min(end, high)
+            if low < start:
+                low = start
+            if high > end:
+                high = end
             if (low, high) in tried:
                 continue
             tried.add((low, high))
@@ -363,7 +365,7 @@ class ArticleMatcher:
             for name, required, hits, starts in sources:
                 first = bisect_left(starts, low)
                 last = bisect_left(starts, high, first)
-                inside = [found for found in hits[first:last] if found.end <= limit]
+                inside = [found for found in hits[first:last] if found.end <= limit] if first < last else None
                 if not inside or (required > 1 and len({found.key for found in inside}) < required):
                     del proof[held:]  # the window does not hold: what its other parts had goes
                     break
