@@ -124,7 +124,7 @@ class Occurrences:
     def __init__(self, compiled: CompiledRules, doc: Document) -> None:
         self.compiled = compiled
         self.doc = doc
-        self.literal = compiled.scanner.literal_hits(doc.text, doc)
+        self.literal, self._needles = compiled.scanner.scan(doc.text, doc)
         self.found = frozenset(self.literal)  # the literal terms found, to intersect with
         # whether each regex matches, found when a rule first asks (to trigger it, or for a part)
         self._regex_found: dict[int, bool] = {}
@@ -353,7 +353,7 @@ class Occurrences:
         it cannot screen; no other can."""
         if self._maybe is None:
             scanner = self.compiled.scanner
-            self._maybe = scanner.unscreened.union(scanner.screen(self.doc.text))
+            self._maybe = scanner.unscreened.union(scanner.screened(self._needles))
         return self._maybe
 
     def _spans_of_regex(self, regex_id: int) -> list[tuple[int, int]]:

@@ -23,7 +23,7 @@ every match of the pattern contains a string of.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import ahocorasick_rs
@@ -259,25 +259,33 @@ class RegexScreen:
         self.always = tuple(always)  # without a screen: to be run on every text
         self.screened = len(patterns) - len(always)  # how many regexes have a screen
         self._regexes = [tuple(regex_ids) for regex_ids in screens.values()]
-        self._needles = list(screens)  # the automaton's patterns in order, to rebuild it (__setstate__)
-        self._automaton = ahocorasick_rs.AhoCorasick(self._needles) if screens else None
+        # the strings in the order ``let_through`` numbers them; the scanner looks for them in its
+        # own pass over an article (``Scanner.scan``), so this screen's automaton is built only
+        # when it is used alone
+        self.needles: tuple[str, ...] = tuple(screens)
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
 
     def __getstate__(self) -> dict[str, object]:
         """What a pickled screen keeps (``rulecache``): its automaton cannot be pickled, and is
-        rebuilt from its needles."""
+        rebuilt from its needles when next used."""
         return {**self.__dict__, "_automaton": None}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._automaton = ahocorasick_rs.AhoCorasick(self._needles) if self._needles else None
+    def let_through(self, needles: Iterable[int]) -> set[int]:
+        """The screened regexes that may match a text in which these strings (by their index in
+        ``needles``) occur."""
+        found: set[int] = set()
+        regexes = self._regexes
+        for needle in needles:
+            found.update(regexes[needle])
+        return found
 
     def candidates(self, text: str) -> set[int]:
         """The screened regexes that may match ``text``: those with a string of their set in it.
         The others, ``always``, may match any text."""
-        found: set[int] = set()
+        if not self.needles:
+            return set()
         if self._automaton is None:
-            return found
-        regexes = self._regexes
-        for needle in {match[0] for match in self._automaton.find_matches_as_indexes(text, overlapping=True)}:
-            found.update(regexes[needle])
-        return found
+            self._automaton = ahocorasick_rs.AhoCorasick(self.needles)
+        return self.let_through(
+            {match[0] for match in self._automaton.find_matches_as_indexes(text, overlapping=True)}
+        )

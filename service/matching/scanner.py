@@ -81,7 +81,6 @@ class Scanner:
                         last_unspaced,
                     )
                 )
-            self._automaton = ahocorasick_rs.AhoCorasick(entries)
         self._variants = list(entries)  # the automaton's patterns in order, to rebuild it (__setstate__)
         # the patterns as str, for texts beyond ASCII (regex_spans): compiled on first use, since
         # nearly every article is ASCII and a start-up compiling every regex twice costs more; two
@@ -95,6 +94,11 @@ class Scanner:
         # state by state on new texts: a set's automaton covers every pattern in it at once.
         self._screen = RegexScreen([regex.pattern for regex in regexes])
         self.unscreened = frozenset(self._screen.always)  # any text may match these
+        # The screen's strings are patterns of the same automaton, after the terms' (a string that
+        # is also a term is there twice, and both are reported): one pass over an article finds
+        # both, where a second automaton cost a second pass over the text
+        self._first_needle = len(self._variants)
+        self._automaton = self._build_automaton()
         self._tests = [re2.compile(regex.pattern.encode(), re2_options()) for regex in regexes]
         # The regexes without such strings are searched together, one pass for all of them, in
         # RE2 sets of a few dozen: a set's automaton grows with the product of its patterns'
@@ -116,8 +120,12 @@ class Scanner:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._automaton = ahocorasick_rs.AhoCorasick(self._variants) if self._variants else None
+        self._automaton = self._build_automaton()
         self._unscreened_sets = [(ids, self._regex_set(ids)) for ids in self._unscreened_ids]
+
+    def _build_automaton(self) -> ahocorasick_rs.AhoCorasick | None:
+        patterns = self._variants + list(self._screen.needles)
+        return ahocorasick_rs.AhoCorasick(patterns) if patterns else None
 
     def _regex_set(self, ids: tuple[int, ...]) -> re2.Set:
         regex_set = re2.Set.SearchSet(re2_options())
@@ -127,13 +135,23 @@ class Scanner:
         return regex_set
 
     def literal_hits(self, text: str, original: OriginalSource) -> Hits:
+        return self.scan(text, original)[0]
+
+    def scan(self, text: str, original: OriginalSource) -> tuple[Hits, list[int]]:
+        """Where each literal term occurs in ``text``, and which of the regex screen's strings occur
+        there (for ``screened``: a string as often as it occurs)."""
         hits: Hits = defaultdict(list)
+        needles: list[int] = []
         if self._automaton is None:
-            return hits
+            return hits, needles
         size = len(text)
         patterns = self._patterns
         marks = WORD_MARKS
+        first_needle = self._first_needle
         for pattern, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
+            if pattern >= first_needle:
+                needles.append(pattern - first_needle)
+                continue
             targets, plain, left, last_word, right_may_open, first_unspaced, last_unspaced = patterns[pattern]
             # most candidates sit at word boundaries or fail them on the first test; the
             # script-aware checks run only when a word character touches the match. The match is
@@ -170,7 +188,7 @@ class Scanner:
                 ):
                     continue
                 hits[term_id].append((start, stop))
-        return hits
+        return hits, needles
 
     @property
     def has_regexes(self) -> bool:
@@ -180,6 +198,10 @@ class Scanner:
         """The regexes with required strings that may match ``text``: those whose strings occur.
         Any other regex with such strings cannot; those of ``unscreened`` may."""
         return self._screen.candidates(text)
+
+    def screened(self, needles: list[int]) -> set[int]:
+        """``screen`` of a text in which ``scan`` found these of the screen's strings."""
+        return self._screen.let_through(set(needles))
 
     def unscreened_found(self, encoded: bytes) -> set[int]:
         """Which of the unscreened regexes match somewhere in a text (given encoded as UTF-8)."""

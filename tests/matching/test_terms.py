@@ -106,3 +106,22 @@ def test_regexes_are_found_under_their_own_ids() -> None:
     assert scanner.unscreened == frozenset(range(unscreened))  # "q0" is too short to screen by
     found = scanner.regexes_found(f"q0, q{REGEXES_PER_SET + 2}, q{unscreened - 1}, word7x and word29x")
     assert found == {0, REGEXES_PER_SET + 2, unscreened - 1, unscreened + 7, unscreened + 29}
+
+
+class _Plain:
+    def original_text(self, start: int, end: int) -> str:
+        return ""
+
+
+def test_one_scan_finds_terms_and_the_regex_screens_strings() -> None:
+    # "blockade" is both a term and a string the second regex requires: its scan reports it as
+    # both, and the screen lets through what it lets through on its own
+    literals = [parse_term("blockade"), parse_term("port")]
+    regexes = [RegexTerm("/naval x/", r"\bnaval \w+"), RegexTerm("/blockade of/", r"\bblockade of\b")]
+    assert all(isinstance(term, LiteralTerm) for term in literals)
+    scanner = Scanner([term for term in literals if isinstance(term, LiteralTerm)], regexes)
+    text = "a naval blockade of the port"
+    hits, needles = scanner.scan(text, _Plain())
+    assert dict(hits) == {0: [(8, 16)], 1: [(24, 28)]}
+    assert scanner.screened(needles) == scanner.screen(text) == {0, 1}
+    assert scanner.screened(scanner.scan("the port", _Plain())[1]) == set()
