@@ -12,6 +12,7 @@ import errno
 import logging
 import signal
 import socket
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -55,14 +56,22 @@ def bind_api_socket(settings: Settings) -> socket.socket:
     return sock
 
 
-async def serve(settings: Settings, roles: list[str]) -> None:
-    """Run until SIGTERM or SIGINT, then stop taking work, finish what is in flight, and return."""
+async def serve(settings: Settings, roles: list[str], warnings: Sequence[str] = ()) -> None:
+    """Run until SIGTERM or SIGINT, then stop taking work, finish what is in flight, and return.
+
+    ``warnings`` (settings the environment got wrong) are logged once the signals are ours.
+    """
     # Signals are ours before anything starts: a SIGTERM during start-up, or just
-    # after "running roles" is logged, must still stop the service gracefully.
+    # after "running roles" is logged, must still stop the service gracefully. The
+    # first line a supervisor may act on (a warning about a misspelt setting) is
+    # logged only after that, so a SIGTERM sent on seeing it cannot kill the
+    # process before the handlers are in place.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    for warning in warnings:
+        log.warning("%s", warning)
     sock = bind_api_socket(settings) if "api" in roles else None
     app = create_app(settings, roles)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -89,9 +98,7 @@ def run(roles: list[str]) -> int:
     configure_logging(settings.log_level, fmt=settings.log_format)
     # One line per scheduled poll is noise; the poller logs what matters.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-    for warning in unknown_variables():
-        log.warning("%s", warning)
-    asyncio.run(serve(settings, roles))
+    asyncio.run(serve(settings, roles, unknown_variables()))
     return 0
 
 
