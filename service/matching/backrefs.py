@@ -26,6 +26,7 @@ class BareTitle(NamedTuple):
     end: int
     term: str
     role: str
+    after_holder: bool = False  # names someone only after a sitting holder in its sentence
 
 
 def refer_back(
@@ -93,3 +94,40 @@ def titles_beside_places(
         if place is not None:
             paired.append((title, place))
     return paired
+
+
+# between two places joined before a plural title: "Uzbek and Kyrgyz", "Kazakh, Kyrgyz and Tajik",
+# "russes et chinois"
+_JOIN = re.compile(r"\s*,\s*(?:(?:and|&|y|e|et|und|i|ve|и)\s+)?|\s+(?:and|&|y|e|et|und|i|ve|и)\s+")
+
+
+def titles_of_joined_places(
+    titles: list[BareTitle], places: list[Mention], text: str
+) -> list[tuple[BareTitle, list[Mention]]]:
+    """Each plural title with the two or more places joined right before it ("the Uzbek and Kyrgyz
+    presidents", "his Kazakh, Kyrgyz and Tajik counterparts"). One place alone names no one
+    ("Kyrgyz leaders" may be any), and neither do places after the title ("the presidents of
+    Bosnia, Croatia and Serbia"), a form that anniversaries use as often as news, with no name to
+    tell a sitting holder from one long gone."""
+    if not titles or len(places) < 2:
+        return []
+    by_end = {place.end: place for place in places}
+    paired: list[tuple[BareTitle, list[Mention]]] = []
+    for title in titles:
+        joined: list[Mention] = []
+        place = by_end.get(title.start - 1) if text[title.start - 1 : title.start] == " " else None
+        while place is not None:
+            joined.append(place)
+            place = _joined_before(place, by_end, text)
+        if len(joined) >= 2:
+            paired.append((title, joined[::-1]))
+    return paired
+
+
+def _joined_before(place: Mention, by_end: dict[int, Mention], text: str) -> Mention | None:
+    """The place joined to ``place`` right before it, if any ("Kazakh, Kyrgyz and ...")."""
+    for end in range(place.start - 1, max(place.start - 9, -1), -1):
+        before = by_end.get(end)
+        if before is not None:
+            return before if _JOIN.fullmatch(text, end, place.start) else None
+    return None

@@ -240,12 +240,16 @@ class Compiler:
                         self.fail(at, "an office needs a 'country', or the entity a 'country' attribute")
                     elif places is not None and country not in places.ids:
                         self.fail(at, f"unknown country '{country}' (not in list '{places.name}')")
-            for role in model.titles.beside_places:
-                if role not in model.titles.roles:
-                    self.fail(
-                        (doc, ("titles", "beside_places", role)),
-                        f"unknown role '{role}'{_suggest(role, model.titles.roles)}",
-                    )
+            for key, by_role in (
+                ("beside_places", model.titles.beside_places),
+                ("joined_places", model.titles.joined_places),
+            ):
+                for role in by_role:
+                    if role not in model.titles.roles:
+                        self.fail(
+                            (doc, ("titles", key, role)),
+                            f"unknown role '{role}'{_suggest(role, model.titles.roles)}",
+                        )
             if places is not None:
                 compiled.places = places.name
                 add_place_words(compiled, places)

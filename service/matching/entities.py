@@ -61,6 +61,12 @@ class AliasMeaning:
     back_to_role: str | None = None
     # a title whose country is a place word beside it ("le président indonésien"): this role
     beside_place: str | None = None
+    # a plural title whose countries are places joined beside it ("the Uzbek and Kyrgyz
+    # presidents"): this role, one holder for each place
+    joined_places: str | None = None
+    # ... and only after a sitting holder named before it in the sentence ("President Tokayev
+    # welcomed his Uzbek and Kyrgyz counterparts"), whose equals they are
+    after_holder: bool = False
 
 
 class OfficeIndex:
@@ -111,7 +117,8 @@ class CompiledEntityList:
     # entity index -> the folded words that, right before a weak alias, name the entity: its
     # named offices ("Prime Minister Albanese") and its country ("South Korea's Lee")
     introducers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
-    # the entity list of the places that ``beside_places`` titles take their country from
+    # the entity list of the places that ``beside_places`` and ``joined_places`` titles take their
+    # country from
     places: str | None = None
 
     @property
@@ -207,6 +214,11 @@ def title_aliases(
     for role, words in sorted(titles.beside_places.items()):
         for word in words:
             generated.append((word, AliasMeaning(None, beside_place=role)))
+    for role, words in sorted(titles.joined_places.items()):
+        for word in words:
+            generated.append((word, AliasMeaning(None, joined_places=role)))
+    for word in titles.joined_counterparts:
+        generated.append((word, AliasMeaning(None, joined_places=LEADER_ROLE, after_holder=True)))
     # "the leader" or "the counterpart" is said of anyone: only named offices refer back
     for role in sorted(offices.roles() - {LEADER_ROLE}) if titles.refer_back else ():
         for title in titles.roles.get(role, ()):

@@ -15,7 +15,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
-from service.matching.backrefs import BareTitle, refer_back, titles_beside_places
+from service.matching.backrefs import BareTitle, refer_back, titles_beside_places, titles_of_joined_places
 from service.matching.compiled import CompiledGuard, CompiledPart, CompiledRules
 from service.matching.document import Document
 from service.matching.entities import CompiledEntity, CompiledEntityList
@@ -499,6 +499,7 @@ class Occurrences:
         literal = self.literal
         backs: list[BareTitle] = []
         beside: list[BareTitle] = []
+        joined: list[BareTitle] = []
         for term_id in literal.keys() & use.meanings.keys():
             spans = literal[term_id]
             for meaning in use.meanings[term_id]:
@@ -506,6 +507,13 @@ class Occurrences:
                     entity = meaning.entity
                     if meaning.beside_place is not None:
                         beside.append(BareTitle(start, end, displays[term_id], meaning.beside_place))
+                        continue
+                    if meaning.joined_places is not None:
+                        joined.append(
+                            BareTitle(
+                                start, end, displays[term_id], meaning.joined_places, meaning.after_holder
+                            )
+                        )
                         continue
                     if meaning.back_to_role is not None:
                         if not title_skipped(
@@ -530,6 +538,9 @@ class Occurrences:
                 if (start, end) not in templated:
                     named.add(entity)
                     found.append((start, end, term, entity, False))
+        for start, end, term, entity in self._titled_by_joined_places(name, use.compiled, joined, found):
+            named.add(entity)
+            found.append((start, end, term, entity, False))
         found.sort(key=lambda item: (item[0], -item[1]))
         introducers = use.compiled.introducers
         sure = [
@@ -576,6 +587,44 @@ class Occurrences:
             if holder is not None:
                 found.append((start, end, self.doc.original_text(start, end), holder))
         return found
+
+    def _titled_by_joined_places(
+        self,
+        name: str,
+        people: CompiledEntityList,
+        titles: list[BareTitle],
+        named: list[tuple[int, int, str, int, bool]],
+    ) -> list[tuple[int, int, str, int]]:
+        """The office holders named by a plural title and the places joined before it ("the Uzbek
+        and Kyrgyz presidents"), one mention at each place, on the article's day; skipped as the
+        templates' titles are ("the former Uzbek and Kyrgyz presidents"). Counterparts count only
+        after a sitting leader ``named`` (not by a weak alias) before them in the sentence."""
+        if not titles or people.places is None or people.places not in self.compiled.lists:
+            return []
+        places = self.compiled.lists[people.places].compiled.entities
+        text = self.doc.text
+        found: list[tuple[int, int, str, int]] = []
+        for title, joined in titles_of_joined_places(titles, self.mentions(people.places), text):
+            start, end = joined[0].start, title.end
+            if title_skipped(text, start, end, people.skip_after, people.skip_before):
+                continue
+            if title.after_holder and not self._leader_before(name, named, start):
+                continue
+            for place in joined:
+                holder = people.offices.holder((places[place.entity].id, title.role), self.doc.day)
+                if holder is not None:
+                    found.append(
+                        (place.start, place.end, self.doc.original_text(place.start, place.end), holder)
+                    )
+        return found
+
+    def _leader_before(self, name: str, named: list[tuple[int, int, str, int, bool]], offset: int) -> bool:
+        """Whether a sitting leader is named, not by a weak alias, in the sentence before ``offset``."""
+        low, _ = self.doc.sentence_span(offset)
+        return any(
+            low <= start < offset and not weak and self.office_of(name, entity)[0]
+            for start, _, _, entity, weak in named
+        )
 
     def _paired(self, found: list[tuple[int, int, str, int, bool]], sure: list[bool], index: int) -> bool:
         """Whether a weak alias is named together with another person of its list ("Modi and

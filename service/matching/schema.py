@@ -362,6 +362,23 @@ class Titles(_Strict):
             "templates do not fit; no alias is generated from them"
         ),
     )
+    joined_places: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "office role -> plural words that name the holder of each of two or more places joined "
+            "right before them ('the Uzbek and Kyrgyz presidents', 'los presidentes chileno y "
+            "argentino' is not read); no alias is generated from them"
+        ),
+    )
+    joined_counterparts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "plural words for someone's equals ('counterparts', 'homólogos'): like the role 'leader' "
+            "under joined_places, but only after a sitting holder named before them in the sentence "
+            "('President Tokayev welcomed his Uzbek and Kyrgyz counterparts'); a minister's or an "
+            "envoy's counterparts are no leaders"
+        ),
+    )
     before_names: dict[str, list[str]] = Field(
         default_factory=dict,
         description=(

@@ -207,6 +207,25 @@ def test_a_title_beside_places_must_name_a_known_role_at_its_line(write_rules: R
     assert error.line == 9
 
 
+def test_a_title_after_joined_places_must_name_a_known_role_at_its_line(write_rules: RuleWriter) -> None:
+    people = """
+    list: people
+    entities:
+      - {id: p, name: P, attributes: {country: X}, offices: [{role: president, from: 2020-01-01}]}
+    titles:
+      places: places
+      roles: {president: [president]}
+      templates: ["{demonym} {title}"]
+      joined_places:
+        presdents: [presidents]
+    """
+    places = "list: places\nentities: [{id: X, name: Xland}]\n"
+    directory = write_rules({"lists/people.yaml": people, "lists/places.yaml": places})
+    [error] = errors_of(directory)
+    assert error.message == "unknown role 'presdents', did you mean 'president'?"
+    assert error.line == 9
+
+
 def test_a_rule_error_prints_as_path_line_column_message() -> None:
     assert str(RuleError("rules/a.yaml", 3, 7, "bad")) == "rules/a.yaml:3:7: bad"
 

@@ -638,6 +638,36 @@ def test_a_title_beside_a_place_names_that_places_sitting_holder_in_either_word_
     assert not matches(plain, "Le président russe a reçu Kim Jong Un.")
 
 
+def test_a_plural_title_after_joined_places_names_each_places_sitting_holder(
+    write_rules: RuleWriter,
+) -> None:
+    people = PEOPLE.replace(
+        "  templates:",
+        "  joined_places: {president: [presidents], leader: [leaders]}\n"
+        "  joined_counterparts: [counterparts]\n  templates:",
+    ).replace("skip_after: [former]", "skip_after: [former, business]")
+    rule = "id: r\ntitle: R\nparts:\n  two: {entity: people, in_office: true, min: 2, distinct: country}\ncondition: sentence(two)\n"
+    rules = with_people(write_rules, people, rule)
+    assert matches(rules, "The Russian and American presidents met in Geneva.")
+    assert matches(rules, "The North Korean, Russian and American leaders met in Geneva.")
+    # one place names no one, nor do places after the title, nor a title skipped before the places
+    assert not matches(rules, "The Russian presidents met in Geneva.")
+    assert not matches(rules, "The presidents of Russia and United States met in Geneva.")
+    assert not matches(rules, "The former Russian and American presidents met in Geneva.")
+    assert not matches(rules, "Business Russian and American leaders met in Geneva.")
+    # the holders on the article's day: Biden's term ended in January 2025
+    assert not matches(
+        rules, "The Russian and American presidents met.", published=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    )
+    # counterparts after a sitting leader named in the sentence, not after anyone else
+    assert matches(rules, "Vladimir Putin welcomed his North Korean and American counterparts.")
+    assert not matches(rules, "The envoy welcomed his North Korean and American counterparts.")
+    assert not matches(rules, "Putin left. The envoy welcomed his North Korean and American counterparts.")
+    assert not matches(rules, "Kim welcomed his Russian and American counterparts.")  # a weak alias
+    plain = with_people(write_rules, PEOPLE, rule)
+    assert not matches(plain, "The Russian and American presidents met in Geneva.")
+
+
 def test_a_weak_alias_right_after_its_persons_country_names_the_person(rule_with: Build) -> None:
     rules = rule_with("two: {entity: people, in_office: true, min: 2, distinct: country}", "sentence(two)")
     assert matches(rules, "North Korea's Kim met Putin in Vostochny.")
