@@ -35,6 +35,7 @@ class CompiledPart:
     fields: frozenset[ArticleField] = frozenset()
     year_before_published: bool = False
     month_before_published: bool = False
+    month_after_published: bool = False
     opens_clause: bool = False  # keep only matches that open their clause (filters.opens_clause)
     # terms whose occurrences an occurrence must not lie inside (``not_within``), as a part
     not_within: CompiledPart | None = None

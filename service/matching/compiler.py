@@ -367,6 +367,7 @@ class Compiler:
             part.fields,
             part.year_before_published,
             part.month_before_published,
+            part.month_after_published,
             part.opens_clause,
             part.not_within.shared_id if part.not_within is not None else -1,
             tuple(guard.name for guard in part.guards),
@@ -403,6 +404,7 @@ class Compiler:
         fields = frozenset(part.fields) if part.fields else default_fields
         year = part.year == "before_published"
         month = part.month == "before_published"
+        month_after = part.month == "after_published"
         not_within = None
         if part.not_within is not None:
             at_option = (doc, (*base, "not_within"))
@@ -423,6 +425,7 @@ class Compiler:
             required=required,
             year_before_published=year,
             month_before_published=month,
+            month_after_published=month_after,
             opens_clause=part.opens_clause,
             not_within=not_within,
         )

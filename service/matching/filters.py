@@ -53,6 +53,7 @@ def filters_of(part: CompiledPart) -> tuple[str, ...]:
         "distinct": part.distinct is not None and part.distinct != "id",
         "year_before_published": part.year_before_published,
         "month_before_published": part.month_before_published,
+        "month_after_published": part.month_after_published,
         "opens_clause": part.opens_clause,
         "guards": bool(part.guards),
     }
@@ -263,6 +264,20 @@ def _month_before_published(occurrences: Occurrences, part: CompiledPart, hits: 
     """Occurrences that name a month before the publication month ("in June" in August)."""
     text, month = occurrences.doc.text, occurrences.doc.day.month
     return [hit for hit in hits if _names_month_before(text[hit.start : hit.end], month)]
+
+
+@registered("month_after_published")
+def _month_after_published(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
+    """Occurrences that name a month after the publication month ("in December" in May), which
+    a past event can only have been in the year before."""
+    text, month = occurrences.doc.text, occurrences.doc.day.month
+    return [hit for hit in hits if _names_month_after(text[hit.start : hit.end], month)]
+
+
+def _names_month_after(text: str, month: int) -> bool:
+    return any(month < _MONTHS.get(word, 0) for word in _WORD.findall(text)) or any(
+        month < int(number) <= 12 for number in _NUMBERED_MONTH.findall(text)
+    )
 
 
 def _names_month_before(text: str, month: int) -> bool:

@@ -116,11 +116,12 @@ class Selection(_Strict):
     year: Literal["before_published"] | None = Field(
         None, description="keep matches that contain a year earlier than the article's publication year"
     )
-    month: Literal["before_published"] | None = Field(
+    month: Literal["before_published", "after_published"] | None = Field(
         None,
         description=(
             "keep matches that name a month earlier in the year than the article's publication month "
-            "('in June' in an August article)"
+            "('in June' in an August article), or with after_published a later one, which a past "
+            "event names in the year before ('In December, ... designated' in a May article)"
         ),
     )
     opens_clause: bool = Field(

@@ -573,6 +573,16 @@ def test_month_before_published_keeps_only_earlier_months(rule_with: Build) -> N
     assert not matches(rules, "their meeting in Geneva")
 
 
+def test_month_after_published_keeps_only_later_months_which_a_past_event_had_the_year_before(
+    rule_with: Build,
+) -> None:
+    rules = rule_with("m: {any: ['/in [a-z]+, they met/'], month: after_published}", "m")
+    assert matches(rules, "In December, they met in Geneva.")  # published in September
+    assert not matches(rules, "In June, they met in Geneva.")
+    assert not matches(rules, "In September, they met in Geneva.")
+    assert not matches(rules, "In Geneva, they met.")
+
+
 def test_month_before_published_reads_the_months_of_the_other_languages(rule_with: Build) -> None:
     rules = rule_with("m: {any: ['/incontrato (?:a )?(?:meta )?[a-z]+/'], month: before_published}", "m")
     assert matches(rules, "che Trump aveva incontrato a metà maggio a Riad")  # published in September
