@@ -566,18 +566,25 @@ class Occurrences:
         self._mentions[name] = result
         return result
 
+    def _places_of(self, people: CompiledEntityList) -> tuple[str, list[CompiledEntity]] | None:
+        """The places list whose words name a title's country, and its entities, if it is loaded."""
+        if people.places is None or people.places not in self.compiled.lists:
+            return None
+        return people.places, self.compiled.lists[people.places].compiled.entities
+
     def _titled_by_place(
         self, people: CompiledEntityList, titles: list[BareTitle]
     ) -> list[tuple[int, int, str, int]]:
         """The office holders named by a title and the place beside it ("le président
         indonésien"), on the article's day; the pair is one mention, skipped as the templates'
         titles are ("l'ancien président indonésien", "der damalige polnische Präsident")."""
-        if not titles or people.places is None or people.places not in self.compiled.lists:
+        of_places = self._places_of(people) if titles else None
+        if of_places is None:
             return []
-        places = self.compiled.lists[people.places].compiled.entities
+        places_list, places = of_places
         text = self.doc.text
         found: list[tuple[int, int, str, int]] = []
-        for title, place in titles_beside_places(titles, self.mentions(people.places), text):
+        for title, place in titles_beside_places(titles, self.mentions(places_list), text):
             start, end = min(title.start, place.start), max(title.end, place.end)
             if title_skipped(text, start, end, people.skip_after, people.skip_before):
                 continue
@@ -599,12 +606,13 @@ class Occurrences:
         and Kyrgyz presidents"), one mention at each place, on the article's day; skipped as the
         templates' titles are ("the former Uzbek and Kyrgyz presidents"). Counterparts count only
         after a sitting leader ``named`` (not by a weak alias) before them in the sentence."""
-        if not titles or people.places is None or people.places not in self.compiled.lists:
+        of_places = self._places_of(people) if titles else None
+        if of_places is None:
             return []
-        places = self.compiled.lists[people.places].compiled.entities
+        places_list, places = of_places
         text = self.doc.text
         found: list[tuple[int, int, str, int]] = []
-        for title, joined in titles_of_joined_places(titles, self.mentions(people.places), text):
+        for title, joined in titles_of_joined_places(titles, self.mentions(places_list), text):
             start, end = joined[0].start, title.end
             if title_skipped(text, start, end, people.skip_after, people.skip_before):
                 continue

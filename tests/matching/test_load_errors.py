@@ -188,41 +188,25 @@ def test_an_office_role_must_be_a_known_title(write_rules: RuleWriter) -> None:
     assert error.message == "unknown role 'presdent', did you mean 'president'?"
 
 
-def test_a_title_beside_places_must_name_a_known_role_at_its_line(write_rules: RuleWriter) -> None:
-    people = """
+@pytest.mark.parametrize("key", ["beside_places", "joined_places"])
+def test_a_title_beside_or_after_places_must_name_a_known_role_at_its_line(
+    write_rules: RuleWriter, key: str
+) -> None:
+    people = f"""
     list: people
     entities:
-      - {id: p, name: P, attributes: {country: X}, offices: [{role: president, from: 2020-01-01}]}
+      - {{id: p, name: P, attributes: {{country: X}}, offices: [{{role: president, from: 2020-01-01}}]}}
     titles:
       places: places
-      roles: {president: [president]}
-      templates: ["{demonym} {title}"]
-      beside_places:
+      roles: {{president: [president]}}
+      templates: ["{{demonym}} {{title}}"]
+      {key}:
         presdent: [président]
     """
     places = "list: places\nentities: [{id: X, name: Xland}]\n"
     directory = write_rules({"lists/people.yaml": people, "lists/places.yaml": places})
     [error] = errors_of(directory)
     assert error.message == "unknown role 'presdent', did you mean 'president'?"
-    assert error.line == 9
-
-
-def test_a_title_after_joined_places_must_name_a_known_role_at_its_line(write_rules: RuleWriter) -> None:
-    people = """
-    list: people
-    entities:
-      - {id: p, name: P, attributes: {country: X}, offices: [{role: president, from: 2020-01-01}]}
-    titles:
-      places: places
-      roles: {president: [president]}
-      templates: ["{demonym} {title}"]
-      joined_places:
-        presdents: [presidents]
-    """
-    places = "list: places\nentities: [{id: X, name: Xland}]\n"
-    directory = write_rules({"lists/people.yaml": people, "lists/places.yaml": places})
-    [error] = errors_of(directory)
-    assert error.message == "unknown role 'presdents', did you mean 'president'?"
     assert error.line == 9
 
 
