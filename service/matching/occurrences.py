@@ -531,14 +531,10 @@ class Occurrences:
                     if not meaning.weak:
                         named.add(entity)
                     found.append((start, end, displays[term_id], entity, meaning.weak))
-        if beside:
-            # a pair the templates already name ("Russian President") is one mention, not two
-            templated = {(start, end) for start, end, *_ in found}
-            for start, end, term, entity in self._titled_by_place(use.compiled, beside):
-                if (start, end) not in templated:
-                    named.add(entity)
-                    found.append((start, end, term, entity, False))
-        for start, end, term, entity in self._titled_by_joined_places(name, use.compiled, joined, found):
+        paired, each = self._titled_by_places(name, use.compiled, beside, joined, found)
+        # a pair the templates already name ("Russian President") is one mention, not two
+        templated = {(start, end) for start, end, *_ in found} if paired else set()
+        for start, end, term, entity in [*(p for p in paired if (p[0], p[1]) not in templated), *each]:
             named.add(entity)
             found.append((start, end, term, entity, False))
         found.sort(key=lambda item: (item[0], -item[1]))
@@ -566,65 +562,50 @@ class Occurrences:
         self._mentions[name] = result
         return result
 
-    def _places_of(self, people: CompiledEntityList) -> tuple[str, list[CompiledEntity]] | None:
-        """The places list whose words name a title's country, and its entities, if it is loaded."""
-        if people.places is None or people.places not in self.compiled.lists:
-            return None
-        return people.places, self.compiled.lists[people.places].compiled.entities
-
-    def _titled_by_place(
-        self, people: CompiledEntityList, titles: list[BareTitle]
-    ) -> list[tuple[int, int, str, int]]:
-        """The office holders named by a title and the place beside it ("le président
-        indonésien"), on the article's day; the pair is one mention, skipped as the templates'
-        titles are ("l'ancien président indonésien", "der damalige polnische Präsident")."""
-        of_places = self._places_of(people) if titles else None
-        if of_places is None:
-            return []
-        places_list, places = of_places
-        text = self.doc.text
-        found: list[tuple[int, int, str, int]] = []
-        for title, place in titles_beside_places(titles, self.mentions(places_list), text):
+    def _titled_by_places(
+        self,
+        name: str,
+        people: CompiledEntityList,
+        beside: list[BareTitle],
+        joined: list[BareTitle],
+        named: list[tuple[int, int, str, int, bool]],
+    ) -> tuple[list[tuple[int, int, str, int]], list[tuple[int, int, str, int]]]:
+        """The office holders named by titles with their places, on the article's day, skipped as
+        the templates' titles are ("l'ancien président indonésien", "the former Uzbek and Kyrgyz
+        presidents"): a title and the place beside it ("le président indonésien", "der polnische
+        Staatschef") are one mention; a plural title after joined places ("the Uzbek and Kyrgyz
+        presidents") is one mention at each place, and counterparts count only after a sitting
+        leader ``named`` (not by a weak alias) before them in the sentence."""
+        if not (beside or joined) or people.places is None or people.places not in self.compiled.lists:
+            return [], []
+        places = self.compiled.lists[people.places].compiled.entities
+        mentions = self.mentions(people.places)
+        text, day = self.doc.text, self.doc.day
+        paired: list[tuple[int, int, str, int]] = []
+        for title, place in titles_beside_places(beside, mentions, text):
             start, end = min(title.start, place.start), max(title.end, place.end)
             if title_skipped(text, start, end, people.skip_after, people.skip_before):
                 continue
             if text[start - 1 : start] in _FORMER_JOINED:
                 continue  # Chinese and Japanese write "former" joined to the title: "前美国总统"
-            holder = people.offices.holder((places[place.entity].id, title.role), self.doc.day)
+            holder = people.offices.holder((places[place.entity].id, title.role), day)
             if holder is not None:
-                found.append((start, end, self.doc.original_text(start, end), holder))
-        return found
-
-    def _titled_by_joined_places(
-        self,
-        name: str,
-        people: CompiledEntityList,
-        titles: list[BareTitle],
-        named: list[tuple[int, int, str, int, bool]],
-    ) -> list[tuple[int, int, str, int]]:
-        """The office holders named by a plural title and the places joined before it ("the Uzbek
-        and Kyrgyz presidents"), one mention at each place, on the article's day; skipped as the
-        templates' titles are ("the former Uzbek and Kyrgyz presidents"). Counterparts count only
-        after a sitting leader ``named`` (not by a weak alias) before them in the sentence."""
-        of_places = self._places_of(people) if titles else None
-        if of_places is None:
-            return []
-        places_list, places = of_places
-        text = self.doc.text
-        found: list[tuple[int, int, str, int]] = []
-        for title, joined in titles_of_joined_places(titles, self.mentions(places_list), text):
-            start, end = joined[0].start, title.end
-            if title_skipped(text, start, end, people.skip_after, people.skip_before):
+                paired.append((start, end, self.doc.original_text(start, end), holder))
+        each: list[tuple[int, int, str, int]] = []
+        named = [*named, *((start, end, term, holder, False) for start, end, term, holder in paired)]
+        for title, places_joined in titles_of_joined_places(joined, mentions, text):
+            start = places_joined[0].start
+            if title_skipped(text, start, title.end, people.skip_after, people.skip_before):
                 continue
             if title.after_holder and not self._leader_before(name, named, start):
                 continue
-            for place in joined:
-                holder = people.offices.holder((places[place.entity].id, title.role), self.doc.day)
+            for place in places_joined:
+                holder = people.offices.holder((places[place.entity].id, title.role), day)
                 if holder is not None:
-                    found.append(
+                    each.append(
                         (place.start, place.end, self.doc.original_text(place.start, place.end), holder)
                     )
-        return found
+        return paired, each
 
     def _leader_before(self, name: str, named: list[tuple[int, int, str, int, bool]], offset: int) -> bool:
         """Whether a sitting leader is named, not by a weak alias, in the sentence before ``offset``."""
