@@ -210,10 +210,15 @@ def left_ok(text: str, start: int) -> bool:
     return False
 
 
+# ... and attached pronouns onto its end: "تزويدها بطائرات مسيرة" (supplying it with drones), "لقاءهما"
+# (their meeting). Not the "ي" of "my", which also makes adjectives of nouns ("مصري", Egyptian).
+_ARABIC_ENCLITICS = frozenset(("ه", "ها", "هم", "هما", "هن", "كم", "كما", "نا"))
+
+
 def right_open(last: str, *, prefix: bool) -> bool:
     """Whether a match ending with ``last`` can stand when a word character follows it
     (``right_end`` other than -1)."""
-    return prefix or unspaced_script(last)
+    return prefix or unspaced_script(last) or _is_arabic(last)
 
 
 def right_end(text: str, end: int, *, prefix: bool) -> int:
@@ -226,4 +231,10 @@ def right_end(text: str, end: int, *, prefix: bool) -> int:
         return end
     if unspaced_script(text[end - 1]):
         return end
+    if _is_arabic(text[end - 1]):
+        word_end = end
+        while word_end < len(text) and _is_word(text[word_end]):
+            word_end += 1
+        if text[end:word_end] in _ARABIC_ENCLITICS:
+            return word_end
     return -1

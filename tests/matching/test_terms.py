@@ -92,6 +92,16 @@ def test_korean_particles_may_follow_a_term() -> None:
     assert right_end("정상회담을", 4, prefix=False) == 4
 
 
+def test_arabic_attached_pronouns_may_follow_a_term() -> None:
+    assert right_end("تزويدها", 5, prefix=False) == 7  # "supplying it"
+    assert right_end("تزويدهم", 5, prefix=False) == 7  # "supplying them"
+
+
+def test_an_arabic_term_inside_a_longer_word_is_not_found() -> None:
+    assert right_end("مصري", 3, prefix=False) == -1  # "Egyptian", not "Egypt" with "my"
+    assert right_end("تزويدات", 5, prefix=False) == -1
+
+
 def test_a_latin_term_must_end_at_a_word_boundary() -> None:
     assert right_end("meetings", 4, prefix=False) == -1
 
