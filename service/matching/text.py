@@ -236,10 +236,12 @@ class FoldedText:
         return offset if self._to_orig is None else bisect_left(self._to_orig, offset)
 
 
-# A full stop after one of these does not end a sentence.
+# A full stop after one of these does not end a sentence; with the ones of the other languages that
+# stand before a number or a name ("przeleciał ok. 1100 km", "ca. 300 Kilometer", "aprox. 500 km")
 _ABBREVIATION_WORDS = (
     "mr mrs ms dr prof gen lt col maj capt sgt adm sen rep gov pres st jr sr rev no nos vs etc inc corp co "
-    "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig"
+    "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig "
+    "ok ca nr tys godz ul aprox sra sig dott bzw vgl env"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # an initialism longer than this has full stops inside ("u.s")

@@ -47,6 +47,11 @@ def test_abbreviations_and_initials_do_not_end_sentences() -> None:
     assert len(sentence_starts(text)) == 2
 
 
+def test_abbreviations_of_the_other_languages_before_a_number_do_not_end_sentences() -> None:
+    text = "Pocisk przeleciał ok. 1100 km i spadł do morza. Die Rakete flog ca. 300 Kilometer weit."
+    assert len(sentence_starts(text)) == 2
+
+
 def test_chinese_and_japanese_full_stops_end_sentences_with_no_space_after_them() -> None:
     text = "阅兵式上，导弹方队首次亮相。2024年9月火箭军曾发射一发洲际弹道导弹。「引用です。」次の文です！"
     starts = sentence_starts(text)
