@@ -226,15 +226,18 @@ def right_end(text: str, end: int, *, prefix: bool) -> int:
     if end >= len(text) or not _is_word(text[end]) or not _is_word(text[end - 1]):
         return end
     if prefix:
-        while end < len(text) and _is_word(text[end]):
-            end += 1
-        return end
+        return _word_end(text, end)
     if unspaced_script(text[end - 1]):
         return end
     if _is_arabic(text[end - 1]):
-        word_end = end
-        while word_end < len(text) and _is_word(text[word_end]):
-            word_end += 1
+        word_end = _word_end(text, end)
         if text[end:word_end] in _ARABIC_ENCLITICS:
             return word_end
     return -1
+
+
+def _word_end(text: str, start: int) -> int:
+    """Where the word that goes on at ``start`` ends."""
+    while start < len(text) and _is_word(text[start]):
+        start += 1
+    return start
