@@ -244,6 +244,13 @@ _ABBREVIATION_WORDS = (
     "ok ca nr tys godz ul aprox sra sig dott bzw vgl env"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+# German, Dutch and Scandinavian write a day as an ordinal number with a full stop ("seit dem 2. April
+# geltende Waffenruhe", "am 24. Februar"): before a month's name that stop does not end a sentence
+_DATE_MONTH_WORDS = (
+    "januar jänner februar märz april mai juni juli august september oktober november dezember "
+    "januari februari maart mei augustus december desember mars maj augusti"
+)
+_DATE_MONTHS = frozenset(_DATE_MONTH_WORDS.split())
 # an initialism longer than this has full stops inside ("u.s")
 _LONGEST_ABBREVIATION = max(len(word) for word in _ABBREVIATIONS)
 # Chinese and Japanese end a sentence with a full-width mark and no space after it; Hindi
@@ -286,9 +293,21 @@ def sentence_starts(text: str, *, headline: bool = False) -> list[int]:
                 continue
             if mark == "." and _is_abbreviation(text[text.rfind(" ", 0, at) + 1 : at]):
                 continue
+            if mark == "." and _is_day_before_month(text, at, end):
+                continue
         if end > starts[-1]:
             starts.append(end)
     return starts
+
+
+def _is_day_before_month(text: str, at: int, end: int) -> bool:
+    """A day's ordinal number before the full stop at ``at`` and a month's name after it ("am 2. April");
+    three digits or more are a year or a count, which do end a sentence ("seit 2019. April war kalt")."""
+    day = text[text.rfind(" ", 0, at) + 1 : at]
+    if not (day.isdigit() and len(day) <= 2):
+        return False
+    after = text.find(" ", end)
+    return text[end : after if after != -1 else len(text)].rstrip(",.;:").lower() in _DATE_MONTHS
 
 
 def _is_abbreviation(word: str) -> bool:

@@ -52,6 +52,16 @@ def test_abbreviations_of_the_other_languages_before_a_number_do_not_end_sentenc
     assert len(sentence_starts(text)) == 2
 
 
+def test_a_day_written_as_an_ordinal_number_before_a_month_does_not_end_a_sentence() -> None:
+    text = "Die seit dem 2. April geltende Waffenruhe wurde verlängert. Am 24. Februar 2022 begann der Krieg."
+    assert len(sentence_starts(text)) == 2
+
+
+def test_a_year_or_a_count_before_a_full_stop_still_ends_its_sentence() -> None:
+    assert len(sentence_starts("Er kam 2019. April war kalt.")) == 2
+    assert len(sentence_starts("Die Zahl stieg auf 2. Danach fiel sie.")) == 2
+
+
 def test_chinese_and_japanese_full_stops_end_sentences_with_no_space_after_them() -> None:
     text = "阅兵式上，导弹方队首次亮相。2024年9月火箭军曾发射一发洲际弹道导弹。「引用です。」次の文です！"
     starts = sentence_starts(text)
