@@ -69,13 +69,16 @@ class CompiledGuard:
     words: int = 0  # for "near"
     in_clause: bool = False  # "near" bounded by the occurrence's clause as well
     spares: CompiledPart | None = None  # occurrences that are one of these terms are never vetoed
+    forward: bool = False  # vetoes only occurrences after its own
 
     def describe(self) -> str:
         if self.scope == "article":
             return "anywhere in the article"
+        after = ", after it" if self.forward else ""
         if self.scope != "near":
-            return f"same {self.scope}"
-        return f"near {self.words} words in the clause" if self.in_clause else f"near {self.words} words"
+            return f"same {self.scope}{after}"
+        where = f"near {self.words} words in the clause" if self.in_clause else f"near {self.words} words"
+        return where + after
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,7 @@ class Compiler:
                     guard.near or 0,
                     in_clause=guard.near is not None and guard.scope == "clause",
                     spares=self._share(spares) if spares is not None else None,
+                    forward=guard.forward,
                 )
 
     # -- rules -------------------------------------------------------------

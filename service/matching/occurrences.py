@@ -228,6 +228,8 @@ class Occurrences:
             # the kind of piece, told once for all of it: a "Today in history" column reports no
             # event of the day, whatever each of its items says
             return self._verdict(guard, 0, len(doc.text))
+        if guard.forward:
+            return self._veto_before(guard, hit)
         if guard.scope == "near":
             if guard.in_clause:
                 # the clause lies in the hit's sentence, where most guards do not occur: a look-up
@@ -266,6 +268,21 @@ class Occurrences:
             return in_sentence
         low, high = doc.clause_span(hit.start)
         return self._verdict(guard, low, high)
+
+    def _veto_before(self, guard: CompiledGuard, hit: Hit) -> Hit | None:
+        """A forward guard's occurrence that starts before ``hit`` within its scope: "concerns July
+        2018, when Trump and Putin held their first summit ..., an encounter remembered" places
+        every word after the date in that year, and none before it ("met on Wednesday, their first
+        talks since 2022, when ...")."""
+        doc = self.doc
+        if guard.scope != "near":
+            low = (doc.clause_span if guard.scope == "clause" else doc.sentence_span)(hit.start)[0]
+            return self._reaching(guard, low, hit.start, low)
+        low = doc.words_around(hit.start, hit.end, guard.words)[0]
+        if not guard.in_clause:
+            return self._reaching(guard, low, hit.start, low)
+        clause_low = doc.clause_span(hit.start)[0]
+        return self._reaching(guard, max(low, clause_low), hit.start, clause_low)
 
     def _reaching(self, guard: CompiledGuard, low: int, high: int, floor: int) -> Hit | None:
         """The first occurrence of the guard that reaches into the window and starts at or after

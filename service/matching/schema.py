@@ -198,6 +198,11 @@ class Guard(Selection):
         description="never veto an occurrence that is one of these terms ('received' beside 'the tanks "
         "ordered in 2022': the year is the order's, not the delivery's)",
     )
+    forward: bool = Field(
+        False,
+        description="veto only occurrences that come after the guard's own within its scope: a date "
+        "followed by ', when' places what follows it in that year, not what was told before it",
+    )
 
     @model_validator(mode="after")
     def _one_scope(self) -> Guard:
@@ -207,6 +212,8 @@ class Guard(Selection):
             raise ValueError("'near' already stays inside the sentence: give 'scope: clause' or no scope")
         if self.scope == "article" and self.near is not None:
             raise ValueError("'near' bounds a guard by words: it cannot also take the whole article")
+        if self.scope == "article" and self.forward:
+            raise ValueError("'forward' looks before each occurrence: it cannot take the whole article")
         return self
 
 

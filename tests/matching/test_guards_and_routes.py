@@ -276,6 +276,41 @@ def test_a_guard_spares_the_terms_it_is_told_to_spare(write_rules: RuleWriter) -
     assert not fired(unspared, "Putin met Kim Jong Un, whom he invited in 2019, on Tuesday.")
 
 
+def test_a_forward_guard_vetoes_only_what_follows_it(write_rules: RuleWriter) -> None:
+    # a year and ", when" place what follows in that year; the news before it is measured from it
+    guards = "guards:\n  then: {any: ['/\\b20\\d\\d, when\\b/'], forward: true}\n"
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "then"), guards)
+    assert fired(
+        rules, "Putin met Kim Jong Un on Tuesday, their first talks since 2019, when a deal fell through."
+    )
+    assert not fired(
+        rules,
+        "Guides recall 2019, when Putin and Kim Jong Un held talks there, a summit remembered for little.",
+    )
+    both_ways = rules_with(
+        write_rules, GUARDED.replace("GUARDS", "then"), guards.replace(", forward: true", "")
+    )
+    assert not fired(
+        both_ways, "Putin met Kim Jong Un on Tuesday, their first talks since 2019, when a deal fell through."
+    )
+
+
+def test_a_forward_guard_keeps_to_its_clause_and_words(write_rules: RuleWriter) -> None:
+    guards = "guards:\n  then: {any: ['/\\b20\\d\\d, when\\b/'], forward: true, near: 6, scope: clause}\n"
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "then"), guards)
+    assert not fired(rules, "In 2019, when Putin and Kim Jong Un met, it snowed.")
+    # further than its words, or past a clause break after it, the guard does not reach
+    assert fired(rules, "In 2019, when it snowed for days on end across the region, Putin met Kim Jong Un.")
+    assert fired(rules, "It was 2019, when it snowed; Putin met Kim Jong Un.")
+
+
+def test_a_forward_guard_over_the_whole_article_is_refused(write_rules: RuleWriter) -> None:
+    guards = GUARDS + "  almanac:\n    any: [today in history]\n    scope: article\n    forward: true\n"
+    with pytest.raises(RuleLoadError) as failure:
+        rules_with(write_rules, GUARDED.replace("GUARDS", "almanac"), guards)
+    assert "cannot take the whole article" in failure.value.errors[0].message
+
+
 def test_a_selection_drops_a_match_inside_one_of_its_not_within_terms(write_rules: RuleWriter) -> None:
     guards = (
         "guards:\n"
