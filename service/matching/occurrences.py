@@ -451,13 +451,18 @@ class Occurrences:
         with Xi", "Merz told Zelensky in Kyiv": abroad), so when someone is named before it,
         only the first of them counts; when no one is ("Arriving in Jakarta, Prabowo said"),
         everyone named does. Someone named only in a clause that turns to another event counts
-        for neither ("Xi arrived in Moscow, a week after Putin called for closer ties")."""
+        for neither ("Xi arrived in Moscow, a week after Putin called for closer ties"), except
+        in that clause, whose own first named travels there."""
         clause = self.doc.clause_span(offset)[0]
         main, turns = self._homes_of_sentence(list_name, offset)
         own = turns.get(clause)
         named = [found for found in (main.first, own.first if own else None) if found is not None]
         if not named:
             return set()
+        if own is not None and own.first is not None and own.first[0] < offset:
+            # a clause that turns to another event names its own traveller: "Latvia's prime minister
+            # said in Riga last week ..., while Lithuania's prime minister told the Seimas in Vilnius"
+            return own.together if len(own.together) == 1 else set()
         first_start, _ = min(named)
         if first_start < offset:
             # who travels: the first named, with anyone named together with them ("Putin and Kim

@@ -504,6 +504,17 @@ def test_a_leader_named_in_a_turn_to_another_event_is_not_at_home_in_the_main_cl
     assert not matches(rules, "Kim called for closer ties, days after Putin returned to Russia.")
 
 
+def test_a_turn_to_another_event_names_its_own_traveller(rule_with: Build) -> None:
+    rules = rule_with(
+        "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
+        "sentence(p, c)",
+    )
+    # each at home in his own clause: Russia is Putin's, not a trip of Kim's named first
+    assert not matches(rules, "Kim Jong Un spoke in North Korea, while Putin told parliament in Russia.")
+    # the one named in the turn travels there
+    assert matches(rules, "Kim Jong Un spoke in North Korea, while Putin arrived in North Korea.")
+
+
 def test_the_place_is_abroad_for_the_first_leader_named_before_it(rule_with: Build) -> None:
     rules = rule_with(
         "p: {entity: people, in_office: true}\nc: {entity: places, abroad_from: people}",
