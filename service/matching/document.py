@@ -25,10 +25,24 @@ _BREAK_WORDS = (
     r"|apres|avant de|avant que|alors que|tandis que|bien que|nachdem|bevor|wahrend|obwohl"
     r"|despues de|antes de|mientras|aunque|depois de|enquanto|embora|dopo|prima di|mentre)"
 )
+# and in French, Spanish, Portuguese, Italian and German: "signé mercredi, | quatre ans après la visite"
 _SINCE_WHEN = (
-    r"(?:(?:just|only|barely|mere|some) )?"
-    r"(?:(?:a few|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten) )?"
-    r"(?:hours?|days?|weeks?|months?|years?) "
+    r"(?:(?:just|only|barely|mere|some|a peine|seulement|apenas|solo|appena|nur|knapp) )?"
+    # the count in digits or words: "two", "sixty", "quatre", "a few"
+    r"(?:(?:a few|a dozen|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred|hundreds of|dozens of"
+    r"|quelques|plusieurs|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|quarante|cinquante"
+    r"|soixante|soixante-dix|quatre-vingts|cent"
+    r"|unos|unas|varios|varias|algunos|algunas|alguns|algumas|dos|dois|duas|tres|cuatro|quatro|cinco|seis|siete"
+    r"|sete|ocho|oito|nueve|nove|diez|dez|quince|quinze|veinte|vinte|treinta|trinta|cuarenta|quarenta|cincuenta"
+    r"|cinquenta|sesenta|sessenta|setenta|ochenta|oitenta|noventa|cien|cem"
+    r"|alcuni|alcune|pochi|due|tre|quattro|cinque|sei|sette|otto|dieci|quindici|venti|trenta|quaranta"
+    r"|cinquanta|sessanta|settanta|ottanta|novanta|cento"
+    r"|einige|wenige|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|zwanzig|dreissig|vierzig|funfzig"
+    r"|sechzig|siebzig|achtzig|neunzig|hundert) )?"
+    r"(?:hours?|days?|weeks?|months?|years?|decades?"
+    r"|heures|jours|semaines|mois|ans|annees|horas|dias|semanas|meses|anos|ore|giorni|settimane|mesi|anni"
+    r"|stunden|tage|tagen|wochen|monate|monaten|jahre|jahren) "
 )
 # A comma before "and" and a verb of saying or deciding with "that" opens what was said or decided,
 # a clause of its own: "held their first meeting in five years in Kazan, | and agreed that the

@@ -111,6 +111,21 @@ def test_a_clause_turns_in_the_other_languages_the_service_reads_too(rule_with: 
     assert not matches(rules, "Die Panzer wurden bei Angriffen zerstört.")
 
 
+def test_a_time_measured_before_a_turn_goes_with_it_in_the_other_languages_too(rule_with: Build) -> None:
+    rules = rule_with(
+        "a: {any: [visite, visita, Besuch]}\nb: {any: [quatre ans, dos semanas, drei Wochen]}", "clause(a, b)"
+    )
+    assert matches(rules, "Le contrat a été signé mercredi, quatre ans après la visite du président.")
+    assert matches(
+        rules, "El contrato se firmó el miércoles, dos semanas después de la visita del presidente."
+    )
+    assert matches(
+        rules, "Der Vertrag wurde am Mittwoch unterzeichnet, drei Wochen nach dem Besuch des Präsidenten."
+    )
+    signed = rule_with("a: {any: [signé]}\nb: {any: [quatre ans]}", "clause(a, b)")
+    assert not matches(signed, "Le contrat a été signé mercredi, quatre ans après la visite du président.")
+
+
 def test_a_comma_and_a_new_subject_start_a_clause_and_a_list_does_not(rule_with: Build) -> None:
     rules = rule_with("a: {any: [ammunition]}\nb: {any: [sign]}", "clause(a, b)")
     assert not matches(
