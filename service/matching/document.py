@@ -25,14 +25,15 @@ _BREAK_WORDS = (
     r"|apres|avant de|avant que|alors que|tandis que|bien que|nachdem|bevor|wahrend|obwohl"
     r"|despues de|antes de|mientras|aunque|depois de|enquanto|embora|dopo|prima di|mentre)"
 )
-# and in French, Spanish, Portuguese, Italian and German: "signé mercredi, | quatre ans après la visite"
+# The time measured from the other event, which goes with the turn, in the same languages: "signé
+# mercredi, | quatre ans après la visite". Folded text has no hyphens: "quatre-vingts" is "quatre vingts".
 _SINCE_WHEN = (
     r"(?:(?:just|only|barely|mere|some|a peine|seulement|apenas|solo|appena|nur|knapp) )?"
     # the count in digits or words: "two", "sixty", "quatre", "a few"
     r"(?:(?:a few|a dozen|several|few|\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred|hundreds of|dozens of"
     r"|quelques|plusieurs|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|quinze|vingt|trente|quarante|cinquante"
-    r"|soixante|soixante-dix|quatre-vingts|cent"
+    r"|soixante|vingts|cent"
     r"|unos|unas|varios|varias|algunos|algunas|alguns|algumas|dos|dois|duas|tres|cuatro|quatro|cinco|seis|siete"
     r"|sete|ocho|oito|nueve|nove|diez|dez|quince|quinze|veinte|vinte|treinta|trinta|cuarenta|quarenta|cincuenta"
     r"|cinquenta|sesenta|sessenta|setenta|ochenta|oitenta|noventa|cien|cem"
