@@ -565,8 +565,8 @@ class Occurrences:
             not weak
             or entity in named
             or _after_title(text, start, introducers.get(entity))
-            or _after_count(text, start)
-            for start, _, _, entity, weak in found
+            or _after_count(text, start, end)
+            for start, end, _, entity, weak in found
         ]
         result: list[Mention] = []
         cover_start, cover_end = -1, -1
@@ -664,9 +664,31 @@ class Occurrences:
 _FORMER_JOINED = frozenset("前原元")
 
 
-def _after_count(text: str, start: int) -> bool:
+# A weak alias that is also a month's name is a date after a number ("PARIS, 23 May - ..."), not the
+# person ("Theresa May") nor a thing counted
+_MONTHS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+
+
+def _after_count(text: str, start: int, end: int) -> bool:
     """Whether a number counts what the weak alias names ("buy 20 new Typhoons", "a dozen
-    Apaches"): a product is counted, a namesake or a storm is not."""
+    Apaches"): a product is counted, a namesake or a storm is not, and a day is no count of a month."""
+    if text[start:end].lower() in _MONTHS:
+        return False
     return _COUNTED.search(text, max(0, start - 40), start) is not None
 
 

@@ -378,6 +378,26 @@ def test_a_weak_alias_right_after_a_count_names_the_thing_counted(write_rules: R
     assert not matches(rules, "It rained for 3 days and Typhoons followed.")
 
 
+def test_a_day_before_a_weak_alias_that_is_a_month_is_a_date_not_a_count(write_rules: RuleWriter) -> None:
+    people = (
+        "list: people\nentities:\n  - id: theresa-may\n    name: Theresa May\n"
+        "    aliases: [{text: May, case_sensitive: true, weak: true}]\n"
+    )
+    rules = load_rules(
+        write_rules(
+            {
+                "r.yaml": "id: r\ntitle: R\nparts:\n  p: {entity: people}\ncondition: p\n",
+                "lists/people.yaml": people,
+            }
+        )
+    )
+    assert not matches(
+        rules, "PARIS, 23 May - Around fifty heads of technology companies gathered at the palace."
+    )
+    assert not matches(rules, "The talks resumed on 5 May in Geneva.")
+    assert matches(rules, "Theresa May arrived in Paris on 23 May.")
+
+
 def test_a_latin_term_glued_to_chinese_japanese_or_korean_ends_where_the_script_changes(
     rule_with: Build,
 ) -> None:
