@@ -50,6 +50,8 @@ def refer_back(
             position += 1
         if position < len(mentions) and mentions[position].start < title.end:
             continue  # part of a longer mention ("the president of France")
+        if position < len(mentions) and not text[title.end : mentions[position].start].strip(" ,"):
+            continue  # the title of the name right after it ("el presidente Donald Trump firmó")
         if position > 0 and mentions[position - 1].end > title.start:
             continue
         if _OF.match(text, title.end):

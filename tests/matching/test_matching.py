@@ -657,6 +657,9 @@ def test_a_title_with_no_country_refers_back_to_the_last_sitting_holder_of_that_
     assert not matches(rules, "Vladimir Putin arrived. Der president der Bank met Kim Jong Un.")
     # a role the person named before does not hold
     assert not matches(rules, "Kim Jong Un arrived on Monday. The president met Kim Jong Un.")
+    # a title right before a name is that person's, not a reference back ("el presidente Donald Trump firmó")
+    assert not matches(rules, "Vladimir Putin arrived on Monday. Then the president Kim Jong Un spoke.")
+    assert not matches(rules, "Vladimir Putin arrived on Monday. Then the president, Kim Jong Un, spoke.")
     # off by default: a list without refer_back reads no bare title
     plain = with_people(write_rules, PEOPLE, rule)
     assert not matches(plain, "Vladimir Putin arrived on Monday. The president met Kim Jong Un.")
