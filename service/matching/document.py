@@ -76,6 +76,17 @@ _NAMED_TIME_BEFORE = re.compile(
     r"|august|september|october|november|december) \d{1,2}|(?:19|20)\d\d|last (?:year|month|week)"
     r"|yesterday|at the time|then)\W*\Z"
 )
+# Nor is "until" before a time alone, which dates the clause it stands in: "The carrier that served as the
+# Royal Navy's flagship until this spring was formally handed over to Brazil", "the flagship until 2018, was".
+_UNTIL_A_TIME = re.compile(
+    r"until (?:(?:this|last|early|late|mid|earlier this|late last|the end of|the start of) )?"
+    r"(?:spring|summer|autumn|fall|winter|year|month|week|recently|now|then|today|yesterday|lately"
+    r"|january|february|march|april|may|june|july|august|september|october|november|december|(?:19|20)\d\d)"
+    r"(?: (?:19|20)\d\d)?\b"
+    # and the clause's own verb or a comma right after it; before an object the time opens what follows ("rolled
+    # over until the end of July 2025 the rest of the sanctions regime")
+    r"(?=,|\s+(?:was|were|is|are|has|have|had|will|would)\b)"
+)
 # Nor is "which" right after a year, with its preposition: "the arms deal of 1999, in which South
 # Africa bought frigates" tells what was done then.
 _YEAR_BEFORE_WHICH = re.compile(r"(?<!\w)(?:19|20)\d\d\W*(?:in|under|by|through|with|during|for)?\W*\Z")
@@ -205,6 +216,8 @@ class Document:
             if word == "when" and _NAMED_TIME_BEFORE.search(
                 sentence, max(0, match.start() - 20), match.start()
             ):
+                continue
+            if word == "until" and _UNTIL_A_TIME.match(sentence, match.end()):
                 continue
             if word == "which" and (
                 _YEAR_BEFORE_WHICH.search(sentence, max(0, match.start() - 16), match.start())

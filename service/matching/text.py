@@ -241,7 +241,10 @@ class FoldedText:
 _ABBREVIATION_WORDS = (
     "mr mrs ms dr prof gen lt col maj capt sgt adm sen rep gov pres st jr sr rev no nos vs etc inc corp co "
     "ltd jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept fig "
-    "ok ca nr tys godz ul aprox sra sig dott bzw vgl env"
+    "ok ca nr tys godz ul aprox sra sig dott bzw vgl env "
+    # and the Hindi titles of a doctor and a professor, written with a full stop though Hindi ends a sentence with a
+    # danda ("डॉ. एपीजे अब्दुल कलाम द्वीप")
+    "डॉ प्रो"
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # German, Dutch and Scandinavian write a day as an ordinal number with a full stop ("seit dem 2. April

@@ -126,6 +126,18 @@ def test_a_time_measured_before_a_turn_goes_with_it_in_the_other_languages_too(r
     assert not matches(signed, "Le contrat a été signé mercredi, quatre ans après la visite du président.")
 
 
+def test_until_a_time_dates_its_clause_and_until_an_event_turns_to_it(rule_with: Build) -> None:
+    rules = rule_with("a: {any: [carrier]}\nb: {any: [handed over]}", "clause(a, b)")
+    assert matches(
+        rules, "The carrier that served as the flagship until this spring was handed over to Brazil."
+    )
+    assert matches(rules, "The carrier, the flagship until 2018, was handed over to Brazil.")
+    assert not matches(rules, "The carrier served as the flagship until the navy handed over its duties.")
+    assert not matches(
+        rules, "The navy kept the carrier until the end of March the year it handed over its duties."
+    )
+
+
 def test_a_comma_and_a_new_subject_start_a_clause_and_a_list_does_not(rule_with: Build) -> None:
     rules = rule_with("a: {any: [ammunition]}\nb: {any: [sign]}", "clause(a, b)")
     assert not matches(

@@ -52,6 +52,11 @@ def test_abbreviations_of_the_other_languages_before_a_number_do_not_end_sentenc
     assert len(sentence_starts(text)) == 2
 
 
+def test_the_hindi_titles_of_a_doctor_and_a_professor_do_not_end_sentences() -> None:
+    text = "डीआरडीओ ने बुधवार सुबह डॉ. एपीजे अब्दुल कलाम द्वीप से मिसाइल का परीक्षण किया। प्रो. शर्मा ने इसकी सराहना की।"
+    assert len(sentence_starts(text)) == 2
+
+
 def test_a_day_written_as_an_ordinal_number_before_a_month_does_not_end_a_sentence() -> None:
     text = "Die seit dem 2. April geltende Waffenruhe wurde verlängert. Am 24. Februar 2022 begann der Krieg."
     assert len(sentence_starts(text)) == 2
