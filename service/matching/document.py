@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 
 from service.matching.schema import ALL_FIELDS
+from service.matching.terms import WORD_MARKS
 from service.matching.text import FIELD_SEPARATOR, FoldedText, sentence_starts
 from service.models import Article, ArticleField
 
@@ -288,17 +289,23 @@ class Document:
         return window
 
 
-_WORD = re.compile(r"\w+")
-_NON_WORD = re.compile(r"\W")
-_WORD_RUN_BACK = re.compile(r"\w*")
-_LAST_WORD_BACK = re.compile(r"\W*\w+")
+# A word's characters: Python's \w leaves out the vowel signs and viramas of the Indic scripts
+# (categories Mn and Mc), which would cut "मिसाइल" into three words and make every word count
+# in Hindi two or three times too long
+_MARKS = "".join(sorted(WORD_MARKS))
+_W = rf"[\w{_MARKS}]"
+_NW = rf"[^\w{_MARKS}]"
+_WORD = re.compile(rf"{_W}+")
+_NON_WORD = re.compile(_NW)
+_WORD_RUN_BACK = re.compile(rf"{_W}*")
+_LAST_WORD_BACK = re.compile(rf"{_NW}*{_W}+")
 
 
 @functools.cache
 def _words_after(count: int) -> re.Pattern[str]:
-    return re.compile(rf"\w+(?:\W+\w+){{0,{count}}}")
+    return re.compile(rf"{_W}+(?:{_NW}+{_W}+){{0,{count}}}")
 
 
 @functools.cache
 def _words_before(count: int) -> re.Pattern[str]:
-    return re.compile(rf"(?:\W+\w+){{0,{count}}}")
+    return re.compile(rf"(?:{_NW}+{_W}+){{0,{count}}}")

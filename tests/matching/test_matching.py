@@ -138,6 +138,15 @@ def test_until_a_time_dates_its_clause_and_until_an_event_turns_to_it(rule_with:
     )
 
 
+def test_a_word_of_an_indic_script_counts_once_with_its_vowel_signs(rule_with: Build) -> None:
+    # "मिसाइल" is one word, not three: its vowel signs are no breaks between words
+    five = rule_with("a: {any: [मिसाइल]}\nb: {any: [परीक्षण]}", "near(a, b, 5)")
+    four = rule_with("a: {any: [मिसाइल]}\nb: {any: [परीक्षण]}", "near(a, b, 4)")
+    sentence = "नई मिसाइल का ओडिशा तट से परीक्षण किया गया।"
+    assert matches(five, sentence)
+    assert not matches(four, sentence)
+
+
 def test_a_comma_and_a_new_subject_start_a_clause_and_a_list_does_not(rule_with: Build) -> None:
     rules = rule_with("a: {any: [ammunition]}\nb: {any: [sign]}", "clause(a, b)")
     assert not matches(
