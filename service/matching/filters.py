@@ -23,6 +23,7 @@ from service.matching.hit import Hit
 from service.matching.schema import ALL_FIELDS
 
 if TYPE_CHECKING:
+    from service.matching.document import Document
     from service.matching.occurrences import Occurrences
 
 Filter = Callable[["Occurrences", CompiledPart, list[Hit]], list[Hit]]
@@ -288,20 +289,34 @@ def _names_month_before(text: str, month: int) -> bool:
 
 # What may stand between the start of a clause and a match that opens it
 _CLAUSE_OPENING = re.compile(r"[\s\"'(]*(?:(?:and|but|then|so|yet|et|und|y|e)\s+)?")
+# A dateline before the first sentence of a body, read on the original text (folding lowercases
+# it and makes its dash a space): "NEW DELHI - ", "BEIRUT, March 3 (Reuters) - ", "KYIV: "
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]{1,40}?(?:,[^\n:–—()]{1,40}?)?(?:\s*\([^)\n]{1,30}\))?\s*[-–—:]\s+"
+)
 
 
 @registered("opens_clause")
 def _opens_clause(occurrences: Occurrences, part: CompiledPart, hits: list[Hit]) -> list[Hit]:
     """Occurrences that open their clause, after at most a conjunction ("In 2019, ...", "; and in
-    December 2025 ..."): what a clause is first placed in holds for all of it."""
+    December 2025 ...") or, at the start of a field, a dateline ("NEW DELHI - Five years ago"):
+    what a clause is first placed in holds for all of it."""
     doc = occurrences.doc
     kept = []
     for hit in hits:
         low, _ = doc.clause_span(hit.start)
         opening = _CLAUSE_OPENING.match(doc.text, low, hit.start)
-        if opening is not None and opening.end() == hit.start:
+        if (opening is not None and opening.end() == hit.start) or _after_dateline(doc, low, hit.start):
             kept.append(hit)
     return kept
+
+
+def _after_dateline(doc: Document, low: int, start: int) -> bool:
+    """Whether all that stands before ``start`` in its clause is a dateline opening its field."""
+    if low != doc.field_span(low)[0] or start - low > 80:
+        return False
+    _, text, first, last = doc.original(low, start)
+    return _DATELINE.fullmatch(text, first, last) is not None
 
 
 class Veto(NamedTuple):

@@ -102,6 +102,17 @@ def test_a_guard_that_opens_its_clause_places_all_of_it(write_rules: RuleWriter)
     assert fired(rules, "Putin and Kim Jong Un, who first spoke in 2019, met again.")
 
 
+def test_a_dateline_before_a_clause_opener_leaves_it_the_opener(write_rules: RuleWriter) -> None:
+    guards = GUARDS + (
+        "  ago_first:\n    any: ['/\\bfive years ago\\b/']\n    opens_clause: true\n    scope: sentence\n"
+    )
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "ago_first"), guards)
+    assert not fired(rules, "NEW DELHI - Five years ago Putin and Kim Jong Un met in Vladivostok.")
+    assert not fired(rules, "SEOUL, Dec 25 (Reuters) - Five years ago Putin and Kim Jong Un met in Vladivostok.")
+    # words that are no dateline still stand before it
+    assert fired(rules, "Now, after Five years ago Putin and Kim Jong Un met in Vladivostok.")
+
+
 def test_a_clause_guard_bites_only_in_the_clause_of_the_event_word(write_rules: RuleWriter) -> None:
     rules = guarded(write_rules, "history")
     assert not fired(rules, "Putin and Kim Jong Un met on the anniversary of the treaty.")
