@@ -291,9 +291,7 @@ def _names_month_before(text: str, month: int) -> bool:
 _CLAUSE_OPENING = re.compile(r"[\s\"'(]*(?:(?:and|but|then|so|yet|et|und|y|e)\s+)?")
 # A dateline before the first sentence of a body, read on the original text (folding lowercases
 # it and makes its dash a space): "NEW DELHI - ", "BEIRUT, March 3 (Reuters) - ", "KYIV: "
-_DATELINE = re.compile(
-    r"[A-Z][A-Z.'’ -]{1,40}?(?:,[^\n:–—()]{1,40}?)?(?:\s*\([^)\n]{1,30}\))?\s*[-–—:]\s+"
-)
+_DATELINE = re.compile(r"[A-Z][A-Z.'’ -]{1,40}?(?:,[^\n:–—()]{1,40}?)?(?:\s*\([^)\n]{1,30}\))?\s*[-–—:]\s+")
 
 
 @registered("opens_clause")

@@ -108,7 +108,9 @@ def test_a_dateline_before_a_clause_opener_leaves_it_the_opener(write_rules: Rul
     )
     rules = rules_with(write_rules, GUARDED.replace("GUARDS", "ago_first"), guards)
     assert not fired(rules, "NEW DELHI - Five years ago Putin and Kim Jong Un met in Vladivostok.")
-    assert not fired(rules, "SEOUL, Dec 25 (Reuters) - Five years ago Putin and Kim Jong Un met in Vladivostok.")
+    assert not fired(
+        rules, "SEOUL, Dec 25 (Reuters) - Five years ago Putin and Kim Jong Un met in Vladivostok."
+    )
     # words that are no dateline still stand before it
     assert fired(rules, "Now, after Five years ago Putin and Kim Jong Un met in Vladivostok.")
 
