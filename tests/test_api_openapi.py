@@ -87,6 +87,10 @@ async def test_schemathesis_finds_no_server_error_nor_a_response_off_the_schema(
         "1",
         "--workers",
         "1",
+        # Saving a shipped rule file as it was read (the stateful phase does) checks every one of its
+        # examples, some 900 for leader_summit: seconds on a busy machine, past the default 10.
+        "--request-timeout",
+        "60",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         cwd=tmp_path,
