@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from service.matching.condition import Near, Node, Not, Ref, Sentence
 from service.matching.entities import AliasMeaning, CompiledEntityList
@@ -81,6 +82,15 @@ class CompiledGuard:
         return where + after
 
 
+class RoutePlan(NamedTuple):
+    """One route of a rule as the evaluator takes it (``CompiledRule.plans``)."""
+
+    route: str | None
+    condition: Node
+    needs: tuple[tuple[int, ...], ...]  # the route's route_checks
+    window_parts: tuple[CompiledPart, ...]  # a sentence() or near() of parts alone: its parts
+
+
 @dataclass(frozen=True)
 class RuleExample:
     expect_match: bool
@@ -108,14 +118,24 @@ class CompiledRule:
     # per route: the route_needs the evaluator checks before the route's condition; none for a
     # sentence() or near() of parts alone, whose window looks at the same parts first
     route_checks: tuple[tuple[tuple[int, ...], ...], ...] = field(init=False, repr=False, compare=False)
+    # per route, what the evaluator walks for every candidate article, resolved once here: the
+    # route, its condition, its route_checks, and for a sentence() or near() of parts alone (most
+    # conditions) those parts in the order the window names them, else ()
+    plans: tuple[RoutePlan, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "part_named", {part.name: part for part in self.parts})
+        part_named = {part.name: part for part in self.parts}
+        object.__setattr__(self, "part_named", part_named)
         checks = tuple(
             () if isinstance(node, (Sentence, Near)) and node.part_names else needs
             for (_, node), needs in zip(self.routes, self.route_needs, strict=True)
         )
         object.__setattr__(self, "route_checks", checks)
+        plans = tuple(
+            RoutePlan(route, node, needs, _window_parts(node, part_named))
+            for (route, node), needs in zip(self.routes, checks, strict=True)
+        )
+        object.__setattr__(self, "plans", plans)
 
     def __getstate__(self) -> dict[str, object]:
         """A pickled rule (``rulecache``) keeps its named conditions by their trees: the
@@ -132,6 +152,14 @@ class CompiledRule:
         assert isinstance(named, list)
         self.__dict__.update(state)
         object.__setattr__(self, "condition_names", {id(node): name for node, name in named})
+
+
+def _window_parts(node: Node, part_named: Mapping[str, CompiledPart]) -> tuple[CompiledPart, ...]:
+    """The parts of a sentence() or near() of parts alone, in the order it names them; () for
+    any other condition (or one naming a part the rule lacks, which evaluation reports)."""
+    if not isinstance(node, (Sentence, Near)) or not all(name in part_named for name in node.part_names):
+        return ()
+    return tuple(part_named[name] for name in node.part_names)
 
 
 def _subtrees(node: Node) -> list[Node]:

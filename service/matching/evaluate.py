@@ -97,10 +97,16 @@ class ArticleMatcher:
     def evaluate(self, rule: CompiledRule) -> Decision | None:
         """The first route of the rule that holds, with its evidence; None if none does."""
         end = len(self.doc.text)
-        for (route, condition), needs in zip(rule.routes, rule.route_checks, strict=True):
+        for route, condition, needs, window_parts in rule.plans:
             if needs and not self._can_hold(rule, needs):
                 continue
-            proof = self._holds(condition, rule, 0, end)
+            if window_parts and self.windows is None:
+                # a sentence() or near() of parts alone (most routes), with its parts resolved
+                # when the rule was compiled: straight to its windows, without the walk of _holds
+                assert isinstance(condition, (Sentence, Near))
+                proof = self._part_windows(condition, window_parts, 0, end)
+            else:
+                proof = self._holds(condition, rule, 0, end)
             if proof is not None:
                 return Decision(route, self._evidence(proof, route))
         return None
@@ -163,7 +169,7 @@ class ArticleMatcher:
         if isinstance(node, Sentence):  # before the rest: most conditions are windows
             window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
             if node.part_names and self.windows is None:
-                return self._part_windows(node, rule, start, end, window_of, near=False)
+                return self._part_windows(node, self._named(rule, node), start, end)
             return self._within(node, rule, start, end, window_of, any_anchor=True)
         if isinstance(node, Not):
             operand = node.operand
@@ -195,7 +201,7 @@ class ArticleMatcher:
         words = node.words
         words_at = self.doc.words_at
         if node.part_names and self.windows is None:
-            return self._part_windows(node, rule, start, end, lambda at: words_at(at, words), near=True)
+            return self._part_windows(node, self._named(rule, node), start, end)
         return self._within(node, rule, start, end, lambda at: words_at(at, words), any_anchor=False)
 
     def _all(
@@ -307,27 +313,32 @@ class ArticleMatcher:
                 proof.extend([(part, found, True) for part, found, _ in held])
         return proof or None
 
+    @staticmethod
+    def _named(rule: CompiledRule, node: Sentence | Near) -> tuple[CompiledPart, ...]:
+        """The parts a window of parts alone names (``CompiledRule.plans`` has those of a route's
+        outermost window)."""
+        return tuple(rule.part_named[name] for name in node.part_names)
+
     def _part_windows(
-        self,
-        node: Sentence | Near,
-        rule: CompiledRule,
-        start: int,
-        end: int,
-        window_of: _WindowOf,
-        *,
-        near: bool,
+        self, node: Sentence | Near, parts: tuple[CompiledPart, ...], start: int, end: int
     ) -> Proof | None:
         """``_within_windows`` for a window of parts alone (most of them), while matching: the
         parts' occurrences are looked up once, then bisected for each window, without the walk of
         the tree and the look-ups of ``_all`` for every anchor."""
         present = self._present
-        parts: list[CompiledPart] = []
-        for name in node.part_names:  # a part no term of which occurs rules the window out at once
-            part = rule.part_named[name]
+        for part in parts:  # a part no term of which occurs rules the window out at once
             found = present.get(part.shared_id)
             if found is False or (found is None and not self._has_term(part)):
                 return None
-            parts.append(part)
+        window_of: _WindowOf
+        if isinstance(node, Near):
+            near = True
+            words = node.words
+            words_at = self.doc.words_at
+            window_of = lambda at: words_at(at, words)  # noqa: E731
+        else:
+            near = False
+            window_of = self.doc.clause_span if node.clause else self.doc.sentence_span
         occurrences = self.occurrences
         whole = start == 0 and end == len(self.doc.text)  # most windows are looked for everywhere
         anchors: list[Hit] | None = None
@@ -363,13 +374,18 @@ class ArticleMatcher:
             limit = end if near else high  # occurrences that begin in a word window may run on
             held = len(proof)
             for name, required, hits, starts in sources:
-                first = bisect_left(starts, low)
-                last = bisect_left(starts, high, first)
-                inside = [found for found in hits[first:last] if found.end <= limit] if first < last else None
-                if not inside or (required > 1 and len({found.key for found in inside}) < required):
+                # the part's occurrences inside the window go straight onto the proof: a window
+                # has one or two, for which a loop costs less than the lists of comprehensions
+                mark = len(proof)
+                for index in range(bisect_left(starts, low), bisect_left(starts, high)):
+                    occurrence = hits[index]
+                    if occurrence.end <= limit:
+                        proof.append((name, occurrence, True))
+                if len(proof) == mark or (
+                    required > 1 and len({item[1].key for item in proof[mark:]}) < required
+                ):
                     del proof[held:]  # the window does not hold: what its other parts had goes
                     break
-                proof.extend([(name, found, True) for found in inside])
         return proof or None
 
     def _positions(self, node: Node, rule: CompiledRule, start: int, end: int) -> list[Hit]:
