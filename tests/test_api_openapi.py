@@ -62,6 +62,12 @@ async def test_schemathesis_finds_no_server_error_nor_a_response_off_the_schema(
     # Saving a rule is one of the operations: a copy of the rules takes the writes.
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     api = await start_api(roles=("dispatcher", "api"), rules_dir=tmp_path / "rules")
+    # Saving a rule file checks every one of its examples (some 1,200 for leader_summit), which takes
+    # seconds on a busy machine: that operation gets the same limit as the request timeout below, the
+    # others keep the 10 s that `--checks all` sets. Schemathesis reads this file from its working directory.
+    (tmp_path / "schemathesis.toml").write_text(
+        '[[operations]]\ninclude-name = "PUT /v1/rules/{id}"\nchecks.max_response_time = 60.0\n'
+    )
     # A real subscription, so its routes are exercised beyond 404s.
     await api.call("POST", "/v1/subscriptions", {"name": "seed", "webhook": {"url": "http://127.0.0.1:9/"}})
     process = await asyncio.create_subprocess_exec(
@@ -88,7 +94,7 @@ async def test_schemathesis_finds_no_server_error_nor_a_response_off_the_schema(
         "--workers",
         "1",
         # Saving a shipped rule file as it was read (the stateful phase does) checks every one of its
-        # examples, some 900 for leader_summit: seconds on a busy machine, past the default 10.
+        # examples: seconds on a busy machine, past the default 10.
         "--request-timeout",
         "60",
         stdout=asyncio.subprocess.PIPE,
