@@ -82,6 +82,9 @@ class Compiler:
     _guards: dict[str, CompiledGuard] = field(default_factory=dict)
     _list_facts: list[ListFacts] = field(default_factory=list)
     _list_term_ids: dict[str, frozenset[int]] = field(default_factory=dict)
+    # regexes a part looks for in every candidate article, as against those only read around an
+    # occurrence already found (not_within, spares): see Scanner's ``asked_alone``
+    _searched_regexes: set[int] = field(default_factory=set)
 
     def fail(self, at: Located, message: str, *, at_key: bool = False, offset: int = 0) -> None:
         doc, loc = at
@@ -127,7 +130,11 @@ class Compiler:
         return CompiledRules(
             rules=tuple(compiled_rules),
             lists=dict(self._entity_lists),
-            scanner=Scanner(self.literals, self.regexes),
+            scanner=Scanner(
+                self.literals,
+                self.regexes,
+                asked_alone=frozenset(range(len(self.regexes))) - self._searched_regexes,
+            ),
             literals=tuple(self.literals),
             literal_displays=tuple(term.display for term in self.literals),
             regex_displays=tuple(term.display for term in self.regexes),
@@ -307,7 +314,11 @@ class Compiler:
                 spares = None
                 if guard.spares is not None:
                     spares = self._terms_part(
-                        f"{name} (spares)", guard.spares, (doc, (*at, "spares")), frozenset(ALL_FIELDS)
+                        f"{name} (spares)",
+                        guard.spares,
+                        (doc, (*at, "spares")),
+                        frozenset(ALL_FIELDS),
+                        context=True,
                     )
                 self._guards[name] = CompiledGuard(
                     name,
@@ -410,7 +421,7 @@ class Compiler:
         if part.not_within is not None:
             at_option = (doc, (*base, "not_within"))
             not_within = self._share(
-                self._terms_part(f"{name} (not_within)", part.not_within, at_option, fields)
+                self._terms_part(f"{name} (not_within)", part.not_within, at_option, fields, context=True)
             )
         if part.entity is not None:
             compiled = self._entity_part(name, part, (doc, base), fields, year, month)
@@ -432,10 +443,17 @@ class Compiler:
         )
 
     def _terms_part(
-        self, name: str, terms: Sequence[Term], at: Located, fields: frozenset[ArticleField]
+        self,
+        name: str,
+        terms: Sequence[Term],
+        at: Located,
+        fields: frozenset[ArticleField],
+        *,
+        context: bool = False,
     ) -> CompiledPart:
         """A part of literal terms and regexes, one group per term written (a list's terms share
-        the group of the '@name' that brought them)."""
+        the group of the '@name' that brought them); ``context``: a part read only around an
+        occurrence of another (not_within, spares), never looked for on its own."""
         doc, base = at
         literal_ids: list[int] = []
         literal_groups: list[int] = []
@@ -451,6 +469,8 @@ class Compiler:
                     literal_groups.append(group)
                 elif isinstance(item, RegexTerm):
                     regex_ids.append(self._regex_id(item))
+                    if not context:
+                        self._searched_regexes.add(regex_ids[-1])
                     regex_groups.append(group)
         return CompiledPart(
             name,

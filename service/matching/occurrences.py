@@ -348,7 +348,7 @@ class Occurrences:
             if found:
                 if self._encoded is None:
                     self._encoded = self.doc.text.encode()
-                if regex_id in scanner.unscreened:  # all of them in one pass, the first time
+                if regex_id in scanner.together:  # all of them in one pass, the first time
                     if self._unscreened is None:
                         self._unscreened = scanner.unscreened_found(self._encoded)
                     found = regex_id in self._unscreened

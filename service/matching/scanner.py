@@ -49,7 +49,13 @@ _Pattern = tuple[
 
 
 class Scanner:
-    def __init__(self, literals: list[LiteralTerm], regexes: list[RegexTerm]) -> None:
+    def __init__(
+        self,
+        literals: list[LiteralTerm],
+        regexes: list[RegexTerm],
+        *,
+        asked_alone: frozenset[int] = frozenset(),
+    ) -> None:
         entries: dict[str, list[tuple[int, str | None, bool]]] = defaultdict(list)
         for term_id, term in enumerate(literals):
             cased = term.cased or (None,) * len(term.variants)
@@ -104,7 +110,13 @@ class Scanner:
         # RE2 sets of a few dozen: a set's automaton grows with the product of its patterns'
         # bounded repeats ("(?:[\w-]+ ){0,5}?"), and past RE2's memory budget it is thrown away
         # and rebuilt on every article (188 patterns in one set: 30 times slower than in three).
-        always = self._screen.always
+        # Regexes read only around an occurrence of another term (``asked_alone``: a not_within
+        # or a guard's spares) are asked about in few articles, after that term was found; in a
+        # set they would cost every article the set is searched in, and a few long ones (twelve
+        # months in five languages, then a future verb ten words on) made a set's automaton ten
+        # times dearer to build on new texts. They are run alone, when asked.
+        self.together = frozenset(self._screen.always) - asked_alone  # searched in the sets
+        always = tuple(regex_id for regex_id in self._screen.always if regex_id in self.together)
         self._unscreened_ids = [
             always[first : first + REGEXES_PER_SET] for first in range(0, len(always), REGEXES_PER_SET)
         ]
@@ -218,7 +230,8 @@ class Scanner:
         """Which regular expressions match somewhere in ``text``."""
         encoded = text.encode()
         found = self.unscreened_found(encoded)
-        found.update(regex_id for regex_id in self.screen(text) if self.regex_matches(regex_id, encoded))
+        alone = (self.unscreened - self.together).union(self.screen(text))
+        found.update(regex_id for regex_id in alone if self.regex_matches(regex_id, encoded))
         return found
 
     def regex_spans(self, regex_id: int, text: str, encoded: bytes | None = None) -> list[Span]:

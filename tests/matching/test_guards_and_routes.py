@@ -340,3 +340,29 @@ def test_a_selection_drops_a_match_inside_one_of_its_not_within_terms(write_rule
     [rule] = rules.compiled.rules
     [guard] = rule.parts[rule.part_index["meeting"]].guards
     assert guard.part.filters == ("not_within", "year_before_published")
+
+
+def test_a_not_within_regex_without_a_screen_is_run_alone_when_asked_and_still_spares(
+    write_rules: RuleWriter,
+) -> None:
+    # "(?:to|of) " and " in " are too common to screen by: such a regex is run on any article; read
+    # only around a guard's occurrence, it is run alone when asked, not in the pass every article pays
+    guards = (
+        "guards:\n"
+        "  old:\n"
+        "    any: ['/\\bin 20\\d\\d\\b/']\n"
+        "    not_within: ['/\\b(?:to|of) [a-z]+ in [0-9]{4}\\b/']\n"
+        "    year: before_published\n"
+        "    near: 12\n"
+        "    scope: clause\n"
+    )
+    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "old"), guards)
+    assert fired(rules, "Putin met Kim Jong Un, invited to Russia in 2019, in Vladivostok.")
+    assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
+    [rule] = rules.compiled.rules
+    [guard] = rule.parts[rule.part_index["meeting"]].guards
+    assert guard.part.not_within is not None
+    [around] = guard.part.not_within.regex_ids
+    scanner = rules.compiled.scanner
+    assert around in scanner.unscreened
+    assert around not in scanner.together

@@ -117,6 +117,11 @@ def test_regexes_are_found_under_their_own_ids() -> None:
     found = scanner.regexes_found(f"q0, q{REGEXES_PER_SET + 2}, q{unscreened - 1}, word7x and word29x")
     assert found == {0, REGEXES_PER_SET + 2, unscreened - 1, unscreened + 7, unscreened + 29}
 
+    # those asked about alone (read only around another term's occurrence) are found all the same
+    alone = Scanner([], regexes, asked_alone=frozenset({0, unscreened - 1, unscreened + 7}))
+    assert alone.together == frozenset(range(1, unscreened - 1))
+    assert alone.regexes_found(f"q0, q{REGEXES_PER_SET + 2}, q{unscreened - 1}, word7x and word29x") == found
+
 
 class _Plain:
     def original_text(self, start: int, end: int) -> str:
