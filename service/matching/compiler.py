@@ -41,6 +41,7 @@ from service.matching.entities import (
     title_aliases,
 )
 from service.matching.filters import filters_of
+from service.matching.fragments import FRAGMENT, FragmentError, expand, is_regex
 from service.matching.freshness import ListFacts, list_facts
 from service.matching.info import RuleInfo
 from service.matching.re2lint import non_ascii_beside_boundary
@@ -154,15 +155,23 @@ class Compiler:
 
     # -- terms -----------------------------------------------------------
 
-    def _parse(self, term: Term, at: Located) -> ParsedTerm | None:
+    def _parse(self, term: Term, at: Located, chain: tuple[str, ...] = ()) -> ParsedTerm | None:
         text, case = (term, False) if isinstance(term, str) else (term.text, term.case_sensitive)
         if isinstance(term, TermObject) and term.weak:
             self.fail(at, "'weak' applies only to entity aliases")
+        written = text
+        if is_regex(text) and FRAGMENT.search(text):
+            expanded = self._with_fragments(text, at, chain)
+            if expanded is None:
+                return None
+            text = expanded
         try:
             parsed = parse_term(text, case_sensitive=case)
         except TermSyntaxError as exc:
             self.fail(at, str(exc))
             return None
+        if isinstance(parsed, RegexTerm) and text != written:
+            parsed = dataclasses.replace(parsed, display=written)  # shown as written, with its {@list}
         if isinstance(parsed, RegexTerm):
             letters = non_ascii_beside_boundary(parsed.pattern)
             if letters:
@@ -177,6 +186,21 @@ class Compiler:
                 )
         return parsed
 
+    def _with_fragments(self, text: str, at: Located, chain: tuple[str, ...]) -> str | None:
+        """A regex's text with each ``{@list}`` written out (fragments.py); None, with the error
+        at the term, where a list is unknown or cannot stand in a regex."""
+        reported = len(self.errors)
+
+        def resolve(name: str) -> list[LiteralTerm | RegexTerm] | None:
+            terms = self._resolve_ref(ListRef(name), at, chain)
+            return None if len(self.errors) > reported else terms  # unknown, or includes itself
+
+        try:
+            return expand(text, resolve)
+        except FragmentError as exc:
+            self.fail(at, str(exc))
+            return None
+
     def _expand(self, name: str, chain: tuple[str, ...]) -> list[LiteralTerm | RegexTerm]:
         if name in self._expanded:
             return self._expanded[name]
@@ -184,7 +208,7 @@ class Compiler:
         terms: list[LiteralTerm | RegexTerm] = []
         for index, term in enumerate(model.terms):
             at = (doc, ("terms", index))
-            parsed = self._parse(term, at)
+            parsed = self._parse(term, at, (*chain, name))
             if isinstance(parsed, ListRef):
                 terms.extend(self._resolve_ref(parsed, at, (*chain, name)))
             elif parsed is not None:
