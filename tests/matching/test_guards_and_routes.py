@@ -7,6 +7,7 @@ import pytest
 from conftest import PEOPLE, PLACES, RuleWriter
 
 from service.matching import RuleLoadError, RuleSet, load_rules
+from service.matching.compiled import CompiledGuard
 from service.models import Article
 
 DAY = dt.datetime(2023, 9, 5, tzinfo=dt.UTC)
@@ -324,12 +325,14 @@ def test_a_forward_guard_over_the_whole_article_is_refused(write_rules: RuleWrit
     assert "cannot take the whole article" in failure.value.errors[0].message
 
 
-def test_a_selection_drops_a_match_inside_one_of_its_not_within_terms(write_rules: RuleWriter) -> None:
+def old_year_spared_by(write_rules: RuleWriter, not_within: str) -> tuple[RuleSet, CompiledGuard]:
+    """A rule whose meeting is guarded by an earlier year, unless the year lies inside
+    ``not_within``; checked on a year the guard spares and on one it does not."""
     guards = (
         "guards:\n"
         "  old:\n"
         "    any: ['/\\bin 20\\d\\d\\b/']\n"
-        "    not_within: ['/\\binvited(?: [a-z]+){0,3} in 20\\d\\d\\b/']\n"
+        f"    not_within: ['{not_within}']\n"
         "    year: before_published\n"
         "    near: 12\n"
         "    scope: clause\n"
@@ -339,6 +342,11 @@ def test_a_selection_drops_a_match_inside_one_of_its_not_within_terms(write_rule
     assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
     [rule] = rules.compiled.rules
     [guard] = rule.parts[rule.part_index["meeting"]].guards
+    return rules, guard
+
+
+def test_a_selection_drops_a_match_inside_one_of_its_not_within_terms(write_rules: RuleWriter) -> None:
+    _, guard = old_year_spared_by(write_rules, "/\\binvited(?: [a-z]+){0,3} in 20\\d\\d\\b/")
     assert guard.part.filters == ("not_within", "year_before_published")
 
 
@@ -347,20 +355,7 @@ def test_a_not_within_regex_without_a_screen_is_run_alone_when_asked_and_still_s
 ) -> None:
     # "(?:to|of) " and " in " are too common to screen by: such a regex is run on any article; read
     # only around a guard's occurrence, it is run alone when asked, not in the pass every article pays
-    guards = (
-        "guards:\n"
-        "  old:\n"
-        "    any: ['/\\bin 20\\d\\d\\b/']\n"
-        "    not_within: ['/\\b(?:to|of) [a-z]+ in [0-9]{4}\\b/']\n"
-        "    year: before_published\n"
-        "    near: 12\n"
-        "    scope: clause\n"
-    )
-    rules = rules_with(write_rules, GUARDED.replace("GUARDS", "old"), guards)
-    assert fired(rules, "Putin met Kim Jong Un, invited to Russia in 2019, in Vladivostok.")
-    assert not fired(rules, "Putin met Kim Jong Un in Vladivostok in 2019.")
-    [rule] = rules.compiled.rules
-    [guard] = rule.parts[rule.part_index["meeting"]].guards
+    rules, guard = old_year_spared_by(write_rules, "/\\b(?:to|of) [a-z]+ in [0-9]{4}\\b/")
     assert guard.part.not_within is not None
     [around] = guard.part.not_within.regex_ids
     scanner = rules.compiled.scanner
