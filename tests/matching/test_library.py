@@ -13,6 +13,7 @@ from service.matching.evaluation import evaluate, load_dataset
 from service.matching.examples import run_examples
 from service.matching.loader import rule_files
 from service.matching.schema import json_schema
+from service.matching.text import fold
 from service.models import Article
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +94,33 @@ def test_regression_cases_meet_the_quality_bar(library: RuleSet, rule: str) -> N
 def test_the_development_set_meets_the_quality_bar_in_english(library: RuleSet, rule: str) -> None:
     score = evaluate(library, load_dataset(DEV_SET))[rule]["en"]
     assert min(score.precision, score.recall) >= 0.95, json.dumps(score.as_dict(), indent=1)
+
+
+def _alias_texts(entity: dict[str, object]) -> list[str]:
+    aliases = entity.get("aliases") or []
+    assert isinstance(aliases, list)
+    return [alias["text"] if isinstance(alias, dict) else str(alias) for alias in aliases]
+
+
+def test_the_english_adjectives_list_follows_the_countries_list() -> None:
+    """rules/lists/demonyms_en.yaml is the countries list's English adjectives written out for regexes; a
+    demonym added to or dropped from the countries list must not leave it behind."""
+    countries = yaml.safe_load((RULES / "lists" / "countries.yaml").read_text(encoding="utf-8"))
+    adjectives = set(
+        yaml.safe_load((RULES / "lists" / "demonyms_en.yaml").read_text(encoding="utf-8"))["terms"]
+    )
+    known: set[str] = set()
+    expected: set[str] = set()
+    for entity in countries["entities"]:
+        attributes = entity.get("attributes") or {}
+        names = {fold(text) for text in [entity["name"], *_alias_texts(entity), *attributes.get("names", [])]}
+        demonyms = {fold(text) for text in attributes.get("demonyms", [])}
+        known |= names | demonyms
+        # an abbreviation ("U.S.") or a demonym that is also the state's name ("Luxembourg") is not an adjective
+        expected |= {
+            fold(text)
+            for text in attributes.get("demonyms", [])
+            if not text.isupper() and "." not in text and fold(text) not in names
+        }
+    assert adjectives <= known, sorted(adjectives - known)
+    assert expected <= adjectives, sorted(expected - adjectives)
