@@ -43,7 +43,9 @@ def paste(page: Any, text: str) -> None:
 
 
 def checked(page: Any) -> None:
-    page.locator("body[data-checked]").wait_for()
+    # A check compiles the whole rule file and runs every one of its examples (over a thousand
+    # in the shipped rules): seconds on a quiet machine, more on a busy two-core one.
+    page.locator("body[data-checked]").wait_for(timeout=60_000)
 
 
 def marker_line(page: Any) -> int | None:
